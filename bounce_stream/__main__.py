@@ -1,0 +1,3 @@
+from bounce_stream.cli import main
+
+main()
