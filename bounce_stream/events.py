@@ -1,0 +1,87 @@
+"""From detection results to event records shaped like ``schemas/bounce_event.avsc``. Pure."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bounce_stream.detection import Bounce, ParseResult
+
+# Fixed namespace so event ids are stable across versions, hosts and mailboxes.
+_EVENT_NAMESPACE = uuid.UUID("6f2b7c1e-9a43-5d0e-8b1f-3c2a9e7d4b10")
+
+# Fields that say where and when a message was read; `parse` (offline) has none of them.
+SOURCE_FIELDS = ("detected_at", "mailbox", "uid", "uidvalidity")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where and when a message was read."""
+
+    mailbox: str
+    uid: int
+    uidvalidity: int
+    detected_at: datetime
+
+
+def event_id(fingerprint: str, bounce: Bounce) -> str:
+    """Deterministic id: same bounce message and recipient -> same id, wherever it was read."""
+    action = bounce.action.value if bounce.action else ""
+    name = f"{fingerprint}\n{bounce.recipient.lower()}\n{action}\n{bounce.reason.value}"
+    return str(uuid.uuid5(_EVENT_NAMESPACE, name))
+
+
+def event_record(result: ParseResult, bounce: Bounce, source: Source | None) -> dict[str, Any]:
+    """The Avro record for one bounce; without ``source`` the source fields are left out."""
+    record: dict[str, Any] = {"event_id": event_id(result.fingerprint, bounce)}
+    if source is not None:
+        record.update(
+            detected_at=source.detected_at,
+            mailbox=source.mailbox,
+            uid=source.uid,
+            uidvalidity=source.uidvalidity,
+        )
+    record.update(
+        bounce_message_id=result.bounce_message_id,
+        recipient=bounce.recipient.lower(),
+        action=bounce.action.value if bounce.action else None,
+        status=bounce.status,
+        reply_code=bounce.reply_code,
+        diagnostic_code=bounce.diagnostic_code,
+        diagnostic_type=bounce.diagnostic_type,
+        reason=bounce.reason.value,
+        hard_bounce=bounce.hard_bounce,
+        bounce_type=bounce.bounce_type.value,
+        remote_mta=bounce.remote_mta,
+        reporting_mta=bounce.reporting_mta,
+        smtp_command=bounce.smtp_command,
+        feedback_type=bounce.feedback_type,
+        arrival_date=bounce.arrival_date,
+        original_message_id=bounce.original_message_id,
+        tracking_id=bounce.tracking_id,
+        envelope_id=bounce.envelope_id,
+        verp_recipient=bounce.verp_recipient,
+        original_sender=bounce.original_sender,
+        original_subject=bounce.original_subject,
+        detected_by=bounce.detected_by,
+    )
+    return record
+
+
+def event_records(result: ParseResult, source: Source | None) -> list[dict[str, Any]]:
+    return [event_record(result, b, source) for b in result.bounces]
+
+
+def to_json_ready(record: dict[str, Any]) -> dict[str, Any]:
+    """Datetimes as ISO 8601 strings, bytes as latin-1 text; everything else unchanged."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, datetime):
+            out[key] = value.isoformat()
+        elif isinstance(value, bytes):
+            out[key] = value.decode("latin-1")
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,156 @@
+"""Every Prometheus metric bounce-stream exposes, defined against a registry passed in.
+
+Labels stay low-cardinality: mailbox *name* (from the config), outcome, reason class.
+Never an address or a domain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
+
+from bounce_stream import __version__
+
+PREFIX = "bounce_stream"
+
+_BATCH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+_COMMIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+_LAG_BUCKETS = (1, 5, 15, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600, 7 * 24 * 3600)
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    registry: CollectorRegistry
+    build_info: Info
+    polls: Counter
+    messages_fetched: Counter
+    bytes_fetched: Counter
+    events_published: Counter
+    not_bounce: Counter
+    dead_lettered: Counter
+    imap_errors: Counter
+    kafka_errors: Counter
+    transactions: Counter
+    fenced: Counter
+    checkpoint_uid: Gauge
+    checkpoint_uidvalidity: Gauge
+    backlog: Gauge
+    last_success: Gauge
+    mailbox_up: Gauge
+    batch_duration: Histogram
+    commit_duration: Histogram
+    end_to_end_lag: Histogram
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
+        # `_created` series double the exposition and no dashboard or alert reads them.
+        disable_created_metrics()
+        reg = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        mb = ("mailbox",)
+        info = Info(f"{PREFIX}_build", "Build information.", registry=reg)
+        info.info({"version": __version__})
+        return cls(
+            registry=reg,
+            build_info=info,
+            polls=Counter(
+                f"{PREFIX}_polls", "IMAP fetch rounds (one UID FETCH range).", mb, registry=reg
+            ),
+            messages_fetched=Counter(
+                f"{PREFIX}_messages_fetched", "Messages fetched from IMAP.", mb, registry=reg
+            ),
+            bytes_fetched=Counter(
+                f"{PREFIX}_fetched_bytes", "Message bytes fetched from IMAP.", mb, registry=reg
+            ),
+            events_published=Counter(
+                f"{PREFIX}_events_published",
+                "Bounce events committed to Kafka, by bounce type (hard/soft/undetermined).",
+                ("mailbox", "bounce_type"),
+                registry=reg,
+            ),
+            not_bounce=Counter(
+                f"{PREFIX}_not_bounce_messages",
+                "Messages that were read and are not bounces (no event).",
+                mb,
+                registry=reg,
+            ),
+            dead_lettered=Counter(
+                f"{PREFIX}_dead_lettered_messages",
+                "Messages committed to the dead-letter topic, by cause (unparseable/oversized).",
+                ("mailbox", "cause"),
+                registry=reg,
+            ),
+            imap_errors=Counter(
+                f"{PREFIX}_imap_errors", "IMAP connection or protocol errors.", mb, registry=reg
+            ),
+            kafka_errors=Counter(
+                f"{PREFIX}_kafka_errors", "Kafka errors (start, send, commit).", mb, registry=reg
+            ),
+            transactions=Counter(
+                f"{PREFIX}_transactions",
+                "Kafka transactions by outcome (committed/aborted).",
+                ("mailbox", "outcome"),
+                registry=reg,
+            ),
+            fenced=Counter(
+                f"{PREFIX}_fenced",
+                "Times this instance's producer was fenced by another owner of the mailbox.",
+                mb,
+                registry=reg,
+            ),
+            checkpoint_uid=Gauge(
+                f"{PREFIX}_checkpoint_uid", "Last committed IMAP UID.", mb, registry=reg
+            ),
+            checkpoint_uidvalidity=Gauge(
+                f"{PREFIX}_checkpoint_uidvalidity",
+                "UIDVALIDITY of the committed checkpoint.",
+                mb,
+                registry=reg,
+            ),
+            backlog=Gauge(
+                f"{PREFIX}_backlog_messages",
+                "Messages in the mailbox beyond the checkpoint, as of the last poll.",
+                mb,
+                registry=reg,
+            ),
+            last_success=Gauge(
+                f"{PREFIX}_last_success_timestamp_seconds",
+                "Unix time of the last successfully committed batch (or idle poll).",
+                mb,
+                registry=reg,
+            ),
+            mailbox_up=Gauge(
+                f"{PREFIX}_mailbox_up",
+                "1 when the mailbox is connected and its producer initialised, else 0.",
+                mb,
+                registry=reg,
+            ),
+            batch_duration=Histogram(
+                f"{PREFIX}_batch_duration_seconds",
+                "Fetch + classify + commit time of one batch.",
+                mb,
+                buckets=_BATCH_BUCKETS,
+                registry=reg,
+            ),
+            commit_duration=Histogram(
+                f"{PREFIX}_kafka_commit_duration_seconds",
+                "Time to commit one Kafka transaction.",
+                mb,
+                buckets=_COMMIT_BUCKETS,
+                registry=reg,
+            ),
+            end_to_end_lag=Histogram(
+                f"{PREFIX}_end_to_end_lag_seconds",
+                "Bounce arrival in the mailbox (IMAP INTERNALDATE) to Kafka commit.",
+                mb,
+                buckets=_LAG_BUCKETS,
+                registry=reg,
+            ),
+        )

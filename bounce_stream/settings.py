@@ -1,0 +1,268 @@
+"""Configuration: a YAML file, then environment overrides, validated into frozen typed settings.
+
+Environment overrides use ``BOUNCE_STREAM__`` plus the key path joined by ``__``, with list
+items by index: ``BOUNCE_STREAM__KAFKA__BOOTSTRAP_SERVERS``,
+``BOUNCE_STREAM__MAILBOXES__0__PASSWORD``. Every secret can also come from a file
+(``password_file``) or a named environment variable (``password_env``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from bounce_stream.detection import DEFAULT_TRACKING_HEADER
+
+ENV_PREFIX = "BOUNCE_STREAM__"
+MiB = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """Invalid configuration. The message names the key and never contains a secret."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _read_secret(
+    value: SecretStr | None, file: Path | None, env: str | None, key: str
+) -> SecretStr | None:
+    given = [v for v in (value, file, env) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give only one of {key}, {key}_file, {key}_env")
+    if file is not None:
+        try:
+            return SecretStr(file.read_text(encoding="utf-8").rstrip("\r\n"))
+        except OSError as exc:
+            raise ValueError(f"{key}_file cannot be read: {exc.strerror}") from None
+    if env is not None:
+        if env not in os.environ:
+            raise ValueError(f"{key}_env names environment variable {env!r}, which is not set")
+        return SecretStr(os.environ[env])
+    return value
+
+
+Housekeeping = Literal["none", "seen", "move", "delete"]
+
+
+class MailboxSettings(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 993
+    username: str
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    tls: bool = True
+    tls_verify: bool = True
+    ca_file: Path | None = None
+    folder: str = "INBOX"
+    batch_max_messages: Annotated[int, Field(ge=1, le=10_000)] = 200
+    batch_max_bytes: Annotated[int, Field(ge=64 * 1024)] = 16 * MiB
+    max_message_bytes: Annotated[int, Field(ge=1024)] = 25 * MiB
+    idle: bool = True
+    idle_timeout_seconds: Annotated[float, Field(gt=0, le=29 * 60)] = 300.0
+    poll_interval_seconds: Annotated[float, Field(gt=0)] = 30.0
+    reconnect_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
+    reconnect_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    housekeeping: Housekeeping = "none"
+    move_to: str | None = None
+
+    @model_validator(mode="after")
+    def _resolve(self) -> MailboxSettings:
+        secret = _read_secret(self.password, self.password_file, self.password_env, "password")
+        if secret is None:
+            raise ValueError("password is required (password, password_file or password_env)")
+        object.__setattr__(self, "password", secret)
+        if self.housekeeping == "move" and not self.move_to:
+            raise ValueError("housekeeping: move needs move_to (the target folder)")
+        return self
+
+    @property
+    def mailbox_id(self) -> str:
+        """Stable, password-free identity: ``imap://user@host:port/FOLDER``."""
+        return f"imap://{self.username}@{self.host}:{self.port}/{self.folder}"
+
+    @property
+    def secret(self) -> str:
+        assert self.password is not None  # guaranteed by _resolve
+        return self.password.get_secret_value()
+
+
+class KafkaSettings(_Strict):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    events_topic: str = "bounce-stream.events"
+    checkpoint_topic: str = "bounce-stream.checkpoints"
+    dead_letter_topic: str = "bounce-stream.dead-letter"
+    create_topics: bool = True
+    topic_partitions: Annotated[int, Field(ge=1)] = 3
+    replication_factor: Annotated[int, Field(ge=1)] = 1
+    transactional_id_prefix: str = "bounce-stream"
+    transaction_timeout_ms: Annotated[int, Field(ge=1000)] = 60_000
+    request_timeout_ms: Annotated[int, Field(ge=1000)] = 30_000
+    fenced_backoff_seconds: Annotated[float, Field(ge=0)] = 300.0
+    retry_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
+    retry_max_seconds: Annotated[float, Field(gt=0)] = 60.0
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = None
+    sasl_password_env: str | None = None
+    ssl_cafile: Path | None = None
+
+    @model_validator(mode="after")
+    def _resolve(self) -> KafkaSettings:
+        secret = _read_secret(
+            self.sasl_password, self.sasl_password_file, self.sasl_password_env, "sasl_password"
+        )
+        object.__setattr__(self, "sasl_password", secret)
+        if self.security_protocol.startswith("SASL") and (
+            not self.sasl_mechanism or not self.sasl_username or secret is None
+        ):
+            raise ValueError("SASL needs sasl_mechanism, sasl_username and sasl_password")
+        return self
+
+
+class SchemaRegistrySettings(_Strict):
+    url: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    password_env: str | None = None
+    ca_file: Path | None = None
+    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _no_credentials_in_url(cls, v: str | None) -> str | None:
+        if v is not None and re.match(r"^[a-z]+://[^/]*@", v):
+            raise ValueError("put registry credentials in username/password, not in the URL")
+        return v
+
+    @model_validator(mode="after")
+    def _resolve(self) -> SchemaRegistrySettings:
+        secret = _read_secret(self.password, self.password_file, self.password_env, "password")
+        object.__setattr__(self, "password", secret)
+        return self
+
+
+class DetectionSettings(_Strict):
+    tracking_header: str = DEFAULT_TRACKING_HEADER
+    verp_separator: str | None = None
+
+
+class DeadLetterSettings(_Strict):
+    max_raw_bytes: Annotated[int, Field(ge=0)] = 1 * MiB
+
+
+class MetricsSettings(_Strict):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 9108
+    enabled: bool = True
+
+
+class LoggingSettings(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Settings(_Strict):
+    kafka: KafkaSettings = KafkaSettings()
+    schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
+    mailboxes: list[MailboxSettings] = Field(default_factory=list)
+    detection: DetectionSettings = DetectionSettings()
+    dead_letter: DeadLetterSettings = DeadLetterSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
+    shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 15.0
+    instance: str = Field(default_factory=lambda: os.environ.get("HOSTNAME", ""))
+
+    @model_validator(mode="after")
+    def _unique_mailboxes(self) -> Settings:
+        seen: set[str] = set()
+        for mb in self.mailboxes:
+            for ident in (mb.name, mb.mailbox_id):
+                if ident in seen:
+                    raise ValueError(f"mailbox {ident!r} is configured twice")
+                seen.add(ident)
+        return self
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    for key, value in sorted(environ.items()):
+        if not key.startswith(ENV_PREFIX):
+            continue
+        path = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
+        if not path:
+            continue
+        node: Any = data
+        for i, part in enumerate(path):
+            last = i == len(path) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) > len(node):
+                    raise ConfigError(f"{key}: {part!r} is not a valid list index here")
+                idx = int(part)
+                if idx == len(node):
+                    node.append({})
+                if last:
+                    node[idx] = value
+                else:
+                    node = node[idx]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, [] if path[i + 1].isdigit() else {})
+            else:
+                raise ConfigError(f"{key}: {'.'.join(path[:i])} is not a section")
+    return data
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"{loc}: {msg}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (if any), apply environment overrides, validate. Raises ConfigError."""
+    env = os.environ if environ is None else environ
+    data: Any = {}
+    if path is not None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"config file {path} is not valid YAML{where}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    data = _apply_env(data, env)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc)) from None
