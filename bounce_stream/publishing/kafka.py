@@ -1,0 +1,266 @@
+"""The one adapter around aiokafka: transactional publishing, checkpoint reads, topic set-up."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+    TransactionalIdAuthorizationFailed,
+)
+from aiokafka.partitioner import murmur2
+
+from bounce_stream.settings import KafkaSettings
+
+TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
+# Room for the Avro envelope and Kafka record overhead on top of a capped dead-letter body.
+RECORD_OVERHEAD = 64 * 1024
+
+
+class KafkaUnavailable(Exception):
+    """Kafka could not be reached or refused an operation; retry with back-off."""
+
+
+class Fenced(Exception):
+    """Another instance now owns this mailbox's transactional.id."""
+
+
+class TopicsMissing(Exception):
+    """Topics are missing and may not (or could not) be created. Not retried quickly."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutRecord:
+    topic: str
+    key: bytes
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+    partition: int | None = None
+
+
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Connection options shared by producers, consumers and the admin client."""
+    opts: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "request_timeout_ms": settings.request_timeout_ms,
+        "security_protocol": settings.security_protocol,
+    }
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        opts["ssl_context"] = ssl.create_default_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None
+        )
+    if settings.security_protocol.startswith("SASL"):
+        assert settings.sasl_password is not None  # enforced by KafkaSettings
+        opts.update(
+            sasl_mechanism=settings.sasl_mechanism,
+            sasl_plain_username=settings.sasl_username,
+            sasl_plain_password=settings.sasl_password.get_secret_value(),
+        )
+    return opts
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner (murmur2, as in the Java client) for ``key``."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def ensure_topics(settings: KafkaSettings, dead_letter_max_bytes: int) -> None:
+    """Create missing topics (checkpoints compacted) when allowed; fail clearly otherwise."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        wanted = {
+            settings.events_topic: {},
+            settings.dead_letter_topic: {
+                "max.message.bytes": str(dead_letter_max_bytes + RECORD_OVERHEAD)
+            },
+            settings.checkpoint_topic: {"cleanup.policy": "compact"},
+        }
+        missing = [name for name in wanted if name not in existing]
+        if not missing:
+            return
+        if not settings.create_topics:
+            raise TopicsMissing(
+                f"Kafka topics missing: {', '.join(missing)} (kafka.create_topics is false; "
+                "create them, the checkpoint topic with cleanup.policy=compact)"
+            )
+        resp = await admin.create_topics(
+            [
+                NewTopic(
+                    name=name,
+                    num_partitions=settings.topic_partitions,
+                    replication_factor=settings.replication_factor,
+                    topic_configs=wanted[name],
+                )
+                for name in missing
+            ]
+        )
+        failures = [
+            f"{topic}: error {code} {msg or ''}".strip()
+            for topic, code, *rest in resp.topic_errors
+            for msg in [rest[0] if rest else None]
+            if code not in (0, TOPIC_ALREADY_EXISTS)
+        ]
+        if failures:
+            raise TopicsMissing("cannot create Kafka topics: " + "; ".join(failures))
+    except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        raise KafkaUnavailable(f"Kafka admin: {_describe(exc)}") from None
+    finally:
+        await admin.close()
+
+
+class TransactionalPublisher:
+    """One transactional producer: every :meth:`publish` call is one Kafka transaction."""
+
+    def __init__(self, settings: KafkaSettings, transactional_id: str, max_request_size: int):
+        self._settings = settings
+        self.transactional_id = transactional_id
+        self._max_request_size = max_request_size
+        self._producer: Any = None
+
+    def __repr__(self) -> str:
+        return f"TransactionalPublisher({self.transactional_id!r})"
+
+    async def start(self) -> None:
+        """Init transactions: fences older producers with the same id, aborts their open work."""
+        producer = AIOKafkaProducer(
+            **client_options(self._settings),
+            transactional_id=self.transactional_id,
+            transaction_timeout_ms=self._settings.transaction_timeout_ms,
+            max_request_size=self._max_request_size,
+            enable_idempotence=True,
+            acks="all",
+        )
+        try:
+            await producer.start()
+        except (ProducerFenced, InvalidProducerEpoch) as exc:
+            await _quiet_stop(producer)
+            raise Fenced(_describe(exc)) from None
+        except TransactionalIdAuthorizationFailed:
+            await _quiet_stop(producer)
+            raise KafkaUnavailable(
+                f"not authorised for transactional.id {self.transactional_id!r}"
+            ) from None
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            await _quiet_stop(producer)
+            raise KafkaUnavailable(f"producer start: {_describe(exc)}") from None
+        self._producer = producer
+
+    async def partitions(self, topic: str) -> int:
+        parts = await self._require().partitions_for(topic)
+        return len(parts)
+
+    async def publish(self, records: Sequence[OutRecord]) -> None:
+        """Send ``records`` in one transaction and commit it. On any error it is aborted."""
+        producer = self._require()
+        try:
+            await producer.begin_transaction()
+            try:
+                for rec in records:
+                    await producer.send(
+                        rec.topic,
+                        value=rec.value,
+                        key=rec.key,
+                        partition=rec.partition,
+                        headers=list(rec.headers),
+                    )
+                await producer.commit_transaction()
+            except BaseException:
+                await _quiet_abort(producer)
+                raise
+        except (ProducerFenced, InvalidProducerEpoch) as exc:
+            raise Fenced(_describe(exc)) from None
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            raise KafkaUnavailable(f"transaction: {_describe(exc)}") from None
+
+    async def stop(self) -> None:
+        """Flush nothing, close the producer. Safe to call twice."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await _quiet_stop(producer)
+
+    def _require(self) -> Any:
+        if self._producer is None:
+            raise KafkaUnavailable("producer not started")
+        return self._producer
+
+
+async def _quiet_abort(producer: Any) -> None:
+    try:
+        await asyncio.wait_for(producer.abort_transaction(), timeout=10)
+    except Exception:  # noqa: BLE001,S110 - the producer is rebuilt after any failed transaction
+        pass
+
+
+async def _quiet_stop(producer: Any) -> None:
+    try:
+        await asyncio.wait_for(producer.stop(), timeout=10)
+    except Exception:  # noqa: BLE001,S110 - stopping a broken producer may itself fail
+        pass
+
+
+async def read_last_value(
+    settings: KafkaSettings,
+    topic: str,
+    key: bytes,
+    partition: int,
+    *,
+    timeout: float,
+    decode: Callable[[bytes], Any],
+) -> Any | None:
+    """The last committed value for ``key`` in ``partition`` of a compacted topic, or None.
+
+    Reads to the partition's high watermark (taken read_uncommitted) with a read_committed
+    consumer, so a value from an aborted or still-open transaction is never returned.
+    """
+    tp = TopicPartition(topic, partition)
+    opts = client_options(settings)
+    probe = AIOKafkaConsumer(**opts, enable_auto_commit=False)
+    reader = AIOKafkaConsumer(
+        **opts, enable_auto_commit=False, isolation_level="read_committed"
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        await probe.start()
+        high = (await probe.end_offsets([tp]))[tp]
+        await probe.stop()
+        if high == 0:
+            return None
+        await reader.start()
+        reader.assign([tp])
+        await reader.seek_to_beginning(tp)
+        last: Any | None = None
+        while await reader.position(tp) < high:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise KafkaUnavailable(
+                    f"reading {topic}[{partition}] to offset {high} timed out "
+                    "(an open transaction of another writer may be holding it back)"
+                )
+            batch = await reader.getmany(tp, timeout_ms=int(min(left, 1.0) * 1000))
+            for msg in batch.get(tp, []):
+                if msg.key == key:
+                    # A tombstone (checkpoint reset) forgets the position.
+                    last = decode(msg.value) if msg.value is not None else None
+        return last
+    except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        raise KafkaUnavailable(f"reading checkpoints: {_describe(exc)}") from None
+    finally:
+        await probe.stop()
+        await reader.stop()
