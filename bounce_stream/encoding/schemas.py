@@ -55,7 +55,11 @@ class AvroSchema:
             canonical = to_parsing_canonical_form(definition)
         except Exception as exc:  # fastavro raises a zoo of types for a bad schema
             raise SchemaLoadError(f"schema {name!r} is not a valid Avro schema: {exc}") from None
-        if not isinstance(definition, dict) or definition.get("type") != "record":
+        if not (
+            isinstance(definition, dict)
+            and definition.get("type") == "record"
+            and isinstance(definition.get("fields"), list)
+        ):
             raise SchemaLoadError(f"schema {name!r} is not an Avro record schema")
         return cls(name, definition, parsed, canonical, crc64_avro_of(canonical))
 
