@@ -1,0 +1,1 @@
+"""Development helpers: the real-server stack (dev.stack)."""
