@@ -102,8 +102,9 @@ def _short(exc: BaseException) -> str:
 def _write_body(schema: AvroSchema, record: Mapping[str, Any]) -> bytes:
     out = io.BytesIO()
     try:
-        # strict: unknown keys are an error; strict_allow_default: absent keys take defaults.
-        schemaless_writer(out, schema.parsed, dict(record), strict=True, strict_allow_default=True)
+        # Unknown keys are an error; absent keys take their defaults (fastavro wants strict off
+        # for the latter, strict_allow_default still refuses extra keys).
+        schemaless_writer(out, schema.parsed, dict(record), strict=False, strict_allow_default=True)
     except Exception as exc:  # fastavro raises ValueError, TypeError, KeyError, ...
         raise RecordEncodeError(f"record does not fit {schema.full_name}: {_short(exc)}") from None
     return out.getvalue()
