@@ -1,0 +1,113 @@
+{{/* Chart name, overridable. */}}
+{{- define "bounce-stream.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Full name: release-chart, or the release name when it already contains the chart name. */}}
+{{- define "bounce-stream.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "bounce-stream.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "bounce-stream.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "bounce-stream.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "bounce-stream.labels" -}}
+helm.sh/chart: {{ include "bounce-stream.chart" . }}
+{{ include "bounce-stream.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: bounce-stream
+{{- end -}}
+
+{{- define "bounce-stream.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "bounce-stream.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "bounce-stream.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the config file and the secret files live inside the container. */}}
+{{- define "bounce-stream.configDir" -}}/etc/bounce-stream{{- end -}}
+{{- define "bounce-stream.secretsDir" -}}/etc/bounce-stream/secrets{{- end -}}
+{{- define "bounce-stream.mailboxPasswordFile" -}}
+{{- printf "%s/mailboxes/%s/password" (include "bounce-stream.secretsDir" .root) .name -}}
+{{- end -}}
+{{- define "bounce-stream.kafkaSaslPasswordFile" -}}
+{{- printf "%s/kafka/sasl-password" (include "bounce-stream.secretsDir" .) -}}
+{{- end -}}
+{{- define "bounce-stream.registryPasswordFile" -}}
+{{- printf "%s/schema-registry/password" (include "bounce-stream.secretsDir" .) -}}
+{{- end -}}
+
+{{/*
+The service's config file: values.config plus the mailboxes, the metrics listener and the
+*_file paths of the mounted Secrets. Password keys never come from values (the schema refuses
+them); they are refused here again so that a schema bypass cannot put a secret in a ConfigMap.
+*/}}
+{{- define "bounce-stream.config" -}}
+{{- $cfg := deepCopy .Values.config -}}
+{{- range $section := list "kafka" "schema_registry" -}}
+{{- $s := get $cfg $section | default dict -}}
+{{- range $key := list "password" "sasl_password" "password_env" "sasl_password_env" "password_file" "sasl_password_file" -}}
+{{- if hasKey $s $key -}}
+{{- fail (printf "config.%s.%s is not allowed: credentials come only from Secrets (see values.yaml)" $section $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $kafka := get $cfg "kafka" | default dict -}}
+{{- if .Values.kafka.sasl.existingSecret -}}
+{{- $_ := set $kafka "sasl_password_file" (include "bounce-stream.kafkaSaslPasswordFile" .) -}}
+{{- end -}}
+{{- $_ := set $cfg "kafka" $kafka -}}
+{{- $registry := get $cfg "schema_registry" | default dict -}}
+{{- if .Values.schemaRegistry.auth.existingSecret -}}
+{{- $_ := set $registry "password_file" (include "bounce-stream.registryPasswordFile" .) -}}
+{{- end -}}
+{{- $_ := set $cfg "schema_registry" $registry -}}
+{{- $mailboxes := list -}}
+{{- range $mb := .Values.mailboxes -}}
+{{- range $key := list "password" "password_env" "password_file" -}}
+{{- if hasKey $mb $key -}}
+{{- fail (printf "mailboxes[%s].%s is not allowed: give existingSecret instead" $mb.name $key) -}}
+{{- end -}}
+{{- end -}}
+{{- if not $mb.existingSecret -}}
+{{- fail (printf "mailboxes[%s].existingSecret is required (a Secret holding the IMAP password)" $mb.name) -}}
+{{- end -}}
+{{- $entry := omit $mb "existingSecret" "existingSecretKey" -}}
+{{- $_ := set $entry "password_file" (include "bounce-stream.mailboxPasswordFile" (dict "root" $ "name" $mb.name)) -}}
+{{- $mailboxes = append $mailboxes $entry -}}
+{{- end -}}
+{{- $_ := set $cfg "mailboxes" $mailboxes -}}
+{{- $_ := set $cfg "metrics" (dict "enabled" true "host" "0.0.0.0" "port" (int .Values.metrics.port)) -}}
+{{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* Non-empty when at least one Secret is mounted. */}}
+{{- define "bounce-stream.hasSecrets" -}}
+{{- if or .Values.mailboxes .Values.kafka.sasl.existingSecret .Values.schemaRegistry.auth.existingSecret -}}true{{- end -}}
+{{- end -}}
