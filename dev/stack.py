@@ -59,7 +59,7 @@ DOVECOT_READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 30.0
 
 DEFAULT_IMAP_USER = "bounces@example.test"
-DEFAULT_IMAP_PASSWORD = "bounces-secret"  # noqa: S105 - throw-away test credential
+DEFAULT_IMAP_PASSWORD = "bounces-secret"
 
 SASL_MECHANISM = "SCRAM-SHA-512"
 SASL_USERS = {"alice": "alice-secret", "bob": "bob-secret"}
@@ -142,12 +142,16 @@ def _pid_alive(pid: int) -> bool:
 
 def _pid_cmdline(pid: int) -> str:
     try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        return (
+            Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        )
     except OSError:
         return ""
 
 
-def _terminate(pid: int, timeout: float = STOP_TIMEOUT, *, proc: subprocess.Popen[bytes] | None = None) -> None:
+def _terminate(
+    pid: int, timeout: float = STOP_TIMEOUT, *, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """SIGTERM, wait up to ``timeout``, then SIGKILL. Silently done if already gone."""
     if not _pid_alive(pid):
         if proc is not None:
@@ -178,7 +182,9 @@ def _java() -> str:
         return str(Path(home) / "bin" / "java")
     java = shutil.which("java")
     if not java:
-        raise StackError("java not found: Kafka 4.x needs Java 17+ (scripts/bootstrap.sh checks it)")
+        raise StackError(
+            "java not found: Kafka 4.x needs Java 17+ (scripts/bootstrap.sh checks it)"
+        )
     return java
 
 
@@ -267,7 +273,9 @@ class KafkaNode:
             str(self.config_path),
         ]
         with self.log_path.open("ab") as log:
-            log.write(f"\n===== starting at {time.strftime('%H:%M:%S')}: {' '.join(cmd)}\n".encode())
+            log.write(
+                f"\n===== starting at {time.strftime('%H:%M:%S')}: {' '.join(cmd)}\n".encode()
+            )
             log.flush()
             self._proc = subprocess.Popen(
                 cmd,
@@ -440,7 +448,11 @@ def start_kafka(workdir: Path, *, sasl: bool = False) -> KafkaNode:
         log.write(b"===== kafka.tools.StorageTool format\n")
         log.flush()
         res = subprocess.run(
-            fmt, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, check=False,
+            fmt,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
             timeout=120,
         )
     if res.returncode != 0:
@@ -462,6 +474,26 @@ def _dovecot_ids() -> tuple[int, int]:
         raise StackError(
             "user/group 'dovecot' missing: run scripts/bootstrap.sh (Debian dovecot-imapd)"
         ) from exc
+
+
+def _make_home(workdir: Path, user: str) -> None:
+    if not user or "/" in user or user.startswith(".") or ":" in user or user != user.strip():
+        raise StackError(f"invalid IMAP user name {user!r}")
+    uid, gid = _dovecot_ids()
+    h = workdir / "home" / user
+    h.mkdir(exist_ok=True)
+    os.chown(h, uid, gid)
+    h.chmod(0o700)
+
+
+def _write_passwd(workdir: Path, users: dict[str, str]) -> None:
+    _, gid = _dovecot_ids()
+    passwd = workdir / "passwd"
+    tmp = workdir / "passwd.tmp"
+    tmp.write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in users.items()))
+    os.chown(tmp, 0, gid)
+    tmp.chmod(0o640)
+    tmp.replace(passwd)  # atomic: the auth process never sees a half-written file
 
 
 def _check_traversable(path: Path) -> None:
@@ -546,6 +578,12 @@ class DovecotServer:
 
     # -- test helpers
 
+    def add_user(self, user: str, password: str) -> None:
+        """Add (or re-password) a user while running: Dovecot re-reads the passwd file."""
+        _make_home(self.workdir, user)
+        self.users[user] = password
+        _write_passwd(self.workdir, self.users)
+
     def kick(self, user: str) -> None:
         """Drop every IMAP connection of ``user`` (server side), like a network cut."""
         res = self._doveadm("kick", user, check=False)
@@ -567,7 +605,9 @@ class DovecotServer:
             raise StackError(f"unexpected doveadm mailbox status output: {res.stdout!r}")
         return int(m.group(1))
 
-    def recreate_folder(self, user: str, folder: str = "INBOX", *, keep_messages: bool = False) -> int:
+    def recreate_folder(
+        self, user: str, folder: str = "INBOX", *, keep_messages: bool = False
+    ) -> int:
         """Give ``folder`` a NEW UIDVALIDITY, as if the mailbox had been deleted and recreated.
 
         Kicks the user's sessions, removes the folder's uidlist and index files (and, unless
@@ -626,7 +666,9 @@ class _RawImap:
         self.buf = b""
 
     def __enter__(self) -> _RawImap:
-        raw = socket.create_connection((self.server.host, self.server.tls_port or self.server.port), 30)
+        raw = socket.create_connection(
+            (self.server.host, self.server.tls_port or self.server.port), 30
+        )
         if self.server.tls:
             self.sock = self.server.ssl_context().wrap_socket(raw, server_hostname=self.server.host)
         else:
@@ -666,7 +708,7 @@ class _RawImap:
         while True:
             line = self._line()
             if line.startswith(prefix):
-                status = line[len(prefix):].split(b" ", 1)[0].decode()
+                status = line[len(prefix) :].split(b" ", 1)[0].decode()
                 if status not in ok_codes:
                     raise StackError(f"IMAP command {tag} failed: {line.decode(errors='replace')}")
                 return line
@@ -698,7 +740,9 @@ def _dovecot_conf(server: DovecotServer, cert: Path | None, key: Path | None) ->
   }"""
     ssl_block = "ssl = no\n"
     if cert is not None and key is not None:
-        ssl_block = f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\nssl_min_protocol = TLSv1.2\n"
+        ssl_block = (
+            f"ssl = required\nssl_cert = <{cert}\nssl_key = <{key}\nssl_min_protocol = TLSv1.2\n"
+        )
     return f"""# generated by dev/stack.py -- private test instance, not the system Dovecot
 protocols = imap
 listen = 127.0.0.1
@@ -772,23 +816,15 @@ def start_dovecot(workdir: Path, users: dict[str, str], *, tls: bool = False) ->
     workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o755)
     _check_traversable(workdir)
-    uid, gid = _dovecot_ids()
+    _dovecot_ids()
     for sub in ("run", "state"):
         (workdir / sub).mkdir(exist_ok=True)
     home = workdir / "home"
     home.mkdir(exist_ok=True)
     home.chmod(0o755)
     for user in users:
-        if "/" in user or user.startswith("."):
-            raise StackError(f"invalid user name {user!r}")
-        h = home / user
-        h.mkdir(exist_ok=True)
-        os.chown(h, uid, gid)
-        h.chmod(0o700)
-    passwd = workdir / "passwd"
-    passwd.write_text("".join(f"{u}:{{PLAIN}}{p}\n" for u, p in users.items()))
-    os.chown(passwd, 0, gid)
-    passwd.chmod(0o640)
+        _make_home(workdir, user)
+    _write_passwd(workdir, users)
 
     port = free_port()
     tls_port = None
@@ -816,7 +852,10 @@ def start_dovecot(workdir: Path, users: dict[str, str], *, tls: bool = False) ->
     with start_out.open("wb") as out:
         res = subprocess.run(
             ["dovecot", "-c", str(server.config_path)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
             timeout=30,
         )
     if res.returncode != 0:
@@ -920,7 +959,9 @@ def _down(directory: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dev.stack", description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["up", "down"])
-    parser.add_argument("--dir", type=Path, default=DEFAULT_STACK_DIR, help="state dir (%(default)s)")
+    parser.add_argument(
+        "--dir", type=Path, default=DEFAULT_STACK_DIR, help="state dir (%(default)s)"
+    )
     args = parser.parse_args(argv)
     directory = args.dir.resolve()
     try:

@@ -1,0 +1,90 @@
+"""Fixtures that run the REAL servers from dev/stack.py (no mocks): Kafka (KRaft) and Dovecot.
+
+Session-scoped: ``kafka`` (a KafkaNode) and ``dovecot`` (a DovecotServer), started once, in work
+dirs under one session dir in /tmp (0755, so Dovecot's unprivileged processes can read it;
+pytest's own tmp_path is 0700). Everything is stopped and removed at the end of the session;
+set BOUNCE_STREAM_KEEP_STACK=1 to keep the dir (server logs) for a post-mortem.
+
+Tests that break a server on purpose (restart, kill -9) should not share the session broker:
+use ``kafka_factory`` / ``dovecot_factory`` to get private instances, stopped at session end.
+Function-scoped ``imap_user`` gives each test a fresh, empty mailbox on the shared Dovecot.
+
+Prerequisites come from ``scripts/bootstrap.sh``; a missing one fails the fixture loudly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from dev.stack import DovecotServer, KafkaNode, start_dovecot, start_kafka
+
+IMAP_USER = "bounces@example.test"
+IMAP_PASSWORD = "bounces-secret"
+
+
+@pytest.fixture(scope="session")
+def stack_dir() -> Iterator[Path]:
+    """A short 0755 session dir under /tmp holding every server's work dir and logs."""
+    path = Path(tempfile.mkdtemp(prefix="bs-it-", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    if os.environ.get("BOUNCE_STREAM_KEEP_STACK") != "1":
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_factory(stack_dir: Path) -> Iterator[Callable[..., KafkaNode]]:
+    """Start a private Kafka node (``factory(sasl=False)``); all are stopped at session end."""
+    nodes: list[KafkaNode] = []
+
+    def factory(*, sasl: bool = False) -> KafkaNode:
+        node = start_kafka(stack_dir / f"kafka-{len(nodes)}", sasl=sasl)
+        nodes.append(node)
+        return node
+
+    yield factory
+    for node in nodes:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def dovecot_factory(stack_dir: Path) -> Iterator[Callable[..., DovecotServer]]:
+    """Start a private Dovecot (``factory(users, tls=False)``); all are stopped at session end."""
+    servers: list[DovecotServer] = []
+
+    def factory(users: dict[str, str], *, tls: bool = False) -> DovecotServer:
+        server = start_dovecot(stack_dir / f"dovecot-{len(servers)}", users, tls=tls)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka(kafka_factory: Callable[..., KafkaNode]) -> KafkaNode:
+    """The shared single-node KRaft broker (PLAINTEXT on 127.0.0.1); do not restart it."""
+    return kafka_factory()
+
+
+@pytest.fixture(scope="session")
+def dovecot(dovecot_factory: Callable[..., DovecotServer]) -> DovecotServer:
+    """The shared plain-IMAP Dovecot with user ``IMAP_USER`` / ``IMAP_PASSWORD``."""
+    return dovecot_factory({IMAP_USER: IMAP_PASSWORD})
+
+
+@pytest.fixture
+def imap_user(dovecot: DovecotServer) -> tuple[str, str]:
+    """A fresh user (empty mailbox) on the shared Dovecot: ``(user, password)``."""
+    user = f"t-{uuid.uuid4().hex[:10]}@example.test"
+    password = uuid.uuid4().hex
+    dovecot.add_user(user, password)
+    return user, password
