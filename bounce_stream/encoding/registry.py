@@ -242,7 +242,8 @@ class SchemaRegistryClient:
 
     def _redact(self, text: str) -> str:
         """Blank anything secret a server or socket error might echo back."""
-        for secret in (self._password_value(), self._auth):
+        token = self._auth.removeprefix("Basic ") if self._auth else None
+        for secret in (self._password_value(), token):
             if secret:
                 text = text.replace(secret, "**********")
         return text

@@ -64,7 +64,8 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         message = "Unauthorized"
         if reg.echo_auth_on_401:
-            message = f"bad credentials in header Authorization: {given} ({reg.password})"
+            token = given.removeprefix("Basic ")
+            message = f"bad credentials: {given} / token {token} / password {reg.password}"
         self._answer(401, {"error_code": 40101, "message": message})
         return False
 
@@ -196,7 +197,7 @@ def fake_registry() -> Iterator[FakeRegistry]:
     handler = type("Handler", (_Handler,), {"registry": registry})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     registry.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield registry
