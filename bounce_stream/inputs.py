@@ -36,7 +36,9 @@ def iter_messages(paths: list[Path]) -> Iterator[InputMessage]:
                     except OSError as exc:
                         yield InputMessage(f"{label}#{key}", None, f"cannot read: {exc.strerror}")
             else:
-                yield from iter_messages(sorted(p for p in path.iterdir() if not p.name.startswith(".")))
+                yield from iter_messages(
+                    sorted(p for p in path.iterdir() if not p.name.startswith("."))
+                )
             continue
         if _is_mbox(path):
             mb = mailbox.mbox(path, factory=None, create=False)

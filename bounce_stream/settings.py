@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -117,6 +118,7 @@ class KafkaSettings(_Strict):
     transaction_timeout_ms: Annotated[int, Field(ge=1000)] = 60_000
     request_timeout_ms: Annotated[int, Field(ge=1000)] = 30_000
     fenced_backoff_seconds: Annotated[float, Field(ge=0)] = 300.0
+    checkpoint_heartbeat_seconds: Annotated[float, Field(gt=0)] = 60.0
     retry_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
     retry_max_seconds: Annotated[float, Field(gt=0)] = 60.0
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -169,7 +171,7 @@ class DetectionSettings(_Strict):
 
 
 class DeadLetterSettings(_Strict):
-    max_raw_bytes: Annotated[int, Field(ge=0)] = 1 * MiB
+    max_raw_bytes: Annotated[int, Field(ge=0, le=8 * MiB)] = 512 * 1024
 
 
 class MetricsSettings(_Strict):
@@ -192,7 +194,8 @@ class Settings(_Strict):
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
     shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 15.0
-    instance: str = Field(default_factory=lambda: os.environ.get("HOSTNAME", ""))
+    # Who writes the checkpoints; a fenced instance stands by while another one is alive.
+    instance: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
     @model_validator(mode="after")
     def _unique_mailboxes(self) -> Settings:

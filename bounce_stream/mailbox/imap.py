@@ -47,7 +47,6 @@ _FETCH_HEAD = re.compile(rb"^\*?\s*\d+\s+FETCH\s+\(", re.IGNORECASE)
 _UID = re.compile(rb"\bUID\s+(\d+)", re.IGNORECASE)
 _SIZE = re.compile(rb"\bRFC822\.SIZE\s+(\d+)", re.IGNORECASE)
 _IDATE = re.compile(rb'\bINTERNALDATE\s+"([^"]+)"', re.IGNORECASE)
-_LITERAL = re.compile(rb"\{(\d+)\}\s*$")
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY\s+(\d+)", re.IGNORECASE)
 _EXISTS = re.compile(rb"^\*?\s*(\d+)\s+EXISTS", re.IGNORECASE)
 
@@ -89,7 +88,8 @@ def parse_fetch(lines: Sequence[Any]) -> list[tuple[MessageInfo, bytes | None]]:
             continue
         head = bytes(line)
         literal: bytes | None = None
-        if _LITERAL.search(head) and i < len(lines) and isinstance(lines[i], bytes | bytearray):
+        # aioimaplib hands a literal over as the next item, a bytearray (its "{n}" removed).
+        if i < len(lines) and isinstance(lines[i], bytearray):
             literal = bytes(lines[i])
             i += 1
             # Items after the literal (e.g. ") UID 5)") arrive as the next line.
@@ -159,7 +159,7 @@ class ImapMailbox:
         except ImapError:
             await self.close()
             raise
-        except (OSError, TimeoutError, asyncio.TimeoutError, aioimaplib.Abort) as exc:
+        except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
             raise ImapError(f"cannot connect to {s.host}:{s.port}: {_describe(exc)}") from None
 
@@ -182,11 +182,15 @@ class ImapMailbox:
 
     async def uids_after(self, last_uid: int) -> list[int]:
         """UIDs greater than ``last_uid``, ascending (one UID SEARCH round trip)."""
-        resp = await self._command("uid", "search", f"UID {last_uid + 1}:*")
+        resp = await self._command("uid_search", f"UID {last_uid + 1}:*")
         uids: list[int] = []
-        for line in resp.lines:
-            if isinstance(line, bytes | bytearray) and line.upper().startswith(b"SEARCH"):
-                uids.extend(int(tok) for tok in line.split()[1:] if tok.isdigit())
+        # aioimaplib strips the "SEARCH" keyword of the untagged response; accept either.
+        for line in resp.lines[:-1]:
+            tokens = bytes(line).split() if isinstance(line, bytes | bytearray) else []
+            if tokens and tokens[0].upper() == b"SEARCH":
+                tokens = tokens[1:]
+            if tokens and all(t.isdigit() for t in tokens):
+                uids.extend(int(t) for t in tokens)
         # "n:*" always matches the highest UID even when it is below n (RFC 3501 6.4.8).
         return sorted(u for u in set(uids) if u > last_uid)
 
@@ -232,7 +236,7 @@ class ImapMailbox:
                 push.cancel()
                 client.idle_done()
             await asyncio.wait_for(idle, timeout=self._settings.timeout_seconds)
-        except (OSError, TimeoutError, asyncio.TimeoutError, aioimaplib.Abort) as exc:
+        except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
             raise ImapError(f"IDLE failed: {_describe(exc)}") from None
 
@@ -260,7 +264,7 @@ class ImapMailbox:
             return
         try:
             await asyncio.wait_for(client.logout(), timeout=5)
-        except Exception:  # noqa: BLE001,S110 - the connection is being discarded either way
+        except Exception:  # noqa: S110 - the connection is being discarded either way
             pass
         transport = getattr(getattr(client, "protocol", None), "transport", None)
         if transport is not None:
@@ -275,7 +279,7 @@ class ImapMailbox:
         client = self._require()
         try:
             resp = await getattr(client, name)(*args)
-        except (OSError, TimeoutError, asyncio.TimeoutError, aioimaplib.Abort) as exc:
+        except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
             raise ImapError(f"{name.upper()} failed: {_describe(exc)}") from None
         if resp.result != "OK":

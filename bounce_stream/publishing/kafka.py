@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     InvalidProducerEpoch,
@@ -43,7 +42,7 @@ class TopicsMissing(Exception):
 class OutRecord:
     topic: str
     key: bytes
-    value: bytes
+    value: bytes | None  # None = tombstone
     headers: tuple[tuple[str, bytes], ...] = ()
     partition: int | None = None
 
@@ -119,10 +118,26 @@ async def ensure_topics(settings: KafkaSettings, dead_letter_max_bytes: int) -> 
         ]
         if failures:
             raise TopicsMissing("cannot create Kafka topics: " + "; ".join(failures))
+    except (TimeoutError, KafkaError, OSError) as exc:
+        raise KafkaUnavailable(f"Kafka admin: {_describe(exc)}") from None
+    finally:
+        await admin.close()
+
+
+async def topic_partitions(settings: KafkaSettings, topic: str) -> list[int]:
+    """The partition numbers of ``topic``; TopicsMissing when it does not exist."""
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    try:
+        await admin.start()
+        described = await admin.describe_topics([topic])
     except (KafkaError, OSError, asyncio.TimeoutError) as exc:
         raise KafkaUnavailable(f"Kafka admin: {_describe(exc)}") from None
     finally:
         await admin.close()
+    parts = [p["partition"] for d in described if d["topic"] == topic for p in d["partitions"]]
+    if not parts:
+        raise TopicsMissing(f"topic {topic!r} does not exist")
+    return sorted(parts)
 
 
 class TransactionalPublisher:
@@ -157,7 +172,7 @@ class TransactionalPublisher:
             raise KafkaUnavailable(
                 f"not authorised for transactional.id {self.transactional_id!r}"
             ) from None
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             await _quiet_stop(producer)
             raise KafkaUnavailable(f"producer start: {_describe(exc)}") from None
         self._producer = producer
@@ -186,7 +201,7 @@ class TransactionalPublisher:
                 raise
         except (ProducerFenced, InvalidProducerEpoch) as exc:
             raise Fenced(_describe(exc)) from None
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             raise KafkaUnavailable(f"transaction: {_describe(exc)}") from None
 
     async def stop(self) -> None:
@@ -204,63 +219,12 @@ class TransactionalPublisher:
 async def _quiet_abort(producer: Any) -> None:
     try:
         await asyncio.wait_for(producer.abort_transaction(), timeout=10)
-    except Exception:  # noqa: BLE001,S110 - the producer is rebuilt after any failed transaction
+    except Exception:  # noqa: S110 - the producer is rebuilt after any failed transaction
         pass
 
 
 async def _quiet_stop(producer: Any) -> None:
     try:
         await asyncio.wait_for(producer.stop(), timeout=10)
-    except Exception:  # noqa: BLE001,S110 - stopping a broken producer may itself fail
+    except Exception:  # noqa: S110 - stopping a broken producer may itself fail
         pass
-
-
-async def read_last_value(
-    settings: KafkaSettings,
-    topic: str,
-    key: bytes,
-    partition: int,
-    *,
-    timeout: float,
-    decode: Callable[[bytes], Any],
-) -> Any | None:
-    """The last committed value for ``key`` in ``partition`` of a compacted topic, or None.
-
-    Reads to the partition's high watermark (taken read_uncommitted) with a read_committed
-    consumer, so a value from an aborted or still-open transaction is never returned.
-    """
-    tp = TopicPartition(topic, partition)
-    opts = client_options(settings)
-    probe = AIOKafkaConsumer(**opts, enable_auto_commit=False)
-    reader = AIOKafkaConsumer(
-        **opts, enable_auto_commit=False, isolation_level="read_committed"
-    )
-    deadline = time.monotonic() + timeout
-    try:
-        await probe.start()
-        high = (await probe.end_offsets([tp]))[tp]
-        await probe.stop()
-        if high == 0:
-            return None
-        await reader.start()
-        reader.assign([tp])
-        await reader.seek_to_beginning(tp)
-        last: Any | None = None
-        while await reader.position(tp) < high:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise KafkaUnavailable(
-                    f"reading {topic}[{partition}] to offset {high} timed out "
-                    "(an open transaction of another writer may be holding it back)"
-                )
-            batch = await reader.getmany(tp, timeout_ms=int(min(left, 1.0) * 1000))
-            for msg in batch.get(tp, []):
-                if msg.key == key:
-                    # A tombstone (checkpoint reset) forgets the position.
-                    last = decode(msg.value) if msg.value is not None else None
-        return last
-    except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-        raise KafkaUnavailable(f"reading checkpoints: {_describe(exc)}") from None
-    finally:
-        await probe.stop()
-        await reader.stop()

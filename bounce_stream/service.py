@@ -1,0 +1,178 @@
+"""The service: one worker task and one transactional producer per owned mailbox."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import zlib
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry
+
+from bounce_stream.encoding.avro import Decoder, make_encoder
+from bounce_stream.encoding.registry import SchemaRegistryClient, topic_schemas
+from bounce_stream.encoding.schemas import (
+    bounce_event_schema,
+    dead_letter_schema,
+    mailbox_checkpoint_schema,
+)
+from bounce_stream.http import ProbeServer
+from bounce_stream.logs import get_logger
+from bounce_stream.metrics import Metrics
+from bounce_stream.publishing.kafka import ensure_topics
+from bounce_stream.settings import ConfigError, MailboxSettings, Settings
+from bounce_stream.worker import Codecs, MailboxWorker
+
+REPLICA_INDEX_ENV = "BOUNCE_STREAM_REPLICA_INDEX"
+REPLICA_COUNT_ENV = "BOUNCE_STREAM_REPLICA_COUNT"
+
+
+def owned_mailboxes(
+    mailboxes: Sequence[MailboxSettings], index: int, count: int
+) -> list[MailboxSettings]:
+    """The mailboxes replica ``index`` of ``count`` serves: a stable hash of the mailbox id.
+
+    Every replica computes the same split from the same config, so each mailbox has exactly
+    one intended owner; a mistaken double owner is fenced by the shared transactional.id.
+    """
+    return [mb for mb in mailboxes if zlib.crc32(mb.mailbox_id.encode()) % count == index]
+
+
+def replica_slot(environ: dict[str, str] | None = None) -> tuple[int, int]:
+    env = os.environ if environ is None else environ
+    raw_index = env.get(REPLICA_INDEX_ENV, "0") or "0"
+    raw_count = env.get(REPLICA_COUNT_ENV, "1") or "1"
+    # A StatefulSet pod name ends with its ordinal ("bounce-stream-2").
+    raw_index = raw_index.rsplit("-", 1)[-1]
+    if not raw_index.isdigit() or not raw_count.isdigit() or int(raw_count) < 1:
+        raise ConfigError(
+            f"{REPLICA_INDEX_ENV}/{REPLICA_COUNT_ENV} must be whole numbers (count >= 1)"
+        )
+    index, count = int(raw_index), int(raw_count)
+    if index >= count:
+        raise ConfigError(f"{REPLICA_INDEX_ENV}={index} is not below {REPLICA_COUNT_ENV}={count}")
+    return index, count
+
+
+async def build_codecs(settings: Settings) -> Codecs:
+    """Single-object encoding, or Confluent framing with ids from the configured registry."""
+    decoder = Decoder()
+    if settings.schema_registry.url is None:
+        event, checkpoint, dead = (
+            make_encoder(s)
+            for s in (bounce_event_schema(), mailbox_checkpoint_schema(), dead_letter_schema())
+        )
+    else:
+        client = SchemaRegistryClient.from_settings(settings.schema_registry)
+        encoders = []
+        for ts in topic_schemas(settings.kafka):
+            schema_id = await client.register(ts.subject, ts.schema)
+            decoder.add_schema_id(schema_id, ts.schema)
+            encoders.append(make_encoder(ts.schema, schema_id))
+        event, checkpoint, dead = encoders
+    return Codecs(event=event, checkpoint=checkpoint, dead_letter=dead, decoder=decoder)
+
+
+class _TopicsOnce:
+    """Create/verify topics once per process, retrying on the next call after a failure."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._done = False
+        self._lock = asyncio.Lock()
+
+    async def __call__(self) -> None:
+        async with self._lock:
+            if not self._done:
+                await ensure_topics(self._settings.kafka, self._settings.dead_letter.max_raw_bytes)
+                self._done = True
+
+
+class Service:
+    def __init__(self, settings: Settings, registry: CollectorRegistry | None = None) -> None:
+        self.settings = settings
+        self.metrics = Metrics.create(registry)
+        self.stop_event = asyncio.Event()
+        self.workers: list[MailboxWorker] = []
+        self._log = get_logger()
+        self.probes: ProbeServer | None = None
+
+    def not_ready(self) -> list[str]:
+        if not self.workers:
+            return ["no mailbox assigned to this instance"]
+        return [f"{w.mailbox.name}: {w.detail}" for w in self.workers if not w.ready]
+
+    async def run(self, mailboxes: Sequence[MailboxSettings] | None = None) -> None:
+        """Serve until SIGTERM/SIGINT (or :attr:`stop_event`), then stop within the grace."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._request_stop, sig.name)
+        owned = list(self.settings.mailboxes if mailboxes is None else mailboxes)
+        if self.settings.metrics.enabled:
+            self.probes = ProbeServer(
+                self.settings.metrics.host,
+                self.settings.metrics.port,
+                self.metrics.registry,
+                self.not_ready,
+            )
+            await self.probes.start()
+        try:
+            codecs = await self._codecs_with_retry()
+            if codecs is None:
+                return
+            topics = _TopicsOnce(self.settings)
+            self.workers = [
+                MailboxWorker(mb, self.settings, codecs, self.metrics, topics, self.stop_event)
+                for mb in owned
+            ]
+            self._log.info(
+                "service_started",
+                mailboxes=[mb.name for mb in owned],
+                metrics_port=self.probes.port if self.probes else None,
+            )
+            tasks = [
+                asyncio.create_task(w.run(), name=f"mailbox:{w.mailbox.name}") for w in self.workers
+            ]
+            if not tasks:
+                self._log.warning("no_mailboxes", hint="this instance owns no mailbox")
+            await self.stop_event.wait()
+            await self._drain(tasks)
+        finally:
+            if self.probes is not None:
+                await self.probes.stop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    def _request_stop(self, why: str) -> None:
+        if not self.stop_event.is_set():
+            self._log.info("stopping", signal=why, grace_s=self.settings.shutdown_grace_seconds)
+        self.stop_event.set()
+
+    async def _codecs_with_retry(self) -> Codecs | None:
+        delay = 1.0
+        while not self.stop_event.is_set():
+            try:
+                return await build_codecs(self.settings)
+            except Exception as exc:
+                self._log.warning("schema_registry_unavailable", error=str(exc), retry_in_s=delay)
+                try:
+                    await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
+                except TimeoutError:
+                    delay = min(delay * 2, 60.0)
+        return None
+
+    async def _drain(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Let batches in flight finish within the grace period, then cancel the rest."""
+        if not tasks:
+            return
+        done, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+            for w in self.workers:
+                await w.close()
+        self._log.info(
+            "stopped", finished=len(done), cancelled=len(pending), mailboxes=len(self.workers)
+        )

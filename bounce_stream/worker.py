@@ -1,0 +1,520 @@
+"""One mailbox, end to end: IMAP batches -> detection -> Avro -> one Kafka transaction each.
+
+The position (UIDVALIDITY, last UID) lives only in Kafka: it is read back at start and
+after any Kafka error whose outcome is unknown, and is written in the same transaction as
+the events it covers. Housekeeping (flag/move/delete) happens after the commit, never before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from bounce_stream.detection import ParseOptions, parse
+from bounce_stream.encoding.avro import Decoder, Encoder
+from bounce_stream.events import Source, event_records
+from bounce_stream.logs import get_logger
+from bounce_stream.mailbox.imap import (
+    FetchedMessage,
+    ImapAuthError,
+    ImapError,
+    ImapMailbox,
+    MessageInfo,
+)
+from bounce_stream.metrics import Metrics
+from bounce_stream.publishing.kafka import (
+    RECORD_OVERHEAD,
+    Fenced,
+    KafkaUnavailable,
+    OutRecord,
+    TopicsMissing,
+    TransactionalPublisher,
+    partition_for,
+)
+from bounce_stream.publishing.reading import latest_by_key
+from bounce_stream.settings import MailboxSettings, Settings
+
+
+class State(StrEnum):
+    STARTING = "starting"
+    READY = "ready"
+    FENCED = "fenced"
+    RETRYING = "retrying"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class Codecs:
+    event: Encoder
+    checkpoint: Encoder
+    dead_letter: Encoder
+    decoder: Decoder
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    uidvalidity: int
+    last_uid: int
+
+
+class Backoff:
+    """Capped exponential back-off with full jitter."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._initial = initial
+        self._max = maximum
+        self._attempt = 0
+
+    def next_delay(self) -> float:
+        cap = min(self._max, self._initial * 2**self._attempt)
+        self._attempt = min(self._attempt + 1, 32)
+        return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not cryptography
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds`` or until ``stop`` is set, whichever is first."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass
+
+
+def transactional_id(prefix: str, mailbox_id: str) -> str:
+    return f"{prefix}:{mailbox_id}"
+
+
+class MailboxWorker:
+    def __init__(
+        self,
+        mailbox: MailboxSettings,
+        settings: Settings,
+        codecs: Codecs,
+        metrics: Metrics,
+        ensure_topics: Callable[[], Awaitable[None]],
+        stop: asyncio.Event,
+    ) -> None:
+        self.mailbox = mailbox
+        self.mailbox_id = mailbox.mailbox_id
+        self._settings = settings
+        self._codecs = codecs
+        self._metrics = metrics
+        self._ensure_topics = ensure_topics
+        self._stop = stop
+        self._options = ParseOptions(
+            tracking_header=settings.detection.tracking_header,
+            verp_separator=settings.detection.verp_separator,
+        )
+        self._imap = ImapMailbox(mailbox)
+        self._publisher: TransactionalPublisher | None = None
+        self._checkpoint_partition = 0
+        self._position: Position | None = None
+        self._pending: deque[int] = deque()
+        self._last_commit = 0.0
+        self.state = State.STARTING
+        self.detail = "starting"
+        self._key = self.mailbox_id.encode()
+        self._log = get_logger(mailbox=mailbox.name)
+        self._m = {"mailbox": mailbox.name}
+
+    @property
+    def ready(self) -> bool:
+        return self.state is State.READY
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the mailbox until ``stop`` is set. Never raises: errors are retried."""
+        kafka_backoff = Backoff(
+            self._settings.kafka.retry_initial_seconds, self._settings.kafka.retry_max_seconds
+        )
+        imap_backoff = Backoff(
+            self.mailbox.reconnect_initial_seconds, self.mailbox.reconnect_max_seconds
+        )
+        self._m_up(0)
+        while not self._stop.is_set():
+            try:
+                if self._publisher is None:
+                    await self._start_kafka()
+                if not self._imap.connected:
+                    await self._connect_imap()
+                self._set_state(State.READY, "ok")
+                await self._serve(on_progress=lambda: (kafka_backoff.reset(), imap_backoff.reset()))
+            except Fenced as exc:
+                await self._on_fenced(str(exc))
+            except (KafkaUnavailable, TopicsMissing) as exc:
+                self._metrics.kafka_errors.labels(**self._m).inc()
+                await self._drop_kafka()
+                delay = kafka_backoff.next_delay()
+                self._retrying("kafka unavailable", exc, delay)
+                await sleep_unless(self._stop, delay)
+            except ImapError as exc:
+                self._metrics.imap_errors.labels(**self._m).inc()
+                await self._imap.close()
+                delay = imap_backoff.next_delay()
+                if isinstance(exc, ImapAuthError):
+                    delay = self.mailbox.reconnect_max_seconds
+                self._retrying("imap unavailable", exc, delay)
+                await sleep_unless(self._stop, delay)
+            except Exception as exc:
+                self._log.exception("mailbox_error", error=type(exc).__name__)
+                await self._drop_kafka()
+                await self._imap.close()
+                delay = imap_backoff.next_delay()
+                self._retrying("unexpected error", exc, delay)
+                await sleep_unless(self._stop, delay)
+        await self.close()
+
+    async def close(self) -> None:
+        await self._imap.close()
+        await self._drop_kafka()
+        self._set_state(State.STOPPED, "stopped")
+
+    def _set_state(self, state: State, detail: str) -> None:
+        self.state = state
+        self.detail = detail
+        self._m_up(1 if state is State.READY else 0)
+
+    def _m_up(self, value: int) -> None:
+        self._metrics.mailbox_up.labels(**self._m).set(value)
+
+    def _retrying(self, what: str, exc: BaseException, delay: float) -> None:
+        self._set_state(State.RETRYING, f"{what}: {exc}")
+        self._log.warning(what.replace(" ", "_"), error=str(exc), retry_in_s=round(delay, 2))
+
+    # -- Kafka -----------------------------------------------------------------------------
+
+    async def _start_kafka(self) -> None:
+        """Producer first (fences older owners), then the committed position."""
+        await self._ensure_topics()
+        kafka = self._settings.kafka
+        publisher = TransactionalPublisher(
+            kafka,
+            transactional_id(kafka.transactional_id_prefix, self.mailbox_id),
+            max_request_size=self._settings.dead_letter.max_raw_bytes + RECORD_OVERHEAD,
+        )
+        await publisher.start()
+        self._publisher = publisher
+        partitions = await publisher.partitions(kafka.checkpoint_topic)
+        self._checkpoint_partition = partition_for(self._key, partitions)
+        self._position = await self._read_position()
+        self._pending.clear()
+        pos = self._position
+        self._log.info(
+            "producer_started",
+            transactional_id=publisher.transactional_id,
+            uidvalidity=pos.uidvalidity if pos else None,
+            last_uid=pos.last_uid if pos else None,
+        )
+        if pos is not None:
+            self._metrics.checkpoint_uid.labels(**self._m).set(pos.last_uid)
+            self._metrics.checkpoint_uidvalidity.labels(**self._m).set(pos.uidvalidity)
+
+    async def _read_checkpoint(self) -> dict[str, Any] | None:
+        kafka = self._settings.kafka
+        values = await latest_by_key(
+            kafka,
+            kafka.checkpoint_topic,
+            partitions=[self._checkpoint_partition],
+            timeout=kafka.transaction_timeout_ms / 1000 + 30,
+        )
+        raw = values.get(self._key)
+        return None if raw is None else self._codecs.decoder.decode(raw)
+
+    async def _read_position(self) -> Position | None:
+        value = await self._read_checkpoint()
+        if value is None:
+            return None
+        return Position(int(value["uidvalidity"]), int(value["last_uid"]))
+
+    async def _drop_kafka(self) -> None:
+        publisher, self._publisher = self._publisher, None
+        self._pending.clear()
+        if publisher is not None:
+            await publisher.stop()
+
+    async def _on_fenced(self, why: str) -> None:
+        """Another instance owns the mailbox: stand by while it is alive, never ping-pong.
+
+        The owner proves it is alive by committing a checkpoint at least every
+        ``checkpoint_heartbeat_seconds``; only once it has been quiet for two heartbeats
+        (and the fenced back-off has passed) does this instance take the mailbox back.
+        """
+        self._metrics.fenced.labels(**self._m).inc()
+        await self._drop_kafka()
+        await self._imap.close()
+        backoff = self._settings.kafka.fenced_backoff_seconds
+        self._set_state(State.FENCED, "fenced: another instance owns this mailbox")
+        self._log.error("producer_fenced", error=why, standby_s=backoff)
+        while not self._stop.is_set():
+            await sleep_unless(self._stop, backoff)
+            try:
+                owner = await self._live_owner()
+            except KafkaUnavailable as exc:
+                self._log.warning("standby_check_failed", error=str(exc))
+                continue
+            if owner is None:
+                self._log.info("reacquiring_mailbox")
+                return
+            self._log.info("standby", owner=owner)
+
+    async def _live_owner(self) -> str | None:
+        """The instance that committed this mailbox's checkpoint recently, if not us."""
+        value = await self._read_checkpoint()
+        if value is None or value.get("instance") == self._settings.instance:
+            return None
+        window = max(2 * self._settings.kafka.checkpoint_heartbeat_seconds, 30.0)
+        committed: datetime = value["committed_at"]
+        if (datetime.now(UTC) - committed).total_seconds() > window:
+            return None
+        return str(value.get("instance") or "another instance")
+
+    # -- IMAP ------------------------------------------------------------------------------
+
+    async def _connect_imap(self) -> None:
+        await self._imap.connect()
+        current = self._imap.uidvalidity
+        pos = self._position
+        if pos is not None and pos.uidvalidity != current:
+            self._log.warning(
+                "uidvalidity_changed",
+                checkpoint_uidvalidity=pos.uidvalidity,
+                uidvalidity=current,
+                action="mailbox was recreated: reading it again from its first UID",
+            )
+            self._position = Position(current, 0)
+        elif pos is None:
+            self._position = Position(current, 0)
+        self._pending.clear()
+        self._log.info(
+            "imap_connected",
+            uidvalidity=current,
+            exists=self._imap.exists,
+            idle=self._imap.supports_idle,
+        )
+
+    async def _serve(self, on_progress: Callable[[], object]) -> None:
+        """Drain batches; when caught up, wait for news (IDLE) and heartbeat the checkpoint.
+
+        ``on_progress`` runs after every successful step: back-offs only reset once a
+        connection has proved useful, so a server that accepts and then fails at once is
+        retried ever more slowly instead of in a tight loop.
+        """
+        heartbeat = self._settings.kafka.checkpoint_heartbeat_seconds
+        while not self._stop.is_set():
+            progressed = await self._drain_once()
+            on_progress()
+            if progressed:
+                continue
+            now = time.time()
+            self._metrics.last_success.labels(**self._m).set(now)
+            if now - self._last_commit >= heartbeat:
+                await self._commit([], [], messages=0)
+            wait = min(
+                self.mailbox.idle_timeout_seconds
+                if self._imap.supports_idle
+                else self.mailbox.poll_interval_seconds,
+                heartbeat,
+            )
+            await self._imap.wait_for_news(wait, self._stop)
+
+    # -- one batch -------------------------------------------------------------------------
+
+    async def _drain_once(self) -> bool:
+        """Process one bounded batch. False when the mailbox has nothing new."""
+        assert self._position is not None
+        if not self._pending:
+            self._metrics.polls.labels(**self._m).inc()
+            self._pending.extend(await self._imap.uids_after(self._position.last_uid))
+        self._metrics.backlog.labels(**self._m).set(len(self._pending))
+        if not self._pending:
+            return False
+        started = time.perf_counter()
+        candidates = [
+            self._pending[i]
+            for i in range(min(len(self._pending), self.mailbox.batch_max_messages))
+        ]
+        infos = await self._imap.fetch_info(candidates)
+        chosen, oversized, cutoff = self._select(candidates, infos)
+        fetched = await self._imap.fetch_bodies([i.uid for i in chosen])
+        records, messages = self._build_records(fetched, oversized)
+        await self._commit(records, fetched, messages=messages, last_uid=cutoff)
+        while self._pending and self._pending[0] <= cutoff:
+            self._pending.popleft()
+        self._metrics.backlog.labels(**self._m).set(len(self._pending))
+        self._metrics.batch_duration.labels(**self._m).observe(time.perf_counter() - started)
+        await self._housekeeping([m.uid for m in fetched] + [i.uid for i in oversized])
+        return True
+
+    def _select(
+        self, candidates: list[int], infos: list[MessageInfo]
+    ) -> tuple[list[MessageInfo], list[MessageInfo], int]:
+        """Split a UID-ordered prefix of ``candidates`` into messages to fetch and oversized
+        ones, within the batch byte budget. Returns the last UID the batch covers."""
+        by_uid = {i.uid: i for i in infos}
+        chosen: list[MessageInfo] = []
+        oversized: list[MessageInfo] = []
+        budget = self.mailbox.batch_max_bytes
+        cutoff = self._position.last_uid if self._position else 0
+        for uid in candidates:
+            info = by_uid.get(uid)
+            if info is None:  # expunged since SEARCH: nothing left to read
+                cutoff = uid
+                continue
+            if info.size > self.mailbox.max_message_bytes:
+                oversized.append(info)
+                cutoff = uid
+                continue
+            if chosen and info.size > budget:
+                break
+            chosen.append(info)
+            budget -= info.size
+            cutoff = uid
+        return chosen, oversized, cutoff
+
+    def _build_records(
+        self, fetched: list[FetchedMessage], oversized: list[MessageInfo]
+    ) -> tuple[list[OutRecord], int]:
+        assert self._position is not None
+        kafka = self._settings.kafka
+        records: list[OutRecord] = []
+        now = datetime.now(UTC)
+        uv = self._position.uidvalidity
+        m = self._m
+        for msg in fetched:
+            self._metrics.messages_fetched.labels(**m).inc()
+            self._metrics.bytes_fetched.labels(**m).inc(len(msg.raw))
+            try:
+                result = parse(msg.raw, self._options)
+                if result.error:
+                    raise ValueError(result.error)
+                source = Source(self.mailbox_id, msg.uid, uv, now)
+                for rec in event_records(result, source):
+                    records.append(
+                        OutRecord(
+                            kafka.events_topic,
+                            rec["recipient"].encode(),
+                            self._codecs.event.encode(rec),
+                            tuple(self._codecs.event.headers()),
+                        )
+                    )
+                    self._metrics.events_published.labels(
+                        mailbox=self.mailbox.name, bounce_type=rec["bounce_type"]
+                    ).inc()
+                if not result.bounces:
+                    self._metrics.not_bounce.labels(**m).inc()
+            except Exception as exc:
+                records.append(self._dead_letter(msg.uid, msg.size, msg.raw, str(exc)[:1000]))
+                self._metrics.dead_lettered.labels(
+                    mailbox=self.mailbox.name, cause="unparseable"
+                ).inc()
+                self._log.warning("dead_lettered", uid=msg.uid, error=str(exc)[:200])
+        for info in oversized:
+            error = (
+                f"message of {info.size} bytes exceeds max_message_bytes "
+                f"({self.mailbox.max_message_bytes}); not fetched"
+            )
+            records.append(self._dead_letter(info.uid, info.size, b"", error))
+            self._metrics.dead_lettered.labels(mailbox=self.mailbox.name, cause="oversized").inc()
+            self._log.warning("dead_lettered", uid=info.uid, size=info.size, error="oversized")
+        return records, len(fetched) + len(oversized)
+
+    def _dead_letter(self, uid: int, size: int, raw: bytes, error: str) -> OutRecord:
+        assert self._position is not None
+        cap = self._settings.dead_letter.max_raw_bytes
+        value: dict[str, Any] = {
+            "mailbox": self.mailbox_id,
+            "uid": uid,
+            "uidvalidity": self._position.uidvalidity,
+            "error": error,
+            "size": size,
+            "raw": raw[:cap],
+            "truncated": len(raw[:cap]) < size,
+            "failed_at": datetime.now(UTC),
+        }
+        return OutRecord(
+            self._settings.kafka.dead_letter_topic,
+            self._key,
+            self._codecs.dead_letter.encode(value),
+            tuple(self._codecs.dead_letter.headers()),
+        )
+
+    async def _commit(
+        self,
+        records: list[OutRecord],
+        fetched: list[FetchedMessage],
+        *,
+        messages: int,
+        last_uid: int | None = None,
+    ) -> None:
+        """One transaction: ``records`` plus the checkpoint that covers them."""
+        assert self._position is not None and self._publisher is not None
+        new = Position(
+            self._position.uidvalidity, self._position.last_uid if last_uid is None else last_uid
+        )
+        checkpoint = {
+            "mailbox": self.mailbox_id,
+            "uidvalidity": new.uidvalidity,
+            "last_uid": new.last_uid,
+            "committed_at": datetime.now(UTC),
+            "messages": messages,
+            "instance": self._settings.instance,
+        }
+        out = [
+            *records,
+            OutRecord(
+                self._settings.kafka.checkpoint_topic,
+                self._key,
+                self._codecs.checkpoint.encode(checkpoint),
+                tuple(self._codecs.checkpoint.headers()),
+                partition=self._checkpoint_partition,
+            ),
+        ]
+        started = time.perf_counter()
+        try:
+            await self._publisher.publish(out)
+        except KafkaUnavailable:
+            self._metrics.transactions.labels(mailbox=self.mailbox.name, outcome="aborted").inc()
+            raise
+        committed = time.time()
+        self._metrics.commit_duration.labels(**self._m).observe(time.perf_counter() - started)
+        self._metrics.transactions.labels(mailbox=self.mailbox.name, outcome="committed").inc()
+        self._position = new
+        self._last_commit = committed
+        self._metrics.checkpoint_uid.labels(**self._m).set(new.last_uid)
+        self._metrics.checkpoint_uidvalidity.labels(**self._m).set(new.uidvalidity)
+        self._metrics.last_success.labels(**self._m).set(committed)
+        for msg in fetched:
+            if msg.internal_date is not None:
+                lag = max(0.0, committed - msg.internal_date.timestamp())
+                self._metrics.end_to_end_lag.labels(**self._m).observe(lag)
+        if messages:
+            self._log.info(
+                "batch_committed", messages=messages, records=len(records), last_uid=new.last_uid
+            )
+
+    async def _housekeeping(self, uids: list[int]) -> None:
+        """After commit only; a failure here is logged and never re-publishes anything."""
+        mode = self.mailbox.housekeeping
+        if mode == "none" or not uids:
+            return
+        try:
+            if mode == "seen":
+                await self._imap.mark_seen(uids)
+            elif mode == "move":
+                assert self.mailbox.move_to is not None
+                await self._imap.move(uids, self.mailbox.move_to)
+            else:
+                await self._imap.delete(uids)
+        except ImapError as exc:
+            self._metrics.imap_errors.labels(**self._m).inc()
+            self._log.warning("housekeeping_failed", mode=mode, error=str(exc))
