@@ -116,9 +116,9 @@ class SchemaRegistryClient:
         self._password = password
         self._timeout = timeout_seconds
         self._auth = _basic_auth(username, password)
-        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        self._tls = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         self._opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=context), _NoRedirect()
+            urllib.request.HTTPSHandler(context=self._tls), _NoRedirect()
         )
         self._ids: dict[tuple[str, str], int] = {}
         self._schemas: dict[int, str] = {}

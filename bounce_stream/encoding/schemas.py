@@ -118,9 +118,13 @@ def load_schema(name: SchemaName, directory: Path | None = None) -> AvroSchema:
     return AvroSchema.from_json(name, text)
 
 
-@cache
 def get_schema(name: SchemaName) -> AvroSchema:
     """The packaged schema ``name``, loaded once per process."""
+    return _cached_schema(name)
+
+
+@cache
+def _cached_schema(name: SchemaName) -> AvroSchema:
     return load_schema(name)
 
 

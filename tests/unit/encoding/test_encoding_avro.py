@@ -30,7 +30,7 @@ from bounce_stream.encoding import (
     wire_format_of,
 )
 from bounce_stream.encoding.avro import ConfluentEncoder, SingleObjectEncoder
-from bounce_stream.encoding.schemas import SCHEMA_NAMES, AvroSchema
+from bounce_stream.encoding.schemas import SCHEMA_NAMES, AvroSchema, SchemaName
 from bounce_stream.events import Source, event_record
 
 FORMATS = [None, 7]  # schema id: None = single-object, an int = Confluent framing
@@ -46,10 +46,10 @@ def _decoder_for(schema_id: int | None, schema: AvroSchema) -> Decoder:
 @pytest.mark.parametrize("schema_id", FORMATS)
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
 def test_round_trip(
-    name: str, schema_id: int | None, sample_records: dict[str, dict[str, Any]]
+    name: SchemaName, schema_id: int | None, sample_records: dict[str, dict[str, Any]]
 ) -> None:
     """Every record type decodes to what was encoded, in both wire formats."""
-    schema = get_schema(name)  # type: ignore[arg-type]
+    schema = get_schema(name)
     encoder = make_encoder(schema, schema_id)
     data = encoder.encode(sample_records[name])
     assert _decoder_for(schema_id, schema).decode(data) == sample_records[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import socket
+import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -224,10 +225,8 @@ def test_from_settings_needs_url() -> None:
 def test_tls_verification_is_on_by_default() -> None:
     """The HTTPS handler verifies certificates and host names unless told otherwise."""
     client = SchemaRegistryClient("https://registry.example")
-    handlers = [h for h in client._opener.handlers if hasattr(h, "_context")]
-    context = handlers[0]._context
-    assert context.check_hostname
-    assert context.verify_mode.name == "CERT_REQUIRED"
+    assert client._tls.check_hostname
+    assert client._tls.verify_mode == ssl.CERT_REQUIRED
 
 
 def test_missing_ca_file_fails_early(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from bounce_stream.encoding.schemas import (
     SCHEMA_NAMES,
     AvroSchema,
     SchemaLoadError,
+    SchemaName,
     all_schemas,
     bounce_event_schema,
     crc64_avro_of,
@@ -133,9 +134,9 @@ def test_reference_fingerprint_matches_avro_spec_test_vectors() -> None:
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
-def test_fingerprint_equals_reference_implementation(name: str) -> None:
+def test_fingerprint_equals_reference_implementation(name: SchemaName) -> None:
     """Each schema's fingerprint is CRC-64-AVRO of its canonical form, computed independently."""
-    schema = get_schema(name)  # type: ignore[arg-type]
+    schema = get_schema(name)
     expected = reference_fingerprint64(schema.canonical_form.encode())
     assert schema.fingerprint == expected
     assert schema.fingerprint_bytes == expected.to_bytes(8, "little")
@@ -167,10 +168,10 @@ def test_fingerprints_are_distinct() -> None:
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
-def test_loaded_schema_is_the_top_level_file(name: str) -> None:
+def test_loaded_schema_is_the_top_level_file(name: SchemaName) -> None:
     """In a checkout the schemas come from the top-level schemas/ directory, unchanged."""
     on_disk = json.loads((REPO_SCHEMAS / f"{name}.avsc").read_text(encoding="utf-8"))
-    assert get_schema(name).definition == on_disk  # type: ignore[arg-type]
+    assert get_schema(name).definition == on_disk
 
 
 def test_packaged_copy_is_preferred_over_checkout(
@@ -259,15 +260,15 @@ def test_event_record_without_source_lacks_only_source_fields() -> None:
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
-def test_field_list_is_pinned(name: str) -> None:
+def test_field_list_is_pinned(name: SchemaName) -> None:
     """The current field list is the pinned one: a new field must be added to the pin knowingly."""
-    assert get_schema(name).field_names == V1_FIELDS[name]  # type: ignore[arg-type]
+    assert get_schema(name).field_names == V1_FIELDS[name]
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
-def test_fields_after_v1_have_defaults(name: str) -> None:
+def test_fields_after_v1_have_defaults(name: SchemaName) -> None:
     """Every field that is not in the first release has a default (Avro evolution rule)."""
-    definition = dict(get_schema(name).definition)  # type: ignore[arg-type]
+    definition = dict(get_schema(name).definition)
     assert fields_added_without_default(definition, V1_FIELDS[name]) == []
 
 
@@ -288,10 +289,10 @@ def test_evolution_check_catches_field_without_default() -> None:
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)
 def test_current_schema_reads_records_written_with_v1_fields(
-    name: str, sample_records: dict[str, dict[str, Any]]
+    name: SchemaName, sample_records: dict[str, dict[str, Any]]
 ) -> None:
     """A record written with only the v1 fields resolves against the current schema."""
-    current = dict(get_schema(name).definition)  # type: ignore[arg-type]
+    current = dict(get_schema(name).definition)
     v1 = dict(current, fields=[f for f in current["fields"] if f["name"] in V1_FIELDS[name]])
     record = {k: v for k, v in sample_records[name].items() if k in V1_FIELDS[name]}
     buf = io.BytesIO()
@@ -301,4 +302,4 @@ def test_current_schema_reads_records_written_with_v1_fields(
     writer = parse_schema(copy.deepcopy(v1), named_schemas={})
     decoded = schemaless_reader(buf, writer, reader)
     assert isinstance(decoded, dict)
-    assert set(decoded) == set(get_schema(name).field_names)  # type: ignore[arg-type]
+    assert set(decoded) == set(get_schema(name).field_names)
