@@ -74,7 +74,10 @@ def _run(work: Coroutine[Any, Any, _T]) -> _T:
 
 @click.group("schema")
 def schema() -> None:
-    """Print the Avro schemas, register them, check them against the registry."""
+    """Print the Avro schemas, register them, check them against the registry.
+
+    Exit codes: 0 ok, 1 a schema is incompatible, 2 bad configuration, 3 registry error.
+    """
 
 
 @schema.command("print")

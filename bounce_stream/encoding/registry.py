@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http.client
 import json
 import ssl
 import urllib.error
@@ -219,7 +220,7 @@ class SchemaRegistryClient:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             raise self._http_error(where, exc) from None
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise RegistryError(
                 f"{where}: registry unreachable: {self._redact(str(reason))}"
