@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from pydantic import SecretStr
 
+from bounce_stream.encoding.avro import Encoder, make_encoder
 from bounce_stream.encoding.schemas import AvroSchema, get_schema
 from bounce_stream.settings import KafkaSettings, SchemaRegistrySettings
 
@@ -274,3 +275,26 @@ def _json_object(where: str, raw: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise RegistryError(f"{where}: registry answered with a JSON {type(payload).__name__}")
     return payload
+
+
+@dataclass(frozen=True, slots=True)
+class TopicEncoders:
+    """One encoder per topic bounce-stream writes."""
+
+    events: Encoder
+    checkpoints: Encoder
+    dead_letters: Encoder
+
+
+async def topic_encoders(
+    kafka: KafkaSettings, client: SchemaRegistryClient | None
+) -> TopicEncoders:
+    """Encoders for the three topics: Confluent framing with ids registered through ``client``
+    (idempotent; IncompatibleSchemaError if the registry refuses), single-object without one.
+    """
+    encoders = []
+    for target in topic_schemas(kafka):
+        schema_id = None if client is None else await client.register(target.subject, target.schema)
+        encoders.append(make_encoder(target.schema, schema_id))
+    events, checkpoints, dead_letters = encoders
+    return TopicEncoders(events, checkpoints, dead_letters)

@@ -11,13 +11,20 @@ from typing import TYPE_CHECKING
 import pytest
 from pydantic import SecretStr
 
-from bounce_stream.encoding import Decoder, bounce_event_schema, dead_letter_schema, make_encoder
+from bounce_stream.encoding import (
+    Decoder,
+    WireFormat,
+    bounce_event_schema,
+    dead_letter_schema,
+    make_encoder,
+)
 from bounce_stream.encoding.registry import (
     Compatibility,
     IncompatibleSchemaError,
     NotFoundError,
     RegistryError,
     SchemaRegistryClient,
+    topic_encoders,
     topic_schemas,
     value_subject,
 )
@@ -244,3 +251,23 @@ def test_value_subjects_follow_topic_names() -> None:
         ("cp-value", "mailbox_checkpoint"),
         ("bounce-stream.dead-letter-value", "dead_letter"),
     ]
+
+
+async def test_topic_encoders_without_registry_are_single_object() -> None:
+    """With no registry client every topic gets a single-object encoder."""
+    encoders = await topic_encoders(KafkaSettings(), None)
+    assert encoders.events.wire_format is WireFormat.SINGLE_OBJECT
+    assert encoders.checkpoints.schema.name == "mailbox_checkpoint"
+    assert encoders.dead_letters.schema.name == "dead_letter"
+
+
+async def test_topic_encoders_with_registry_register_and_frame(fake_registry: FakeRegistry) -> None:
+    """With a registry each topic's value subject is registered and its id framed in."""
+    encoders = await topic_encoders(KafkaSettings(), _client(fake_registry))
+    assert set(fake_registry.subjects) == {
+        "bounce-stream.events-value",
+        "bounce-stream.checkpoints-value",
+        "bounce-stream.dead-letter-value",
+    }
+    assert encoders.events.wire_format is WireFormat.CONFLUENT
+    assert dict(encoders.dead_letters.headers())["avro.schema.id"] == b"3"
