@@ -45,8 +45,8 @@ class RegistryError(Exception):
 
     @property
     def retriable(self) -> bool:
-        """Worth retrying: the registry was unreachable or failed on its side."""
-        return self.status is None or self.status >= 500
+        """Worth retrying: unreachable, rate-limited (429) or failed on the registry's side."""
+        return self.status is None or self.status == 429 or self.status >= 500
 
 
 class IncompatibleSchemaError(RegistryError):
