@@ -33,5 +33,5 @@ def parse(raw: bytes, options: ParseOptions = DEFAULT_OPTIONS) -> ParseResult:
     """Classify one message. Never raises: internal failures come back as ``error``."""
     try:
         return classify(raw, options)
-    except Exception as exc:  # noqa: BLE001 - a detector bug must not block a mailbox
+    except Exception as exc:
         return ParseResult(error=f"detection failed: {type(exc).__name__}: {exc}"[:500])

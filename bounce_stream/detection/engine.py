@@ -1,52 +1,89 @@
-"""Placeholder engine: minimal RFC 3464 reading until the detector registry lands."""
+"""Detection engine: parse the message once, ask the registry, decide each recipient."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import hashlib
-from email.message import Message
+import re
 
+from bounce_stream.detection.context import Context
+from bounce_stream.detection.correlate import Correlation, correlate
+from bounce_stream.detection.decide import decide
+from bounce_stream.detection.evidence import Evidence
+from bounce_stream.detection.headers import ADDRESS_RE
+from bounce_stream.detection.mime import MAX_MESSAGE_CHARS, normalise_newlines, parse_entity
 from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult
-from bounce_stream.detection.reasons import Reason
+from bounce_stream.detection.registry import REGISTRY
 
-
-def _fingerprint(msg: Message, raw: bytes) -> str:
-    mid = msg.get("Message-ID")
-    if mid:
-        return "mid:" + str(mid).strip()
-    norm = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return "sha256:" + hashlib.sha256(norm).hexdigest()
+_HEADER_LINE = re.compile(rb"^(?:From |[!-9;-~]+[ \t]*:)", re.MULTILINE)
+_ACTIONS = {action.value: action for action in Action}
 
 
 def classify(raw: bytes, options: ParseOptions) -> ParseResult:
-    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-    if not msg.keys():
-        return ParseResult(error="not an Internet message: no header fields")
-    bounces: list[Bounce] = []
-    for part in msg.walk():
-        if part.get_content_type() != "message/delivery-status":
-            continue
-        payload = part.get_payload()
-        blocks = payload if isinstance(payload, list) else []
-        for block in blocks[1:]:
-            rcpt = str(block.get("Final-Recipient", "")).split(";")[-1].strip()
-            if not rcpt:
-                continue
-            status = str(block.get("Status", "")).strip() or None
-            action = str(block.get("Action", "")).strip().lower()
-            reason = Reason.USERUNKNOWN if status and status.endswith(".1.1") else Reason.UNDEFINED
-            bounces.append(
-                Bounce(
-                    recipient=rcpt.lower(),
-                    reason=reason,
-                    detected_by="rfc3464",
-                    action=Action(action) if action in Action.__members__.values() else None,
-                    status=status,
-                )
-            )
-    return ParseResult(
-        bounces=tuple(bounces),
-        bounce_message_id=(str(msg.get("Message-ID")).strip() if msg.get("Message-ID") else None),
-        fingerprint=_fingerprint(msg, raw),
+    """Classify one raw message (see :func:`bounce_stream.detection.parse`)."""
+    normalised = normalise_newlines(raw)
+    if not _is_message(normalised):
+        return ParseResult(
+            error="not an Internet message: no header fields",
+            fingerprint=_digest(normalised),
+        )
+    text = normalised[:MAX_MESSAGE_CHARS].decode("latin-1")
+    if text.startswith("From "):
+        text = text.split("\n", 1)[-1]
+    ctx = Context(parse_entity(text))
+    message_id = (ctx.headers.get("message-id") or "").strip() or None
+    fingerprint = "mid:" + message_id if message_id else _digest(normalised)
+    detector_name, found = _run_registry(ctx)
+    bounces: tuple[Bounce, ...] = ()
+    if found:
+        link = correlate(ctx, options)
+        bounces = tuple(_bounce(item, detector_name, link) for item in found)
+    return ParseResult(bounces=bounces, bounce_message_id=message_id, fingerprint=fingerprint)
+
+
+def _is_message(raw: bytes) -> bool:
+    """At least one header field in the first lines, and no NUL-riddled binary."""
+    head = raw[:4096]
+    if head.count(b"\x00") > 8:
+        return False
+    return _HEADER_LINE.search(head.split(b"\n\n", 1)[0][:4096]) is not None
+
+
+def _digest(normalised: bytes) -> str:
+    return "sha256:" + hashlib.sha256(normalised).hexdigest()
+
+
+def _run_registry(ctx: Context) -> tuple[str, list[Evidence]]:
+    for detector in REGISTRY:
+        found = detector.detect(ctx)
+        if found:
+            return detector.name, [item for item in found if _valid(item.recipient)]
+    return "", []
+
+
+def _valid(address: str) -> bool:
+    return ADDRESS_RE.fullmatch(address) is not None
+
+
+def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:
+    reason, status = decide(item)
+    return Bounce(
+        recipient=item.recipient.lower(),
+        reason=reason,
+        detected_by=detector_name,
+        action=_ACTIONS.get(item.action or ""),
+        status=status,
+        reply_code=item.reply_code,
+        diagnostic_code=item.diagnostic[:2000] or None,
+        diagnostic_type=item.diagnostic_type,
+        remote_mta=item.remote_mta,
+        reporting_mta=item.reporting_mta,
+        smtp_command=item.smtp_command,
+        feedback_type=item.feedback_type,
+        arrival_date=item.arrival_date,
+        original_message_id=link.original_message_id,
+        tracking_id=link.tracking_id,
+        envelope_id=link.envelope_id,
+        verp_recipient=link.verp_recipient,
+        original_sender=link.original_sender,
+        original_subject=link.original_subject,
     )

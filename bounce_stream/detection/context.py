@@ -1,0 +1,108 @@
+"""Everything detectors read from one message, computed once and lazily."""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from bounce_stream.detection.headers import Headers, decode_value, parse_headers
+from bounce_stream.detection.mime import Part, iter_leaves, split_head_body
+from bounce_stream.detection.textutil import html_to_text
+
+MAX_REPORT_CHARS = 64_000  # the human-readable report detectors scan
+
+# Lines after which a bounce quotes the message it returns (MIME-less bounces).
+ORIGINAL_MARKER = re.compile(
+    r"(?im)^[ \t>|]*(?:[-=_*]{2,}[ \t]*)?(?:"
+    r"below\s+this\s+line\s+is\s+a\s+copy\s+of\s+the\s+message"
+    r"|this\s+is\s+a\s+copy\s+of\s+the\s+message"
+    r"|(?:the\s+)?original\s+message\s+(?:follows|headers?\s+(?:follows?|are)|was|below)"
+    r"|original\s+message\s*[-=]{2,}"
+    r"|(?:the\s+)?headers?\s+of\s+(?:the|your)\s+original\s+message"
+    r"|message\s+headers\s+follow"
+    r"|unsent\s+message\s+below"
+    r"|returned\s+message\s+follows"
+    r"|(?:your\s+)?message\s+(?:reads|follows)(?:\s*\(in\s+part\))?\s*:"
+    r"|(?:start|begin)\s+of\s+(?:returned|original)\s+message"
+    r"|text\s+of\s+your\s+message"
+    r"|original\s+message\s+header"
+    r")"
+)
+
+
+class Context:
+    """The parsed message and the views of it detectors share."""
+
+    def __init__(self, root: Part) -> None:
+        self.root = root
+        self.headers: Headers = root.headers
+
+    @cached_property
+    def subject(self) -> str:
+        return decode_value(self.headers.get("subject"))
+
+    @cached_property
+    def sender(self) -> str:
+        return decode_value(self.headers.get("from"))
+
+    @cached_property
+    def leaves(self) -> list[Part]:
+        return iter_leaves(self.root)
+
+    @cached_property
+    def text_leaves(self) -> list[Part]:
+        return [leaf for leaf in self.leaves if leaf.content_type.startswith("text/")]
+
+    @cached_property
+    def body_text(self) -> str:
+        """The first human-readable text part (HTML stripped when it is the only one)."""
+        for leaf in self.text_leaves:
+            if leaf.content_type == "text/plain" and leaf.text.strip():
+                return leaf.text[:MAX_REPORT_CHARS]
+        for leaf in self.text_leaves:
+            if leaf.content_type == "text/html":
+                return html_to_text(leaf.text[: MAX_REPORT_CHARS * 4])[:MAX_REPORT_CHARS]
+        return self.root.text[:MAX_REPORT_CHARS]
+
+    @cached_property
+    def report_text(self) -> str:
+        """``body_text`` cut where a quoted copy of the original message starts."""
+        marker = ORIGINAL_MARKER.search(self.body_text)
+        return self.body_text[: marker.start()] if marker else self.body_text
+
+    @cached_property
+    def all_text(self) -> str:
+        """All text leaves joined (bounded): for detectors whose report spans parts."""
+        joined = "\n".join(leaf.text for leaf in self.text_leaves)
+        return joined[: MAX_REPORT_CHARS * 2]
+
+    @cached_property
+    def original(self) -> Headers | None:
+        """Header fields of the returned message, from a MIME part or from quoted text."""
+        enclosed = _find_enclosed(self.root, 0)
+        if enclosed is not None and len(enclosed.headers):
+            return enclosed.headers
+        marker = ORIGINAL_MARKER.search(self.body_text)
+        if marker is None:
+            return None
+        rest = self.body_text[marker.end() :].split("\n", 1)[-1].lstrip("\n")
+        head, _ = split_head_body(rest)
+        headers = parse_headers(head)
+        return headers if len(headers) else None
+
+    def has_type(self, content_type: str) -> bool:
+        return any(leaf.content_type == content_type for leaf in self.leaves) or (
+            self.root.content_type == content_type
+        )
+
+
+def _find_enclosed(part: Part, depth: int) -> Part | None:
+    if part.enclosed is not None and depth > 0:
+        return part.enclosed
+    if depth > 8:
+        return None
+    for child in part.children:
+        found = _find_enclosed(child, depth + 1)
+        if found is not None:
+            return found
+    return None

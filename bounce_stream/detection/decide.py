@@ -1,0 +1,145 @@
+"""Decide the reason and status of one recipient from the evidence a detector found.
+
+Precedence follows REASONS.md and Sisimai 5: specific reasons are tried in a fixed order and
+each may be proven by the enhanced status code or by the diagnostic text; generic status
+classes (x.6, x.7), the diagnostic type, the Action field and the SMTP command are only
+fallbacks.
+"""
+
+from __future__ import annotations
+
+from bounce_stream.detection import statuscodes
+from bounce_stream.detection.evidence import Evidence
+from bounce_stream.detection.reasons import Reason
+from bounce_stream.detection.reasontext import MATCHERS, match_text
+from bounce_stream.detection.textutil import squeeze
+
+# Reasons a status code or a text may prove, most specific first.
+STRONG_ORDER: tuple[Reason, ...] = (
+    Reason.MAILBOXFULL,
+    Reason.MESGTOOBIG,
+    Reason.EXCEEDLIMIT,
+    Reason.SUSPEND,
+    Reason.HASMOVED,
+    Reason.NORELAYING,
+    Reason.AUTHFAILURE,
+    Reason.USERUNKNOWN,
+    Reason.FILTERED,
+    Reason.REQUIREPTR,
+    Reason.NOTCOMPLIANTRFC,
+    Reason.BADREPUTATION,
+    Reason.REJECTED,
+    Reason.HOSTUNKNOWN,
+    Reason.SPAMDETECTED,
+    Reason.SPEEDING,
+    Reason.TOOMANYCONN,
+    Reason.BLOCKED,
+)
+# Reasons only the text may prove once the strong pass found nothing.
+WEAK_TEXT_ORDER: tuple[Reason, ...] = (
+    Reason.SUPPRESSED,
+    Reason.FAILEDSTARTTLS,
+    Reason.POLICYVIOLATION,
+    Reason.VIRUSDETECTED,
+    Reason.SECURITYERROR,
+    Reason.SYSTEMERROR,
+    Reason.NETWORKERROR,
+    Reason.EXPIRED,
+    Reason.CONTENTERROR,
+    Reason.SYSTEMFULL,
+    Reason.NOTACCEPT,
+    Reason.MAILERERROR,
+)
+# A status saying "unknown user" is overruled by texts that say the sender was refused.
+_OVERRULE_USERUNKNOWN = (
+    Reason.BLOCKED,
+    Reason.REJECTED,
+    Reason.NOTACCEPT,
+    Reason.REQUIREPTR,
+    Reason.SPAMDETECTED,
+)
+_NON_FAILURES = frozenset({Reason.DELIVERED, Reason.VACATION, Reason.FEEDBACK})
+_SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
+
+
+def decide(evidence: Evidence) -> tuple[Reason, str | None]:
+    """The reason and the status code to report for ``evidence``."""
+    text = squeeze(evidence.diagnostic).lower()
+    status = _status(evidence, text)
+    reason = evidence.reason or _reason(evidence, status, text)
+    if reason in _NON_FAILURES:
+        return reason, status if reason is Reason.DELIVERED else (status or None)
+    if status is None or status.startswith("2."):
+        status = statuscodes.pseudo_status(reason, _temporary(evidence))
+    return reason, status
+
+
+def _status(evidence: Evidence, text: str) -> str | None:
+    if evidence.status and statuscodes.is_status(evidence.status):
+        found = evidence.status
+        # "5.0.0" in a DSN is a placeholder; a real code in the diagnostic is better.
+        if found.endswith(".0.0"):
+            better = statuscodes.find_status(text)
+            if better and better[0] == found[0] and not better.endswith(".0.0"):
+                return better
+        return found
+    return statuscodes.find_status(text)
+
+
+def _temporary(evidence: Evidence) -> bool:
+    if evidence.action == "delayed":
+        return True
+    code = evidence.reply_code or ""
+    return code.startswith("4")
+
+
+def _reason(evidence: Evidence, status: str | None, text: str) -> Reason:
+    if (status and status.startswith("2.")) or evidence.action in _SUCCESS_ACTIONS:
+        return Reason.DELIVERED
+    by_status = statuscodes.reason_of(status)
+    found = _strong(evidence, by_status, text)
+    if found is None:
+        found = match_text(text, WEAK_TEXT_ORDER) if text else None
+    if found is None and by_status is not None:
+        found = by_status
+    return found or _fallback(evidence, status, text)
+
+
+def _strong(evidence: Evidence, by_status: Reason | None, text: str) -> Reason | None:
+    command = evidence.smtp_command
+    for reason in STRONG_ORDER:
+        if reason is by_status:
+            if reason is Reason.USERUNKNOWN and _overruled(text):
+                continue
+            return reason
+        if not text or not MATCHERS[reason].matches(text):
+            continue
+        if reason is Reason.USERUNKNOWN and command == "DATA":
+            return Reason.FILTERED
+        if reason is Reason.REJECTED and command == "RCPT" and by_status is not None:
+            continue
+        return reason
+    return None
+
+
+def _overruled(text: str) -> bool:
+    return bool(text) and any(MATCHERS[other].matches(text) for other in _OVERRULE_USERUNKNOWN)
+
+
+def _fallback(evidence: Evidence, status: str | None, text: str) -> Reason:
+    klass = (status or "")[:3]
+    if klass in ("5.6", "4.6"):
+        return Reason.CONTENTERROR
+    if klass in ("5.7", "4.7"):
+        return Reason.SECURITYERROR
+    if (evidence.diagnostic_type or "").upper() in ("X-UNIX", "X-POSTFIX"):
+        return Reason.MAILERERROR
+    if (evidence.reply_code or "") in ("500", "501", "502", "503", "504"):
+        return Reason.SYNTAXERROR
+    if evidence.action in ("delayed", "expired"):
+        return Reason.EXPIRED
+    if evidence.smtp_command in ("EHLO", "HELO"):
+        return Reason.BLOCKED
+    if MATCHERS[Reason.VACATION].matches(text):
+        return Reason.VACATION
+    return Reason.ONHOLD if text else Reason.UNDEFINED

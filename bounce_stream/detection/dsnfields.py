@@ -1,0 +1,96 @@
+"""RFC 3464 delivery-status fields, read tolerantly.
+
+Real MTAs fold fields, forget the blank line between recipient blocks, send the fields as
+text/plain, or prefix them with ``X-`` variants. We unfold, then split recipient blocks at
+blank lines *and* wherever a second Final-Recipient appears in one block.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_FIELDS = 2_000
+_FIELD = re.compile(r"([A-Za-z][A-Za-z0-9-]{1,60})[ \t]*:[ \t]*(.*)")
+_PER_MESSAGE = frozenset(
+    {
+        "reporting-mta",
+        "dsn-gateway",
+        "received-from-mta",
+        "arrival-date",
+        "original-envelope-id",
+        "x-original-message-id",
+        "x-postfix-queue-id",
+        "x-postfix-sender",
+        "x-sender",
+    }
+)
+DSN_HINT = re.compile(r"(?im)^(?:final|original)-recipient[ \t]*:")
+STATUS_HINT = re.compile(r"(?im)^(?:status|action|diagnostic-code)[ \t]*:")
+
+
+@dataclass(slots=True)
+class DeliveryStatus:
+    """Per-message fields and one dict of fields per recipient (lower-case names)."""
+
+    message: dict[str, str] = field(default_factory=dict)
+    recipients: list[dict[str, str]] = field(default_factory=list)
+
+
+def looks_like_dsn(text: str) -> bool:
+    """Whether ``text`` carries RFC 3464 recipient fields."""
+    return DSN_HINT.search(text) is not None and STATUS_HINT.search(text) is not None
+
+
+def parse_delivery_status(text: str) -> DeliveryStatus:
+    """Read the per-message and per-recipient fields of a delivery-status body."""
+    result = DeliveryStatus()
+    current: dict[str, str] = {}
+    last: tuple[dict[str, str], str] | None = None
+    count = 0
+    for line in text.split("\n"):
+        if not line.strip():
+            current = _close(result, current)
+            last = None
+            continue
+        if line[0] in " \t" and last is not None:
+            target, name = last
+            target[name] = (target[name] + " " + line.strip())[:4000]
+            continue
+        match = _FIELD.match(line)
+        if match is None:
+            continue
+        count += 1
+        if count > MAX_FIELDS:
+            break
+        name, value = match.group(1).lower(), match.group(2).strip()
+        if name in _PER_MESSAGE:
+            result.message.setdefault(name, value)
+            last = (result.message, name)
+            continue
+        if name == "final-recipient" and "final-recipient" in current:
+            current = _close(result, current)
+        elif name == "original-recipient" and "final-recipient" in current and (
+            "original-recipient" in current or "action" in current or "status" in current
+        ):
+            current = _close(result, current)
+        current.setdefault(name, value)
+        last = (current, name)
+    _close(result, current)
+    return result
+
+
+def _close(result: DeliveryStatus, block: dict[str, str]) -> dict[str, str]:
+    if "final-recipient" in block or "original-recipient" in block:
+        result.recipients.append(block)
+    return {}
+
+
+def typed_value(value: str | None) -> tuple[str | None, str]:
+    """Split ``smtp; 550 ...`` into (``SMTP``, ``550 ...``)."""
+    if not value:
+        return None, ""
+    kind, sep, rest = value.partition(";")
+    if sep and re.fullmatch(r"[A-Za-z0-9-]{1,20}", kind.strip()):
+        return kind.strip().upper(), rest.strip()
+    return None, value.strip()

@@ -1,0 +1,118 @@
+"""Header fields: unfolding, lookup, RFC 2047 decoding with broken charsets, addresses.
+
+Header text arrives latin-1 decoded (lossless); 8-bit values are re-read as UTF-8 when they
+are valid UTF-8, which is what non-conforming MTAs almost always send.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from bounce_stream.detection.textutil import to_text
+
+MAX_HEADER_FIELDS = 500
+MAX_FIELD_CHARS = 16_000
+
+_FIELD_RE = re.compile(r"([!-9;-~]+)[ \t]*:[ \t]*(.*)")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
+ADDRESS_RE = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+)
+
+
+class Headers:
+    """Ordered header fields with case-insensitive lookup; first occurrence wins in get()."""
+
+    __slots__ = ("_fields", "_first")
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self._fields = fields
+        self._first: dict[str, str] = {}
+        for name, value in fields:
+            self._first.setdefault(name, value)
+
+    def get(self, name: str) -> str | None:
+        return self._first.get(name.lower())
+
+    def get_all(self, name: str) -> list[str]:
+        key = name.lower()
+        return [value for field_name, value in self._fields if field_name == key]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._first
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self._fields)
+
+
+def parse_headers(head: str) -> Headers:
+    """Parse a header block; a line that is neither a field nor a continuation is skipped."""
+    fields: list[tuple[str, str]] = []
+    for line in head.split("\n"):
+        if not line:
+            continue
+        if line[0] in " \t":
+            if fields:
+                name, value = fields[-1]
+                if len(value) < MAX_FIELD_CHARS:
+                    fields[-1] = (name, value + " " + line.strip())
+            continue
+        match = _FIELD_RE.match(line)
+        if match is None:
+            continue
+        if len(fields) >= MAX_HEADER_FIELDS:
+            break
+        fields.append((match.group(1).lower(), match.group(2).strip()[:MAX_FIELD_CHARS]))
+    return Headers(fields)
+
+
+def decode_value(value: str | None) -> str:
+    """Decode RFC 2047 encoded words and 8-bit bytes; never raises."""
+    if not value:
+        return ""
+    text = to_text(value)
+    if "=?" not in text:
+        return text
+    text = _BETWEEN_WORDS.sub(r"\1\2", text)
+    return _ENCODED_WORD.sub(_decode_word, text)
+
+
+def _decode_word(match: re.Match[str]) -> str:
+    charset, encoding, payload = match.group(1), match.group(2).upper(), match.group(3)
+    charset = charset.split("*", 1)[0]
+    try:
+        if encoding == "B":
+            data = base64.b64decode(payload + "=" * (-len(payload) % 4))
+        else:
+            data = binascii.a2b_qp(payload.replace("_", " ").encode("latin-1", "replace"))
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    try:
+        return data.decode(charset, "replace")
+    except LookupError:
+        return data.decode("utf-8", "replace")
+
+
+def addresses_in(text: str) -> list[str]:
+    """Every address-shaped token in ``text``, lower-cased, in order."""
+    return [found.lower().strip(".") for found in ADDRESS_RE.findall(text)]
+
+
+def first_address(text: str | None) -> str | None:
+    """The address in a header like ``Name <a@b>`` or ``rfc822; a@b``; None when absent."""
+    if not text:
+        return None
+    bracket = text.rfind("<")
+    if bracket >= 0:
+        found = ADDRESS_RE.search(text, bracket)
+        if found:
+            return found.group(0).lower().strip(".")
+    found = ADDRESS_RE.search(text)
+    return found.group(0).lower().strip(".") if found else None

@@ -1,0 +1,50 @@
+"""IBM/HCL Domino and Lotus Notes text reports.
+
+Domino: "Your message ... was not delivered to: a@b because: <reason>"; the reason is the
+only diagnostic. Lotus Notes SMTP MTA: "------- Failure Reasons --------" followed by the
+reason (often localised) and the addresses, then "------- Returned Message --------".
+"""
+
+from __future__ import annotations
+
+import re
+
+from bounce_stream.detection.context import Context
+from bounce_stream.detection.evidence import Evidence
+from bounce_stream.detection.mta.textbounce import TextBounce
+from bounce_stream.detection.textutil import squeeze
+
+_BECAUSE = re.compile(r"(?is)\bbecause:\s*(.+?)(?:\n\s*\n|$)")
+
+
+class Domino(TextBounce):
+    """Domino "DELIVERY FAILURE" reports."""
+
+    name = "domino"
+    signature = re.compile(r"(?i)was\s+not\s+delivered\s+to:")
+    start = re.compile(r"(?i)was\s+not\s+delivered\s+to:[^\n]*\n")
+    end = re.compile(r"(?im)^\s*because:")
+
+    def detect(self, ctx: Context) -> list[Evidence] | None:
+        found = super().detect(ctx)
+        reason = _BECAUSE.search(ctx.report_text)
+        for item in found or []:
+            if reason:
+                item.diagnostic = squeeze(reason.group(1))[:2000]
+        return found
+
+
+class Notes(TextBounce):
+    """Lotus Notes SMTP MTA reports."""
+
+    name = "notes"
+    signature = re.compile(r"(?i)-+\s*failure\s+reasons\s*-+")
+    start = re.compile(r"(?i)-+\s*failure\s+reasons\s*-+[^\n]*\n")
+    end = re.compile(r"(?i)-+\s*returned\s+message\s*-+")
+
+    def detect(self, ctx: Context) -> list[Evidence] | None:
+        found = super().detect(ctx)
+        section = self.section(ctx)
+        for item in found or []:
+            item.diagnostic = squeeze(section)[:2000]
+        return found

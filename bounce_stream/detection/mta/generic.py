@@ -1,0 +1,44 @@
+"""Fallback for bounces from MTAs no detector knows: strict about *whether* it is a bounce.
+
+A message counts as a bounce only when its sender is a mail system (MAILER-DAEMON,
+postmaster, Mail Delivery System...) or its subject is a delivery-failure subject, and its
+text names at least one address on a line of its own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bounce_stream.detection.context import Context
+from bounce_stream.detection.mta.textbounce import TextBounce
+
+BOUNCE_SENDER = re.compile(
+    r"(?i)(?:mailer[-_ ]?daemon|postmaster|mail\s+delivery\s+(?:system|subsystem)|"
+    r"mail\s+administrator|delivery\s+(?:status|subsystem)|ndr\s+administrator|"
+    r"returned\s+mail|bounce[sd]?@|no-?reply@)"
+)
+BOUNCE_SUBJECT = re.compile(
+    r"(?i)(?:undeliver|undelivered|returned\s+mail|delivery\s+(?:status|failure|failed|"
+    r"notification|problem)|failure\s+notice|mail\s+delivery\s+failed|could\s+not\s+be\s+"
+    r"delivered|non[- ]?remis|unzustellbar|nicht\s+zustellbar|mail\s+system\s+error|"
+    r"non\s+recapitabile|no\s+entregado|message\s+not\s+delivered|delivery\s+has\s+failed|"
+    r"returned\s+to\s+sender|mail\s+failure|rejected|error)"
+)
+
+
+class GenericText(TextBounce):
+    """Any text bounce from a mail system; the last resort before auto-replies."""
+
+    name = "generic"
+
+    def claims(self, ctx: Context) -> bool:
+        return bool(
+            BOUNCE_SENDER.search(ctx.sender)
+            or BOUNCE_SUBJECT.search(ctx.subject)
+            or (ctx.headers.get("return-path") or "").strip() == "<>"
+        ) and not _is_human_reply(ctx)
+
+
+def _is_human_reply(ctx: Context) -> bool:
+    subject = ctx.subject.strip().lower()
+    return subject.startswith(("re:", "fw:", "fwd:")) and "mailer-daemon" not in ctx.sender.lower()

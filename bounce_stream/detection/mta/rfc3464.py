@@ -1,0 +1,91 @@
+"""Standard delivery status notifications (RFC 3464), whatever MTA wrote them.
+
+Quirks handled: the delivery-status part sent as text/plain or inline in the body,
+missing blank lines between recipient blocks, folded fields, ``X-Actual-Recipient`` and
+``Original-Recipient`` only, Diagnostic-Code missing (then the human-readable part is read
+around the recipient address), status "5.0.0" placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bounce_stream.detection import statuscodes
+from bounce_stream.detection.context import Context
+from bounce_stream.detection.datetimes import parse_date
+from bounce_stream.detection.dsnfields import (
+    DeliveryStatus,
+    looks_like_dsn,
+    parse_delivery_status,
+    typed_value,
+)
+from bounce_stream.detection.evidence import Evidence
+from bounce_stream.detection.headers import first_address
+from bounce_stream.detection.mta.textscan import diagnostic_near
+from bounce_stream.detection.smtp import find_command
+
+_DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+
+
+class Rfc3464:
+    """message/delivery-status parts, and their malformed text/plain look-alikes."""
+
+    name = "rfc3464"
+
+    def detect(self, ctx: Context) -> list[Evidence] | None:
+        text = _dsn_text(ctx)
+        if text is None:
+            return None
+        status = parse_delivery_status(text)
+        return [_evidence(ctx, status, block) for block in status.recipients if _recipient(block)]
+
+
+def _dsn_text(ctx: Context) -> str | None:
+    for leaf in ctx.leaves:
+        if leaf.content_type in _DSN_TYPES and leaf.text:
+            return leaf.text
+    for leaf in ctx.text_leaves:
+        if looks_like_dsn(leaf.text[:64_000]):
+            return leaf.text[:64_000]
+    return None
+
+
+def _recipient(block: dict[str, str]) -> str | None:
+    for name in ("final-recipient", "original-recipient", "x-actual-recipient"):
+        address = first_address(typed_value(block.get(name))[1])
+        if address:
+            return address
+    return None
+
+
+def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Evidence:
+    recipient = _recipient(block) or ""
+    diag_type, diagnostic = typed_value(block.get("diagnostic-code"))
+    if not diagnostic:
+        diagnostic = diagnostic_near(ctx.report_text, recipient)
+    code = (block.get("status") or "").split()[0:1]
+    found_status = code[0].strip(" ;()") if code else None
+    if found_status and not statuscodes.is_status(found_status):
+        found_status = None
+    action = (block.get("action") or "").strip().lower().split(" ")[0] or None
+    return Evidence(
+        recipient=recipient,
+        diagnostic=diagnostic,
+        status=found_status,
+        reply_code=statuscodes.find_reply_code(diagnostic),
+        action=action,
+        diagnostic_type=diag_type,
+        remote_mta=typed_value(block.get("remote-mta"))[1] or None,
+        reporting_mta=typed_value(status.message.get("reporting-mta"))[1] or None,
+        smtp_command=find_command(diagnostic) or find_command(ctx.report_text[:4000]),
+        arrival_date=parse_date(block.get("last-attempt-date") or status.message.get("arrival-date")),
+    )
+
+
+def envelope_id(ctx: Context) -> str | None:
+    """The RFC 3461 ENVID echoed as Original-Envelope-Id, if any."""
+    text = _dsn_text(ctx)
+    if text is None:
+        return None
+    match = re.search(r"(?im)^original-envelope-id[ \t]*:[ \t]*(\S[^\n]*)", text)
+    return match.group(1).strip() if match else None

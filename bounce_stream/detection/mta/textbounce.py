@@ -1,0 +1,73 @@
+"""Shared machinery for MTAs that write a plain-text bounce instead of a DSN."""
+
+from __future__ import annotations
+
+import re
+
+from bounce_stream.detection import statuscodes
+from bounce_stream.detection.context import Context
+from bounce_stream.detection.evidence import Evidence
+from bounce_stream.detection.headers import first_address
+from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
+from bounce_stream.detection.smtp import find_command
+from bounce_stream.detection.textutil import squeeze
+
+_NEVER = re.compile(r"(?!)")
+
+
+class TextBounce:
+    """A text bounce recognised by ``signature`` and read from the address lines after ``start``.
+
+    Subclasses set the class attributes; most need no code of their own.
+    """
+
+    name = "text"
+    signature: re.Pattern[str] = _NEVER  # searched in From + Subject + start of the report
+    start: re.Pattern[str] | None = None  # the recipient list begins after this line
+    end: re.Pattern[str] | None = None  # and ends here (besides the original message)
+    strict_lines = False
+
+    def claims(self, ctx: Context) -> bool:
+        probe = ctx.sender + "\n" + ctx.subject + "\n" + ctx.report_text[:4000]
+        return self.signature.search(probe) is not None
+
+    def detect(self, ctx: Context) -> list[Evidence] | None:
+        if not self.claims(ctx):
+            return None
+        section = self.section(ctx)
+        blocks = unique_blocks(recipient_blocks(section, strict_lines=self.strict_lines))
+        blocks = _drop_own_addresses(ctx, blocks)
+        whole = squeeze(section)[:2000]
+        return [self.evidence(ctx, address, diagnostic or whole) for address, diagnostic in blocks]
+
+    def section(self, ctx: Context) -> str:
+        text = ctx.report_text
+        if self.start is not None:
+            found = self.start.search(text)
+            if found is not None:
+                text = text[found.end() :]
+        if self.end is not None:
+            found = self.end.search(text)
+            if found is not None:
+                text = text[: found.start()]
+        return text
+
+    def evidence(self, ctx: Context, address: str, diagnostic: str) -> Evidence:
+        return Evidence(
+            recipient=address,
+            diagnostic=diagnostic,
+            reply_code=statuscodes.find_reply_code(diagnostic),
+            smtp_command=find_command(diagnostic),
+            diagnostic_type="SMTP",
+        )
+
+
+def _drop_own_addresses(ctx: Context, blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Forget the bounce's own From/To (the daemon and the original sender)."""
+    own = {first_address(ctx.headers.get("from")), first_address(ctx.headers.get("to"))}
+    kept = [(address, diagnostic) for address, diagnostic in blocks if address not in own]
+    return kept or [
+        (address, diagnostic)
+        for address, diagnostic in blocks
+        if address != first_address(ctx.headers.get("from"))
+    ]

@@ -1,0 +1,30 @@
+"""The text-format MTA detectors, in registry order (most distinctive wording first)."""
+
+from __future__ import annotations
+
+from bounce_stream.detection.mta.au import Au
+from bounce_stream.detection.mta.base import Detector
+from bounce_stream.detection.mta.domino import Domino, Notes
+from bounce_stream.detection.mta.dragonfly import DragonFly
+from bounce_stream.detection.mta.exchange import Exchange2003
+from bounce_stream.detection.mta.exim import Exim
+from bounce_stream.detection.mta.google import Gmail, GoogleGroups
+from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
+from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
+from bounce_stream.detection.mta.sendmail import Sendmail
+
+TEXT_MTAS: tuple[Detector, ...] = (
+    DragonFly(),
+    Qmail(),
+    Yahoo(),
+    X2(),
+    OpenSmtpd(),
+    Gmail(),
+    GoogleGroups(),
+    Exchange2003(),
+    Domino(),
+    Notes(),
+    Exim(),
+    Sendmail(),
+    Au(),
+)

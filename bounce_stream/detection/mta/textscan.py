@@ -1,0 +1,84 @@
+"""Reading recipients and their diagnostics out of human-readable bounce text.
+
+Most non-DSN bounces list each failed address on a line of its own (``<a@b>:``,
+``  a@b``, ``"a@b":``, ``a@b on <date>``, ``>>> a@b``) followed by the error text.
+``recipient_blocks`` finds those lines and returns the text under each one.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bounce_stream.detection.headers import ADDRESS_RE
+from bounce_stream.detection.textutil import squeeze
+
+MAX_DIAGNOSTIC_CHARS = 2_000
+MAX_RECIPIENTS = 500
+
+_ADDR = ADDRESS_RE.pattern
+RECIPIENT_LINE = re.compile(
+    r"^[ \t]*(?:>>>[ \t]*)?(?:(?:rcpt|recipient|to|address)[ \t]*:[ \t]*)?[\"'<(]?[ \t]*"
+    r"(" + _ADDR + r")[ \t]*[\"'>)]?[ \t]*"
+    r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def recipient_blocks(text: str, *, strict_lines: bool = False) -> list[tuple[str, str]]:
+    """(address, diagnostic text) for every address line in ``text``, in order.
+
+    The diagnostic is the rest of the address line plus the following lines up to the next
+    address line or the first blank line after some text. ``strict_lines`` accepts only
+    lines that consist of the address alone (optionally bracketed and colon-terminated).
+    """
+    matches = [
+        match
+        for match in RECIPIENT_LINE.finditer(text)
+        if not strict_lines or not (match.group(2) or "").strip()
+    ][:MAX_RECIPIENTS]
+    blocks: list[tuple[str, str]] = []
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        tail = _first_paragraph(text[match.end() : end])
+        head = " ".join(group for group in match.groups()[1:] if group)
+        blocks.append((match.group(1).lower().strip("."), squeeze(head + " " + tail)))
+    return blocks
+
+
+def _first_paragraph(text: str) -> str:
+    """Lines up to the first blank line that follows some text."""
+    lines: list[str] = []
+    for line in text[: MAX_DIAGNOSTIC_CHARS * 2].split("\n"):
+        if not line.strip():
+            if lines:
+                break
+            continue
+        lines.append(line.strip())
+    return " ".join(lines)[:MAX_DIAGNOSTIC_CHARS]
+
+
+def diagnostic_near(text: str, address: str) -> str:
+    """The paragraph of ``text`` that mentions ``address`` (empty when it is not there)."""
+    if not address or not text:
+        return ""
+    lowered = text.lower()
+    at = lowered.find(address)
+    if at < 0:
+        return ""
+    start = lowered.rfind("\n\n", 0, at)
+    start = 0 if start < 0 else start + 2
+    end = lowered.find("\n\n", at)
+    end = len(text) if end < 0 else end
+    return squeeze(text[start:end])[:MAX_DIAGNOSTIC_CHARS]
+
+
+def unique_blocks(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Drop repeated addresses, merging their diagnostics into the first occurrence."""
+    merged: dict[str, str] = {}
+    for address, diagnostic in blocks:
+        if address in merged:
+            if diagnostic and diagnostic not in merged[address]:
+                merged[address] = (merged[address] + " " + diagnostic).strip()
+        else:
+            merged[address] = diagnostic
+    return list(merged.items())

@@ -1,0 +1,29 @@
+"""One reason's text evidence: fixed phrases, an optional regular expression, exclusions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class TextMatcher:
+    """Matches lower-cased, whitespace-squeezed diagnostic text."""
+
+    substrings: tuple[str, ...] = ()
+    pattern: str = ""
+    unless: tuple[str, ...] = ()
+    _compiled: re.Pattern[str] | None = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.pattern:
+            object.__setattr__(self, "_compiled", re.compile(self.pattern, re.VERBOSE))
+
+    def matches(self, text: str) -> bool:
+        if not text:
+            return False
+        if self.unless and any(phrase in text for phrase in self.unless):
+            return False
+        if any(phrase in text for phrase in self.substrings):
+            return True
+        return self._compiled is not None and self._compiled.search(text) is not None

@@ -1,0 +1,201 @@
+"""Reason text patterns for the reasons Sisimai 5 split out of blocked/securityerror.
+
+Authentication (SPF/DKIM/DMARC), reverse DNS, reputation, RFC 5322 compliance, rate
+limiting, STARTTLS and relay suppression lists, written from the wording of the large
+receivers (Google, Microsoft, Yahoo, Apple, mail.ru) and of Postfix/Exim/Sendmail checks.
+"""
+
+from __future__ import annotations
+
+from bounce_stream.detection.reasontext.matcher import TextMatcher
+
+AUTHFAILURE = TextMatcher(
+    substrings=(
+        "//spf.pobox.com",
+        "bad spf records for",
+        "dmarc policy",
+        "dmarc validation",
+        "dmarc verification",
+        "does not pass dmarc",
+        "please inspect your spf settings",
+        "sender policy framework (spf) fail",
+        "sender policy framework violation",
+        "spf (sender policy framework) domain authentication fail",
+        "spf check: fail",
+        "spf validation",
+        "spf=fail",
+        "dkim=fail",
+        "dkim signature",
+        "is not authorized to send on behalf of",
+        "this mail is unauthenticated",
+        "has not been authenticated",
+        "not pass authentication checks",
+        "authentication checks did not pass",
+        "spf: hard fail",
+        "spf check failed",
+        "failed spf",
+        "spf fail",
+        "spf_fail",
+        "sender domain not authenticated",
+        "domain authentication fail",
+        "message does not pass authentication",
+    ),
+    pattern=r"""
+    is[ ]not[ ]allowed[ ]to[ ]send[ ](?:mail[ ]from|from[ ][<][^ ]+[>][ ]per[ ]it'?s[ ]spf)
+    |spf[ ]record
+    |spf:[ ][^ ]+[ ]is[ ]not[ ]allowed[ ]to[ ]send[ ]mail
+    |denied[ ]by[ ]spf
+    |5[.]7[.](?:2[03-6]|509)\b
+    |unauthenticated[ ](?:email|mail|message)
+    |\bdmarc\b.{0,40}\b(?:reject|fail)
+    """,
+)
+
+REQUIREPTR = TextMatcher(
+    substrings=(
+        "access denied. ip name lookup failed",
+        "all mail servers must have a ptr record with a valid reverse dns entry",
+        "bad dns ptr resource record",
+        "cannot find your hostname",
+        "cannot resolve your address",
+        "client host rejected: cannot find your hostname",
+        "does not have a ptr record",
+        "fix reverse dns for",
+        "ip name lookup failed",
+        "ips with missing ptr records",
+        "no ptr record found",
+        "please get a custom reverse dns name from your isp for your host",
+        "ptr record setup",
+        "reverse dns failed",
+        "reverse dns required",
+        "reverse dns lookup failed",
+        "sender ip reverse lookup rejected",
+        "the corresponding forward dns entry does not point to the sending ip",
+        "this system will not accept messages from servers/devices with no reverse dns",
+        "unresolvable relay host name",
+        "we do not accept mail from hosts with dynamic ip or generic dns ptr-records",
+        "we do not accept mail from dynamic ips",
+        "hosts with dynamic ip",
+        "invalid rdns record",
+        "reverse hostname",
+        "no reverse dns",
+        "rdns",
+        "not resolve your hostname",
+        "hostname does not resolve",
+        "your ip has no ptr",
+        "missing ptr",
+        "ptr record",
+        "reverse dns",
+        "reverse lookup",
+    ),
+    pattern=r"""
+    reverse[ ]dns[ ]lookup[ ]for[ ]host[ ][^ ]+[ ]failed
+    |server[ ]access[ ][^ ]+[ ]forbidden[ ]by[ ]invalid[ ]rdns
+    |sender[ ]address[ ]rejected:[ ]domain[ ]not[ ]found
+    |client[ ]host[ ][^ ]+[ ]has[ ]no[ ]ptr
+    |ptr[ ](?:lookup|record|check)[ ](?:failed|required|not[ ]found)
+    """,
+)
+
+BADREPUTATION = TextMatcher(
+    substrings=(
+        "has been temporarily rate limited due to ip reputation",
+        "ip/domain reputation problems",
+        "likely suspicious due to the very low reputation",
+        "poor email reputation score",
+        "sending mta's poor reputation",
+        "bad reputation",
+        "low reputation",
+        "poor reputation",
+        "reputation of the sending",
+        "sender reputation",
+        "ip reputation",
+        "domain reputation",
+    ),
+)
+
+NOTCOMPLIANTRFC = TextMatcher(
+    substrings=(
+        "this message is not rfc 5322 compliant",
+        "rfcmessagenoncompliant",
+        "not rfc 5322 compliant",
+        "not rfc5322 compliant",
+        "not rfc 2822 compliant",
+        "not rfc-compliant",
+        "rfc 5322 violation",
+        "duplicate header",
+        "multiple from",
+        "missing required header",
+        "invalid header",
+        "message does not comply with rfc",
+        "doesn't comply with rfc",
+        "header field contains",
+        "bare lf",
+        "bare linefeed",
+    ),
+    pattern=r"""
+    (?:missing|invalid|malformed|duplicate)[ ](?:from|date|message-id|to|subject)[ ](?:header|field)
+    |(?:from|date|message-id)[ ]header[ ](?:is[ ])?(?:missing|invalid|malformed)
+    |header[ ](?:is[ ])?not[ ](?:rfc|valid)
+    """,
+)
+
+SPEEDING = TextMatcher(
+    substrings=(
+        "please try again slower",
+        "receiving mail at a rate that prevents additional messages from being delivered",
+        "rate limit exceeded",
+        "ratelimit",
+        "rate limited",
+        "rate-limited",
+        "sending too fast",
+        "sending mail too fast",
+        "too many emails",
+        "too many messages in a short time",
+        "message rate too high",
+        "exceeded the rate limit",
+        "you have exceeded the send rate",
+        "is receiving mail too quickly",
+        "messages per hour",
+        "throttled",
+    ),
+)
+
+FAILEDSTARTTLS = TextMatcher(
+    substrings=(
+        "starttls is required",
+        "must issue a starttls command first",
+        "tls required but not supported",
+        "requires tls",
+        "tls is required",
+        "encryption needed",
+        "requiretls",
+        "mta-sts",
+        "starttls failed",
+        "tls handshake failed",
+        "tls negotiation failed",
+        "cannot start tls",
+        "certificate verification failed",
+    ),
+    pattern=r"\bdane\b",
+)
+
+SUPPRESSED = TextMatcher(
+    substrings=(
+        "suppression list",
+        "suppressed",
+        "is on the suppression",
+        "previously bounced",
+        "address is on a block list of your account",
+    ),
+)
+
+SYNTAXERROR = TextMatcher(
+    substrings=(
+        "syntax error",
+        "command unrecognized",
+        "command not recognized",
+        "unrecognized command",
+        "line too long",
+    ),
+)

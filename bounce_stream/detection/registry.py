@@ -1,0 +1,30 @@
+"""The ordered detector registry: most reliable first; the first confident answer wins.
+
+Order matters and is pinned by a unit test:
+
+1. Complaints (ARF) are unambiguous and must not be mistaken for bounces.
+2. Provider notifications in machine formats (Amazon SES JSON).
+3. Standard DSNs (RFC 3464): structured fields beat any text reading.
+4. MTA text formats, each recognised by its own wording.
+5. The generic text reader, strict about what counts as a bounce.
+6. Auto-replies last: several MTAs mark their bounces ``Auto-Submitted: auto-replied``.
+"""
+
+from __future__ import annotations
+
+from bounce_stream.detection.mta.amazonses import AmazonSesNotification
+from bounce_stream.detection.mta.arf import Arf
+from bounce_stream.detection.mta.base import Detector
+from bounce_stream.detection.mta.generic import GenericText
+from bounce_stream.detection.mta.rfc3464 import Rfc3464
+from bounce_stream.detection.mta.rfc3834 import Rfc3834
+from bounce_stream.detection.mta.textmtas import TEXT_MTAS
+
+REGISTRY: tuple[Detector, ...] = (
+    Arf(),
+    AmazonSesNotification(),
+    Rfc3464(),
+    *TEXT_MTAS,
+    GenericText(),
+    Rfc3834(),
+)

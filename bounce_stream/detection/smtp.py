@@ -1,0 +1,38 @@
+"""The SMTP command a failure happened at, as MTAs word it in their diagnostics."""
+
+from __future__ import annotations
+
+import re
+
+_COMMANDS = (
+    (re.compile(r"(?i)\b(?:rcpt[\s_]*to|rcpt\b|recipient\s+address)"), "RCPT"),
+    (re.compile(r"(?i)\b(?:mail\s*from|mail\s+command|sender\s+address)"), "MAIL"),
+    (re.compile(r"(?i)\b(?:end\s+of\s+data|final\s+data|data\s+command|after\s+data|data\b)"), "DATA"),
+    (re.compile(r"(?i)\b(?:ehlo|helo)\b"), "EHLO"),
+    (re.compile(r"(?i)\bstarttls\b"), "STARTTLS"),
+    (re.compile(r"(?i)\b(?:initial\s+connection|connect\s+to|connection\s+greeting|banner)"), "CONN"),
+)
+# Where MTAs name the command: "in reply to RCPT TO command", "after RCPT TO:",
+# "did not like our RCPT TO", "SMTP error from remote mail server after end of data".
+_CONTEXT = re.compile(
+    r"(?i)(?:in\s+reply\s+to|after|did\s+not\s+like\s+our|response\s+to|while\s+sending|"
+    r"most\s+progress\s+was|while\s+talking\s+to[^:]{0,80}:\s*>>>|\[)\s*([^\n]{0,40})"
+)
+
+
+def find_command(text: str) -> str | None:
+    """The SMTP command named in ``text`` (RCPT, MAIL, DATA, EHLO, STARTTLS, CONN) or None."""
+    if not text:
+        return None
+    for context in _CONTEXT.finditer(text):
+        snippet = context.group(1)
+        for pattern, command in _COMMANDS:
+            if pattern.match(snippet):
+                return command
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith(">>>"):
+            for pattern, command in _COMMANDS:
+                if pattern.search(stripped[3:20]):
+                    return command
+    return None
