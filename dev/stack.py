@@ -221,6 +221,8 @@ class KafkaNode:
     port: int
     controller_port: int
     sasl_port: int | None = None
+    sasl_ssl_port: int | None = None
+    ca_pem_path: Path | None = None
     pid: int | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
@@ -235,6 +237,13 @@ class KafkaNode:
         if self.sasl_port is None:
             raise StackError("this Kafka node was started without sasl=True")
         return f"127.0.0.1:{self.sasl_port}"
+
+    @property
+    def sasl_ssl_bootstrap(self) -> str:
+        """SASL_SSL (SCRAM-SHA-512 over TLS, cert for IP 127.0.0.1 signed by ``ca_pem_path``)."""
+        if self.sasl_ssl_port is None:
+            raise StackError("this Kafka node was started without sasl=True")
+        return f"127.0.0.1:{self.sasl_ssl_port}"
 
     @property
     def sasl_mechanism(self) -> str:
@@ -365,6 +374,9 @@ def _kafka_properties(node: KafkaNode) -> str:
     if node.sasl_port is not None:
         listeners.append(f"SASL_PLAINTEXT://127.0.0.1:{node.sasl_port}")
         advertised.append(f"SASL_PLAINTEXT://127.0.0.1:{node.sasl_port}")
+    if node.sasl_ssl_port is not None:
+        listeners.append(f"SASL_SSL://127.0.0.1:{node.sasl_ssl_port}")
+        advertised.append(f"SASL_SSL://127.0.0.1:{node.sasl_ssl_port}")
     listeners.append(f"CONTROLLER://127.0.0.1:{node.controller_port}")
     props = {
         "process.roles": "broker,controller",
@@ -375,7 +387,7 @@ def _kafka_properties(node: KafkaNode) -> str:
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": (
-            "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"
+            "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL"
         ),
         "log.dirs": str(node.workdir / "data"),
         # Mandatory on one node, or transactions / consumer groups hang (defaults 3/3/2).
@@ -395,34 +407,67 @@ def _kafka_properties(node: KafkaNode) -> str:
         "num.network.threads": "2",
         "num.io.threads": "4",
         "log.segment.bytes": str(64 * 1024 * 1024),
+        # After kill -9 the restarted broker must wait for its old registration's session to
+        # expire (DUPLICATE_BROKER_REGISTRATION): 9 s by default, ~4 s with these.
+        "broker.session.timeout.ms": "4000",
+        "broker.heartbeat.interval.ms": "500",
         # Compaction visible quickly in tests of the checkpoint topic.
         "log.cleaner.backoff.ms": "1000",
     }
+    jaas = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
     if node.sasl_port is not None:
         props["listener.name.sasl_plaintext.sasl.enabled.mechanisms"] = SASL_MECHANISM
-        props["listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config"] = (
-            "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-        )
+        props["listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config"] = jaas
+    if node.sasl_ssl_port is not None:
+        props["listener.name.sasl_ssl.sasl.enabled.mechanisms"] = SASL_MECHANISM
+        props["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"] = jaas
+        props["listener.name.sasl_ssl.ssl.keystore.type"] = "PEM"
+        props["listener.name.sasl_ssl.ssl.keystore.location"] = str(node.workdir / "keystore.pem")
     return "".join(f"{k}={v}\n" for k, v in props.items())
+
+
+def _write_kafka_tls(workdir: Path) -> Path:
+    """trustme CA + broker cert (SAN IP:127.0.0.1, DNS:localhost) as a Kafka PEM keystore."""
+    import trustme  # noqa: PLC0415 - optional, test-only dependency
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    # Kafka's PEM keystore wants an unencrypted PKCS#8 key ("BEGIN PRIVATE KEY") + the chain.
+    key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), password=None)
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    keystore = workdir / "keystore.pem"
+    keystore.write_bytes(pkcs8 + b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    keystore.chmod(0o600)
+    ca_path = workdir / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    return ca_path
 
 
 def start_kafka(workdir: Path, *, sasl: bool = False) -> KafkaNode:
     """Format and start a single-node KRaft Kafka in ``workdir``; return once it serves metadata.
 
-    ``sasl=True`` adds a SASL_PLAINTEXT listener (SCRAM-SHA-512, users in ``SASL_USERS``) next to
-    the PLAINTEXT one (``node.sasl_bootstrap``). Raises StackError with the log tail on failure.
+    ``sasl=True`` adds, next to PLAINTEXT, a SASL_PLAINTEXT listener (``node.sasl_bootstrap``)
+    and a SASL_SSL one (``node.sasl_ssl_bootstrap``, CA in ``node.ca_pem_path``), both
+    SCRAM-SHA-512 with the users in ``SASL_USERS``. Raises StackError with the log tail on
+    failure.
     """
     workdir = Path(workdir).resolve()
     if (workdir / "data" / "meta.properties").exists():
         raise StackError(f"{workdir} already holds a formatted Kafka; use a fresh directory")
     workdir.mkdir(parents=True, exist_ok=True)
-    ports = {free_port() for _ in range(3)}
-    while len(ports) < 3:
+    ports: set[int] = set()
+    while len(ports) < 4:
         ports.add(free_port())
-    port, ctrl, sasl_port = sorted(ports)
-    node = KafkaNode(
-        workdir=workdir, port=port, controller_port=ctrl, sasl_port=sasl_port if sasl else None
-    )
+    port, ctrl, sasl_port, sasl_ssl_port = sorted(ports)
+    node = KafkaNode(workdir=workdir, port=port, controller_port=ctrl)
+    if sasl:
+        node.sasl_port, node.sasl_ssl_port = sasl_port, sasl_ssl_port
+        node.ca_pem_path = _write_kafka_tls(workdir)
     node.config_path.write_text(_kafka_properties(node))
     (workdir / "log4j2.properties").write_text(_LOG4J2)
     fmt = [
