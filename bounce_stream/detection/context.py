@@ -20,7 +20,7 @@ ORIGINAL_MARKER = re.compile(
     r"|original\s+message\s*[-=]{2,}"
     r"|(?:the\s+)?headers?\s+of\s+(?:the|your)\s+original\s+message"
     r"|message\s+headers\s+follow"
-    r"|unsent\s+message\s+below"
+    r"|unsent\s+message\s+(?:below|follows)"
     r"|returned\s+message\s+follows"
     r"|(?:your\s+)?message\s+(?:reads|follows)(?:\s*\(in\s+part\))?\s*:"
     r"|(?:start|begin)\s+of\s+(?:returned|original)\s+message"

@@ -19,6 +19,7 @@ STRONG_ORDER: tuple[Reason, ...] = (
     Reason.MAILBOXFULL,
     Reason.MESGTOOBIG,
     Reason.EXCEEDLIMIT,
+    Reason.SPEEDING,
     Reason.SUSPEND,
     Reason.HASMOVED,
     Reason.NORELAYING,
@@ -31,7 +32,6 @@ STRONG_ORDER: tuple[Reason, ...] = (
     Reason.REJECTED,
     Reason.HOSTUNKNOWN,
     Reason.SPAMDETECTED,
-    Reason.SPEEDING,
     Reason.TOOMANYCONN,
     Reason.BLOCKED,
 )
@@ -114,7 +114,10 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: str) -> Reason |
             return reason
         if not text or not MATCHERS[reason].matches(text):
             continue
-        if reason is Reason.USERUNKNOWN and command == "DATA":
+        if reason is Reason.USERUNKNOWN and command != "RCPT":
+            # Sisimai: an unknown-user text not tied to RCPT TO is a filter's answer.
+            if command in ("CONN", "EHLO", "HELO", "MAIL"):
+                continue
             return Reason.FILTERED
         if reason is Reason.REJECTED and command == "RCPT" and by_status is not None:
             continue

@@ -60,7 +60,7 @@ STANDARD_REASONS: dict[str, Reason] = {
     "5.1.9": Reason.SYSTEMERROR,  # Message relayed to non-compliant mailer
     "5.1.10": Reason.NOTACCEPT,  # Recipient address has null MX
     "5.2.0": Reason.FILTERED,  # Other or undefined mailbox status
-    "5.2.1": Reason.SUSPEND,  # Mailbox disabled, not accepting messages
+    "5.2.1": Reason.FILTERED,  # Mailbox disabled, not accepting messages
     "5.2.2": Reason.MAILBOXFULL,  # Mailbox full
     "5.2.3": Reason.EXCEEDLIMIT,  # Message length exceeds administrative limit
     "5.2.4": Reason.FILTERED,  # Mailing list expansion problem
@@ -72,7 +72,7 @@ STANDARD_REASONS: dict[str, Reason] = {
     "5.3.5": Reason.SYSTEMERROR,  # System incorrectly configured
     "5.4.0": Reason.NETWORKERROR,  # Other or undefined network or routing status
     "5.4.3": Reason.SYSTEMERROR,  # Directory server failure
-    "5.4.4": Reason.HOSTUNKNOWN,  # Unable to route
+    "5.4.4": Reason.NOTACCEPT,  # Unable to route
     "5.5.3": Reason.TOOMANYCONN,  # Too many recipients
     "5.5.4": Reason.SYSTEMERROR,  # Invalid command arguments
     "5.5.5": Reason.SYSTEMERROR,  # Wrong protocol version

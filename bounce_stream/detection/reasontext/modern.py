@@ -45,7 +45,7 @@ AUTHFAILURE = TextMatcher(
     |spf[ ]record
     |spf:[ ][^ ]+[ ]is[ ]not[ ]allowed[ ]to[ ]send[ ]mail
     |denied[ ]by[ ]spf
-    |5[.]7[.](?:2[03-6]|509)\b
+    |5[.]7[.](?:2[0-4]|26|509)\b
     |unauthenticated[ ](?:email|mail|message)
     |\bdmarc\b.{0,40}\b(?:reject|fail)
     """,
@@ -124,6 +124,7 @@ NOTCOMPLIANTRFC = TextMatcher(
         "not rfc-compliant",
         "rfc 5322 violation",
         "duplicate header",
+        "multiple addresses in from",
         "multiple from",
         "missing required header",
         "invalid header",
@@ -144,7 +145,6 @@ SPEEDING = TextMatcher(
     substrings=(
         "please try again slower",
         "receiving mail at a rate that prevents additional messages from being delivered",
-        "rate limit exceeded",
         "ratelimit",
         "rate limited",
         "rate-limited",

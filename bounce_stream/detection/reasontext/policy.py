@@ -35,6 +35,9 @@ POLICYVIOLATION = TextMatcher(
 
 REJECTED = TextMatcher(
     substrings=(
+        "can't determine purported responsible address",
+        "unroutable sender",
+        "sender address rejected",
         "access denied (in reply to mail from command)",
         "access denied (sender blacklisted)",
         "address rejected",
@@ -114,6 +117,9 @@ FILTERED = TextMatcher(
 
 NORELAYING = TextMatcher(
     substrings=(
+        "no relaying",
+        "relaying not allowed",
+        "relay not allowed",
         "as a relay",
         "insecure mail relay",
         "is not permitted to relay through this server without authentication",
@@ -135,6 +141,7 @@ NORELAYING = TextMatcher(
 )
 
 SECURITYERROR = TextMatcher(
+    substrings=("turn on smtp authentication", "smtp authentication is required"),
     pattern=r"""
     (?>
     account[ ]not[ ]subscribed[ ]to[ ]ses

@@ -138,6 +138,10 @@ USERUNKNOWN = TextMatcher(
 HOSTUNKNOWN = TextMatcher(
     substrings=(
         "domain does not exist",
+        "dns lookup failure: host",
+        "no such host",
+        "domain not found",
+        "domain does not exist",
         "domain is not reachable",
         "domain must exist",
         "host or domain name not found",
@@ -213,6 +217,11 @@ MAILBOXFULL = TextMatcher(
 
 SUSPEND = TextMatcher(
     substrings=(
+        "account is disabled",
+        "account has been disabled",
+        "mailbox is disabled",
+        "account is inactive",
+        "account disabled",
         " is currently suspended",
         " temporary locked",
         "boite du destinataire archivee",
@@ -241,6 +250,12 @@ EXCEEDLIMIT = TextMatcher(
 
 NOTACCEPT = TextMatcher(
     substrings=(
+        "indicated no smtp service",
+        "doesn't receive email",
+        "does not accept mail",
+        "no mx found for domain",
+        "null mx",
+        "accepts no mail",
         "does not accept mail (nullmx)",
         "host/domain does not accept mail",
         "host does not accept mail",

@@ -6,6 +6,11 @@ from bounce_stream.detection.reasontext.matcher import TextMatcher
 
 EXPIRED = TextMatcher(
     substrings=(
+        "could not deliver for the last",
+        "retry timeout exceeded",
+        "delivery retry timeout",
+        "envelope expired",
+        "message expired",
         "connection timed out",
         "could not find a gateway for",
         "delivery attempts will continue to be",
@@ -29,6 +34,11 @@ EXPIRED = TextMatcher(
 
 NETWORKERROR = TextMatcher(
     substrings=(
+        "network error on destination",
+        "had no relevant answers",
+        "name service error",
+        "dns error",
+        "no route to host",
         "could not connect and send the mail to",
         "dns records for the destination computer could not be found",
         "hop count exceeded - possible mail loop",
@@ -83,6 +93,10 @@ SYSTEMFULL = TextMatcher(
 
 TOOMANYCONN = TextMatcher(
     substrings=(
+        "frequency limited",
+        "connection rate limit",
+        "too many connections",
+        "too many concurrent",
         "all available ips are at maximum connection limit",
         "connection rate limit exceeded",
         "exceeds per-domain connection limit for",
