@@ -112,19 +112,3 @@ them); they are refused here again so that a schema bypass cannot put a secret i
 {{- if or .Values.mailboxes .Values.kafka.sasl.existingSecret .Values.schemaRegistry.auth.existingSecret -}}true{{- end -}}
 {{- end -}}
 
-{{/*
-Replica that serves a mailbox in a StatefulSet: the first 8 bytes of SHA-256(name), read as a
-big-endian unsigned integer, modulo the replica count. The service computes the same thing:
-  int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % count
-Here it is done one hex digit at a time ((v*16 + d) mod n) to stay within int64.
-Call with (dict "name" NAME "count" N).
-*/}}
-{{- define "bounce-stream.shardOf" -}}
-{{- $digits := dict "0" 0 "1" 1 "2" 2 "3" 3 "4" 4 "5" 5 "6" 6 "7" 7 "8" 8 "9" 9 "a" 10 "b" 11 "c" 12 "d" 13 "e" 14 "f" 15 -}}
-{{- $count := int .count -}}
-{{- $v := 0 -}}
-{{- range $c := splitList "" (sha256sum .name | trunc 16) -}}
-{{- $v = mod (add (mul $v 16) (get $digits $c)) $count -}}
-{{- end -}}
-{{- $v -}}
-{{- end -}}
