@@ -16,8 +16,9 @@ _COMMANDS = (
 # "did not like our RCPT TO", "SMTP error from remote mail server after end of data".
 _CONTEXT = re.compile(
     r"(?i)(?:in\s+reply\s+to|after|did\s+not\s+like\s+our|response\s+to|while\s+sending|"
-    r"most\s+progress\s+was|while\s+talking\s+to[^:]{0,80}:\s*>>>|\[)\s*([^\n]{0,40})"
+    r"most\s+progress\s+was|while\s+talking\s+to[^:]{0,80}:\s*>>>|\[(?=rcpt|mail|data))\s*(?=([^\n]{0,40}))"
 )
+_LIKES = re.compile(r"(?i)does\s+not\s+like\s+(recipient|sender)")
 
 
 def find_command(text: str) -> str | None:
@@ -29,6 +30,9 @@ def find_command(text: str) -> str | None:
         for pattern, command in _COMMANDS:
             if pattern.match(snippet):
                 return command
+    likes = _LIKES.search(text)
+    if likes:
+        return "RCPT" if likes.group(1).lower() == "recipient" else "MAIL"
     for line in text.split("\n"):
         stripped = line.lstrip()
         if stripped.startswith(">>>"):

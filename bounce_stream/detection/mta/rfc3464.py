@@ -37,15 +37,20 @@ class Rfc3464:
         if text is None:
             return None
         status = parse_delivery_status(text)
-        return [_evidence(ctx, status, block) for block in status.recipients if _recipient(block)]
+        found: dict[str, Evidence] = {}
+        for block in status.recipients:
+            address = _recipient(block)
+            if address and address not in found:
+                found[address] = _evidence(ctx, status, block)
+        return list(found.values())
 
 
 def _dsn_text(ctx: Context) -> str | None:
     for leaf in ctx.leaves:
         if leaf.content_type in _DSN_TYPES and leaf.text:
             return leaf.text
-    for leaf in ctx.text_leaves:
-        if looks_like_dsn(leaf.text[:64_000]):
+    for leaf in ctx.leaves:
+        if leaf.text and looks_like_dsn(leaf.text[:64_000]):
             return leaf.text[:64_000]
     return None
 
@@ -77,7 +82,9 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         diagnostic_type=diag_type,
         remote_mta=typed_value(block.get("remote-mta"))[1] or None,
         reporting_mta=typed_value(status.message.get("reporting-mta"))[1] or None,
-        smtp_command=find_command(diagnostic) or find_command(ctx.report_text[:4000]),
+        smtp_command=find_command(diagnostic)
+        or find_command(ctx.report_text[:4000])
+        or ("RCPT" if recipient and recipient in diagnostic.lower() else None),
         arrival_date=parse_date(block.get("last-attempt-date") or status.message.get("arrival-date")),
     )
 

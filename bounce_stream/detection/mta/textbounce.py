@@ -57,7 +57,8 @@ class TextBounce:
             recipient=address,
             diagnostic=diagnostic,
             reply_code=statuscodes.find_reply_code(diagnostic),
-            smtp_command=find_command(diagnostic),
+            smtp_command=find_command(diagnostic)
+            or ("RCPT" if address in diagnostic.lower() else None),
             diagnostic_type="SMTP",
         )
 

@@ -12,9 +12,11 @@ from bounce_stream.detection.mta.google import Gmail, GoogleGroups
 from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
 from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
 from bounce_stream.detection.mta.sendmail import Sendmail
+from bounce_stream.detection.mta.zoho import Zoho
 
 TEXT_MTAS: tuple[Detector, ...] = (
     DragonFly(),
+    Zoho(),
     Qmail(),
     Yahoo(),
     X2(),

@@ -19,7 +19,14 @@ _ADDR = ADDRESS_RE.pattern
 RECIPIENT_LINE = re.compile(
     r"^[ \t]*(?:>>>[ \t]*|[245]\d\d[ \t-]+)?(?:(?:rcpt|recipient|address)[ \t]*:[ \t]*)?[\"'<(]?[ \t]*"
     r"(" + _ADDR + r")[ \t]*[\"'>)]?[ \t]*"
-    r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|)$",
+    r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|"
+    r"(\[[^\]\n]*\].*)|)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+# "Invalid final delivery userid: a@b" (IMail and friends): the reason, then the address.
+TRAILING_RECIPIENT = re.compile(
+    r"^[ \t]*(?!(?:from|to|cc|bcc|reply-to|sender|return-path|delivered-to|x-[\w-]+)[ \t]*:)"
+    r"([^:\n<>@]{3,80}):[ \t]*<?(" + _ADDR + r")>?[ \t]*\.?[ \t]*$",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -36,6 +43,11 @@ def recipient_blocks(text: str, *, strict_lines: bool = False) -> list[tuple[str
         for match in RECIPIENT_LINE.finditer(text)
         if not strict_lines or not (match.group(2) or "").strip()
     ][:MAX_RECIPIENTS]
+    if not matches:
+        return [
+            (found.group(2).lower(), squeeze(found.group(1)))
+            for found in TRAILING_RECIPIENT.finditer(text)
+        ][:MAX_RECIPIENTS]
     blocks: list[tuple[str, str]] = []
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
