@@ -460,6 +460,22 @@ def start_kafka(workdir: Path, *, sasl: bool = False) -> KafkaNode:
     if (workdir / "data" / "meta.properties").exists():
         raise StackError(f"{workdir} already holds a formatted Kafka; use a fresh directory")
     workdir.mkdir(parents=True, exist_ok=True)
+    for attempt in range(3):
+        try:
+            return _start_kafka_once(workdir, sasl=sasl)
+        except StackError:
+            # Another process took one of the free ports between pick and bind: go again
+            # from scratch (the controller port is baked into the formatted storage).
+            log = workdir / "kafka.log"
+            in_use = log.exists() and "Address already in use" in log.read_text(errors="replace")
+            if not in_use or attempt == 2:
+                raise
+            shutil.rmtree(workdir / "data", ignore_errors=True)
+            (workdir / "kafka.log").rename(workdir / f"kafka.log.bind-failure-{attempt}")
+    raise AssertionError("unreachable")
+
+
+def _start_kafka_once(workdir: Path, *, sasl: bool) -> KafkaNode:
     ports: set[int] = set()
     while len(ports) < 4:
         ports.add(free_port())
@@ -871,6 +887,17 @@ def start_dovecot(workdir: Path, users: dict[str, str], *, tls: bool = False) ->
         _make_home(workdir, user)
     _write_passwd(workdir, users)
 
+    for attempt in range(3):
+        try:
+            return _start_dovecot_once(workdir, users, tls=tls)
+        except StackError as exc:
+            # A free port was taken between pick and bind: pick again.
+            if "Address already in use" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_dovecot_once(workdir: Path, users: dict[str, str], *, tls: bool) -> DovecotServer:
     port = free_port()
     tls_port = None
     while tls and (tls_port is None or tls_port == port):
