@@ -268,6 +268,32 @@ for v in dashboard_src["templating"]["list"]:
 for name in sorted(used_metrics("\n".join(queries)) - exposed):
     fail("alerts/dashboard", f"query uses {name}, which bounce_stream/metrics.py does not define")
 
+# values.schema.json must offer exactly the settings the service accepts (minus what the chart
+# owns: secrets, metrics, the mailbox list), or users meet a refusal at install or at start-up.
+import bounce_stream.settings as bs
+
+schema = json.loads((chart / "values.schema.json").read_text())
+cfg_schema = schema["properties"]["config"]["properties"]
+SECRET_KEYS = {"password", "password_file", "password_env",
+               "sasl_password", "sasl_password_file", "sasl_password_env"}
+pairs = {
+    "config": (schema["properties"]["config"], bs.Settings, {"mailboxes", "metrics"}, set()),
+    "config.kafka": (cfg_schema["kafka"], bs.KafkaSettings, SECRET_KEYS, set()),
+    "config.schema_registry": (cfg_schema["schema_registry"], bs.SchemaRegistrySettings, SECRET_KEYS, set()),
+    "config.detection": (cfg_schema["detection"], bs.DetectionSettings, set(), set()),
+    "config.dead_letter": (cfg_schema["dead_letter"], bs.DeadLetterSettings, set(), set()),
+    "config.logging": (cfg_schema["logging"], bs.LoggingSettings, set(), set()),
+    "mailboxes[]": (schema["properties"]["mailboxes"]["items"], bs.MailboxSettings, SECRET_KEYS,
+                    {"existingSecret", "existingSecretKey"}),
+}
+for where, (node, model, owned, chart_only) in pairs.items():
+    offered = set(node["properties"]) - chart_only
+    accepted = set(model.model_fields) - owned
+    for key in sorted(accepted - offered):
+        fail("values.schema.json", f"{where}.{key} is a service setting the schema does not offer")
+    for key in sorted(offered - accepted):
+        fail("values.schema.json", f"{where}.{key} is offered but the service does not accept it")
+
 for manifest in sorted(rendered.glob("*.yaml")):
     where = manifest.stem
     errors_before = len(errors)
