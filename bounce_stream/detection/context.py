@@ -17,7 +17,7 @@ ORIGINAL_MARKER = re.compile(
     r"below\s+this\s+line\s+is\s+a\s+copy\s+of\s+the\s+message"
     r"|this\s+is\s+a\s+copy\s+of\s+the\s+message"
     r"|(?:the\s+)?original\s+message\s+(?:follows|headers?\s+(?:follows?|are)|below)"
-    r"|original\s+message\s*[-=]{2,}"
+    r"|original\s+message\s*(?:[-=]{2,}|:?[ \t]*$)"
     r"|(?:the\s+)?headers?\s+of\s+(?:the|your)\s+original\s+message"
     r"|message\s+headers\s+follow"
     r"|unsent\s+message\s+(?:below|follows)"

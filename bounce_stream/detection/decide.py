@@ -130,19 +130,18 @@ def _overruled(text: str) -> bool:
 
 
 def _fallback(evidence: Evidence, status: str | None, text: str) -> Reason:
+    """Generic evidence, weakest last: status class, diagnostic type, reply, action, command."""
     klass = (status or "")[:3]
-    if klass in ("5.6", "4.6"):
-        return Reason.CONTENTERROR
-    if klass in ("5.7", "4.7"):
-        return Reason.SECURITYERROR
-    if (evidence.diagnostic_type or "").upper() in ("X-UNIX", "X-POSTFIX"):
-        return Reason.MAILERERROR
-    if (evidence.reply_code or "") in ("500", "501", "502", "503", "504"):
-        return Reason.SYNTAXERROR
-    if evidence.action in ("delayed", "expired"):
-        return Reason.EXPIRED
-    if evidence.smtp_command in ("EHLO", "HELO"):
-        return Reason.BLOCKED
-    if MATCHERS[Reason.VACATION].matches(text):
-        return Reason.VACATION
+    checks = (
+        (klass in ("5.6", "4.6"), Reason.CONTENTERROR),
+        (klass in ("5.7", "4.7"), Reason.SECURITYERROR),
+        ((evidence.diagnostic_type or "").upper() in ("X-UNIX", "X-POSTFIX"), Reason.MAILERERROR),
+        ((evidence.reply_code or "") in ("500", "501", "502", "503", "504"), Reason.SYNTAXERROR),
+        (evidence.action in ("delayed", "expired"), Reason.EXPIRED),
+        (evidence.smtp_command in ("EHLO", "HELO"), Reason.BLOCKED),
+        (MATCHERS[Reason.VACATION].matches(text), Reason.VACATION),
+    )
+    for applies, reason in checks:
+        if applies:
+            return reason
     return Reason.ONHOLD if text else Reason.UNDEFINED

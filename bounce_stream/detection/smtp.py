@@ -7,10 +7,16 @@ import re
 _COMMANDS = (
     (re.compile(r"(?i)\b(?:rcpt[\s_]*to|rcpt\b|recipient\s+address)"), "RCPT"),
     (re.compile(r"(?i)\b(?:mail\s*from|mail\s+command|sender\s+address)"), "MAIL"),
-    (re.compile(r"(?i)\b(?:end\s+of\s+data|final\s+data|data\s+command|after\s+data|data\b)"), "DATA"),
+    (
+        re.compile(r"(?i)\b(?:end\s+of\s+data|final\s+data|data\s+command|after\s+data|data\b)"),
+        "DATA",
+    ),
     (re.compile(r"(?i)\b(?:ehlo|helo)\b"), "EHLO"),
     (re.compile(r"(?i)\bstarttls\b"), "STARTTLS"),
-    (re.compile(r"(?i)\b(?:initial\s+connection|connect\s+to|connection\s+greeting|banner)"), "CONN"),
+    (
+        re.compile(r"(?i)\b(?:initial\s+connection|connect\s+to|connection\s+greeting|banner)"),
+        "CONN",
+    ),
 )
 # Where MTAs name the command: "in reply to RCPT TO command", "after RCPT TO:",
 # "did not like our RCPT TO", "SMTP error from remote mail server after end of data".

@@ -84,8 +84,8 @@ STANDARD_REASONS: dict[str, Reason] = {
     "5.6.5": Reason.CONTENTERROR,  # Conversion Failed
     "5.6.6": Reason.CONTENTERROR,  # Message content not available
     "5.6.7": Reason.CONTENTERROR,  # Non-ASCII addresses not permitted for that sender/recipient
-    "5.6.8": Reason.CONTENTERROR,  # UTF-8 string reply is required, but not permitted by the SMTP client
-    "5.6.9": Reason.CONTENTERROR,  # UTF-8 header message cannot be transferred to one or more recipients
+    "5.6.8": Reason.CONTENTERROR,  # UTF-8 reply required but not permitted
+    "5.6.9": Reason.CONTENTERROR,  # UTF-8 header cannot be transferred
     "5.7.0": Reason.SECURITYERROR,  # Other or undefined security status
     "5.7.1": Reason.SECURITYERROR,  # Delivery not authorized, message refused
     "5.7.2": Reason.SECURITYERROR,  # Mailing list expansion prohibited
@@ -176,7 +176,9 @@ _STATUS_PATTERNS = (
     re.compile(r"(?<![\d.])(2\.[0-7]\.[0-7])(?![\d]|\.\d)"),
 )
 _REPLY_PATTERNS = (
-    re.compile(r"(?:^|[\s:;(\[\"'])([245][0-5]\d)(?:[ -]#?[245]\.\d|[ -][A-Za-z<(]|$)", re.MULTILINE),
+    re.compile(
+        r"(?:^|[\s:;(\[\"'])([245][0-5]\d)(?:[ -]#?[245]\.\d|[ -][A-Za-z<(]|$)", re.MULTILINE
+    ),
 )
 _VALID_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 
@@ -193,7 +195,9 @@ def find_status(text: str) -> str | None:
     for pattern in _STATUS_PATTERNS:
         for match in pattern.finditer(text):
             code = match.group(1)
-            if code.startswith(("4.", "5.", "2.")) and not _inside_ip(text, match.start(1), match.end(1)):
+            if code.startswith(("4.", "5.", "2.")) and not _inside_ip(
+                text, match.start(1), match.end(1)
+            ):
                 return code
     return None
 

@@ -63,8 +63,11 @@ def _report_fields(ctx: Context) -> Headers | None:
 
 def _recipients(ctx: Context, report: Headers) -> list[str]:
     for name in ("original-rcpt-to", "removal-recipient"):
-        found = [first_address(typed_value(value)[1]) for value in report.get_all(name)]
-        addresses = [address for address in found if address]
+        addresses = [
+            address
+            for value in report.get_all(name)
+            if (address := first_address(typed_value(value)[1])) is not None
+        ]
         if addresses:
             return list(dict.fromkeys(addresses))
     original = ctx.original

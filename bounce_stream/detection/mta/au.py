@@ -20,7 +20,9 @@ class Au(TextBounce):
     """ezweb.ne.jp / KDDI bounce texts."""
 
     name = "au"
-    signature = re.compile(r"(?i)ezweb\.ne\.jp|\.dion\.ne\.jp|au\.com|could\s+not\s+be\s+delivered\s+to:")
+    signature = re.compile(
+        r"(?i)ezweb\.ne\.jp|\.dion\.ne\.jp|au\.com|could\s+not\s+be\s+delivered\s+to:"
+    )
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)

@@ -16,14 +16,18 @@ from bounce_stream.detection.headers import first_address
 from bounce_stream.detection.mta.textbounce import TextBounce
 from bounce_stream.detection.textutil import squeeze
 
-_RECIPIENT = re.compile(r"(?i)error\s+delivering\s+your\s+mail\s+to\s+<?([^>\s]+@[^>\s]+?)>?\.?\s*\n")
+_RECIPIENT = re.compile(
+    r"(?i)error\s+delivering\s+your\s+mail\s+to\s+<?([^>\s]+@[^>\s]+?)>?\.?\s*\n"
+)
 
 
 class DragonFly(TextBounce):
     """dma bounces."""
 
     name = "dragonfly"
-    signature = re.compile(r"(?i)dragonfly\s+mail\s+agent|there\s+was\s+an\s+error\s+delivering\s+your\s+mail\s+to")
+    signature = re.compile(
+        r"(?i)dragonfly\s+mail\s+agent|there\s+was\s+an\s+error\s+delivering\s+your\s+mail\s+to"
+    )
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         if not self.claims(ctx):

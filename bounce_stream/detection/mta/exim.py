@@ -16,7 +16,9 @@ from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.mta.textbounce import TextBounce
 
-_DELAYED = re.compile(r"(?i)has\s+not\s+yet\s+been\s+delivered|delivery\s+to\s+the\s+following\s+address(?:\(es\)|es)?\s+has\s+been\s+delayed")
+_DELAYED = re.compile(
+    r"(?i)has\s+not\s+yet\s+been\s+delivered|delivery\s+to\s+the\s+following\s+address(?:\(es\)|es)?\s+has\s+been\s+delayed"
+)
 
 
 class Exim(TextBounce):

@@ -2,7 +2,9 @@
 
 A message counts as a bounce only when its sender is a mail system (MAILER-DAEMON,
 postmaster, Mail Delivery System...) or its subject is a delivery-failure subject, and its
-text names at least one address on a line of its own.
+text names at least one address on a line of its own. It must also be able to tell the
+report from the returned message (a message/rfc822 part or a known "original message"
+marker); without that it cannot know which addresses are the failed ones and stays silent.
 """
 
 from __future__ import annotations
@@ -32,11 +34,9 @@ class GenericText(TextBounce):
     name = "generic"
 
     def claims(self, ctx: Context) -> bool:
-        return bool(
-            BOUNCE_SENDER.search(ctx.sender)
-            or BOUNCE_SUBJECT.search(ctx.subject)
-            or (ctx.headers.get("return-path") or "").strip() == "<>"
-        ) and not _is_human_reply(ctx)
+        if _is_human_reply(ctx) or ctx.original is None:
+            return False
+        return bool(BOUNCE_SENDER.search(ctx.sender) or BOUNCE_SUBJECT.search(ctx.subject))
 
 
 def _is_human_reply(ctx: Context) -> bool:

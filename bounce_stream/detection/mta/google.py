@@ -24,7 +24,9 @@ class Gmail(TextBounce):
     """Legacy Gmail bounces."""
 
     name = "gmail"
-    signature = re.compile(r"(?i)delivery\s+to\s+the\s+following\s+recipients?\s+(?:failed|has\s+been\s+delayed)")
+    signature = re.compile(
+        r"(?i)delivery\s+to\s+the\s+following\s+recipients?\s+(?:failed|has\s+been\s+delayed)"
+    )
     start = re.compile(r"(?i)delivery\s+to\s+the\s+following\s+recipients?[^\n]*\n")
     end = re.compile(r"(?i)technical\s+details")
     strict_lines = True

@@ -18,5 +18,7 @@ class OpenSmtpd(TextBounce):
     """OpenSMTPD text reports."""
 
     name = "opensmtpd"
-    signature = re.compile(r"(?i)this\s+is\s+the\s+mailer-daemon,\s+please\s+do\s+not\s+reply|\(opensmtpd\)")
+    signature = re.compile(
+        r"(?i)this\s+is\s+the\s+mailer-daemon,\s+please\s+do\s+not\s+reply|\(opensmtpd\)"
+    )
     start = re.compile(r"(?i)(?:list\s+of\s+recipients|following\s+recipients?)[^\n]*\n")

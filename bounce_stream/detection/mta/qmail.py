@@ -22,7 +22,9 @@ class Qmail(TextBounce):
         r"i'm\s+afraid\s+i\s+wasn't\s+able\s+to\s+deliver\s+your\s+message|"
         r"vdelivermail|vpopmail|This\s+is\s+the\s+machine\s+generated\s+message\s+from\s+mail\s+service"
     )
-    start = re.compile(r"(?i)(?:sorry\s+it\s+didn't\s+work\s+out|to\s+the\s+following\s+addresses?)[^\n]*\n")
+    start = re.compile(
+        r"(?i)(?:sorry\s+it\s+didn't\s+work\s+out|to\s+the\s+following\s+addresses?)[^\n]*\n"
+    )
 
 
 class Yahoo(TextBounce):

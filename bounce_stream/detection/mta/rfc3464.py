@@ -85,7 +85,9 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         smtp_command=find_command(diagnostic)
         or find_command(ctx.report_text[:4000])
         or ("RCPT" if recipient and recipient in diagnostic.lower() else None),
-        arrival_date=parse_date(block.get("last-attempt-date") or status.message.get("arrival-date")),
+        arrival_date=parse_date(
+            block.get("last-attempt-date") or status.message.get("arrival-date")
+        ),
     )
 
 

@@ -4,7 +4,8 @@ Evidence is in the header: ``Auto-Submitted: auto-replied``, the de-facto ``X-Au
 ``X-Autorespond``, ``Precedence: auto_reply``, Microsoft's ``X-MS-Exchange-Inbox-Rules-Loop``
 style auto-forward markers are *not* enough on their own, and neither is a subject prefix
 without one of those fields (human replies and newsletters must stay non-bounces). The
-recipient is the auto-replying mailbox: the From of the reply.
+recipient is the auto-replying mailbox: the From of the reply. Replies from a mail system
+(MAILER-DAEMON, postmaster) are bounces other detectors could not read, never vacations.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import first_address
+from bounce_stream.detection.mta.generic import BOUNCE_SENDER
 from bounce_stream.detection.reasons import Reason
 
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-response-suppress")
@@ -30,7 +32,7 @@ class Rfc3834:
     name = "rfc3834"
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
-        if not _is_auto_reply(ctx):
+        if not _is_auto_reply(ctx) or BOUNCE_SENDER.search(ctx.sender):
             return None
         sender = first_address(ctx.headers.get("from"))
         if sender is None:

@@ -18,7 +18,9 @@ from bounce_stream.detection.mta.textbounce import TextBounce
 from bounce_stream.detection.textutil import squeeze
 
 _TRANSCRIPT = re.compile(r"(?i)-+\s*transcript\s+of\s+session\s+follows\s*-+")
-_SECTION_END = re.compile(r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)")
+_SECTION_END = re.compile(
+    r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)"
+)
 
 
 class Sendmail(TextBounce):

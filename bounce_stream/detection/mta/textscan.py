@@ -17,7 +17,8 @@ MAX_RECIPIENTS = 500
 
 _ADDR = ADDRESS_RE.pattern
 RECIPIENT_LINE = re.compile(
-    r"^[ \t]*(?:>>>[ \t]*|[245]\d\d[ \t-]+)?(?:(?:rcpt|recipient|address)[ \t]*:[ \t]*)?[\"'<(]?[ \t]*"
+    r"^[ \t]*(?:>>>[ \t]*|[245]\d\d[ \t-]+)?(?:(?:rcpt|recipient|address)[ \t]*:[ \t]*)?"
+    r"[\"'<(]?[ \t]*"
     r"(" + _ADDR + r")[ \t]*[\"'>)]?[ \t]*"
     r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|"
     r"(\[[^\]\n]*\].*)|)$",

@@ -1,4 +1,7 @@
-"""Reason text patterns: blocking. Ported from Sisimai (BSD-2-Clause), extended for Sisimai 5 reasons."""
+"""Reason text patterns: blocking.
+
+Ported from Sisimai (BSD-2-Clause), extended for the Sisimai 5 reasons.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,8 @@ BLOCKED = TextMatcher(
     |[(][^ ]+[@][^ ]+:blocked[)]
     |access[ ]denied[.][ ]ip[ ]name[ ]lookup[ ]failed
     |access[ ]from[ ]ip[ ]address[ ][^ ]+[ ]blocked
-    |all[ ]mail[ ]servers[ ]must[ ]have[ ]a[ ]ptr[ ]record[ ]with[ ]a[ ]valid[ ]reverse[ ]dns[ ]entry
+    |all[ ]mail[ ]servers[ ]must[ ]have[ ]a[ ]ptr[ ]record[ ]with[ ]a[ ]valid[ ]reverse[ ]
+    dns[ ]entry
     |bad[ ](:?dns[ ]ptr[ ]resource[ ]record|sender[ ]ip[ ]address)
     |banned[ ]sending[ ]ip  # Office365
     |blacklisted[ ]by
@@ -128,14 +132,16 @@ BLOCKED = TextMatcher(
     |spf:[ ][^ ]+[ ]is[ ]not[ ]allowed[ ]to[ ]send[ ]mail[.][ ][a-z0-9]_401
     |temporarily[ ]deferred[ ]due[ ]to[ ]unexpected[ ]volume[ ]or[ ]user[ ]complaints
     |the[ ](?:email|domain|ip)[ ][^ ]+[ ]is[ ]blacklisted
-    |this[ ]system[ ]will[ ]not[ ]accept[ ]messages[ ]from[ ]servers[/]devices[ ]with[ ]no[ ]reverse[ ]dns
+    |this[ ]system[ ]will[ ]not[ ]accept[ ]messages[ ]from[ ]servers[/]devices[ ]with[ ]
+    no[ ]reverse[ ]dns
     |to[ ]submit[ ]messages[ ]to[ ]this[ ]e-mail[ ]system[ ]has[ ]been[ ]rejected
     |too[ ]many[ ](?:
     spams[ ]from[ ]your[ ]ip  # free.fr
     |unwanted[ ]messages[ ]have[ ]been[ ]sent[ ]from[ ]the[ ]following[ ]ip[ ]address[ ]above
     )
     |unresolvable[ ]relay[ ]host[ ]name
-    |veuillez[ ]essayer[ ]plus[ ]tard[.][ ]service[ ]refused,[ ]please[ ]try[ ]later[.][ ][0-9a-z_]+(?:103|510)
+    |veuillez[ ]essayer[ ]plus[ ]tard[.][ ]service[ ]refused,[ ]please[ ]try[ ]later[.][ ]
+    [0-9a-z_]+(?:103|510)
     |was[ ]blocked[ ]by[ ][^ ]+
     |we[ ]do[ ]not[ ]accept[ ]mail[ ]from[ ](?: # @mail.ru
     dynamic[ ]ips

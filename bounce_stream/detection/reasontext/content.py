@@ -1,4 +1,7 @@
-"""Reason text patterns: content. Ported from Sisimai (BSD-2-Clause), extended for Sisimai 5 reasons."""
+"""Reason text patterns: content.
+
+Ported from Sisimai (BSD-2-Clause), extended for the Sisimai 5 reasons.
+"""
 
 from __future__ import annotations
 
@@ -86,7 +89,7 @@ SPAMDETECTED = TextMatcher(
     |not[ ]accepted
     |refused
     |rejection
-    |reporting[ ]address    # SendGrid|a message to an address has previously been marked as Spam by the recipient.
+    |reporting[ ]address
     |score[ ]
     )
     |spambouncer[ ]identified[ ]spam    # SpamBouncer identified SPAM

@@ -1,4 +1,7 @@
-"""Reason text patterns: policy. Ported from Sisimai (BSD-2-Clause), extended for Sisimai 5 reasons."""
+"""Reason text patterns: policy.
+
+Ported from Sisimai (BSD-2-Clause), extended for the Sisimai 5 reasons.
+"""
 
 from __future__ import annotations
 
@@ -110,7 +113,8 @@ FILTERED = TextMatcher(
         "this account is protected by",
         "user not found",
         "user reject",
-        "we failed to deliver mail because the following address recipient id refuse to receive mail",
+        "we failed to deliver mail because the following address recipient id"
+        " refuse to receive mail",
         "you have been blocked by the recipient",
     ),
 )
@@ -160,7 +164,7 @@ SECURITYERROR = TextMatcher(
     |recipient[ ]address[ ]rejected:[ ]access[ ]denied
     |sorry,[ ]you[ ]don'?t[ ]authenticate[ ]or[ ]the[ ]domain[ ]isn'?t[ ]in[ ]
     my[ ]list[ ]of[ ]allowed[ ]rcpthosts
-    |tls[ ]required[ ]but[ ]not[ ]supported # SendGrid:the recipient mailserver does not support TLS or have a valid certificate
+    |tls[ ]required[ ]but[ ]not[ ]supported
     |unauthenticated[ ]senders[ ]not[ ]allowed
     |user[ ][^ ]+[ ]is[ ]not[ ]authorized[ ]to[ ]perform[ ]ses:sendrawemail[ ]on[ ]resource
     |you[ ]are[ ]not[ ]authorized[ ]to[ ]send[ ]mail,[ ]authentication[ ]is[ ]required

@@ -1,4 +1,7 @@
-"""Reason text patterns: recipient. Ported from Sisimai (BSD-2-Clause), extended for Sisimai 5 reasons."""
+"""Reason text patterns: recipient.
+
+Ported from Sisimai (BSD-2-Clause), extended for the Sisimai 5 reasons.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ USERUNKNOWN = TextMatcher(
     |550[ ]address[ ]invalid
     |5[.]1[.]0[ ]address[ ]rejected[.]
     |account[ ][^ ]+[ ]does[ ]not[ ]exist[ ]at[ ]the[ ]organization
-    |adresse[ ]d[ ]au[ ]moins[ ]un[ ]destinataire[ ]invalide[.][ ]invalid[ ]recipient[.][0-9a-z_]+41[68]
+    |adresse[ ]d[ ]au[ ]moins[ ]un[ ]destinataire[ ]invalide[.][ ]invalid[ ]
+    recipient[.][0-9a-z_]+41[68]
     |address[ ](?:does[ ]not[ ]exist|not[ ]present[ ]in[ ]directory|unknown)
     |archived[ ]recipient
     |bad[-_ \t]recipient

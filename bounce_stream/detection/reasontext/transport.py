@@ -1,4 +1,7 @@
-"""Reason text patterns: transport. Ported from Sisimai (BSD-2-Clause), extended for Sisimai 5 reasons."""
+"""Reason text patterns: transport.
+
+Ported from Sisimai (BSD-2-Clause), extended for the Sisimai 5 reasons.
+"""
 
 from __future__ import annotations
 
