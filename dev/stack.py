@@ -340,7 +340,7 @@ class KafkaNode:
         """Graceful stop (SIGTERM, SIGKILL after 30 s). Safe to call twice."""
         if self.pid is not None:
             _terminate(self.pid, proc=self._proc)
-        self._proc = None
+        self._forget()
 
     def kill(self) -> None:
         """SIGKILL, no clean shutdown (crash scenarios). Safe to call twice."""
@@ -353,6 +353,14 @@ class KafkaNode:
                 end = time.monotonic() + 10
                 while _pid_alive(self.pid) and time.monotonic() < end:
                     time.sleep(0.05)
+        self._forget()
+
+    def _forget(self) -> None:
+        # Drop the pid once the process is gone, so a recycled pid is never mistaken for it.
+        if self.pid is not None and not _pid_alive(self.pid):
+            self.pid = None
+            with contextlib.suppress(FileNotFoundError):
+                (self.workdir / "kafka.pid").unlink()
         self._proc = None
 
     def start(self, timeout: float = KAFKA_READY_TIMEOUT) -> None:
