@@ -96,7 +96,7 @@ def _decode_word(match: re.Match[str]) -> str:
         return match.group(0)
     try:
         return data.decode(charset, "replace")
-    except LookupError:
+    except (LookupError, ValueError):
         return data.decode("utf-8", "replace")
 
 

@@ -95,7 +95,7 @@ def decode_charset(data: bytes, charset: str | None) -> str:
     if charset:
         try:
             name = codecs.lookup(charset.strip().lower()).name
-        except LookupError:
+        except (LookupError, ValueError):
             name = ""
         if name and name not in {"utf-8", "ascii"}:
             try:
