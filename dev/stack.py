@@ -704,18 +704,21 @@ class DovecotServer:
     def append(self, user: str, folder: str, messages: Sequence[bytes] | Iterable[bytes]) -> None:
         """Append ``messages`` to ``folder`` (created if missing) fast, over one IMAP session.
 
-        Uses MULTIAPPEND with non-synchronising literals (LITERAL+), 200 messages a command, so
-        a batch costs one round trip instead of one per message. UIDs follow the given order.
+        Uses MULTIAPPEND with non-synchronising literals (LITERAL+), <= 200 messages / 8 MiB a
+        command, so a batch costs one round trip instead of one per message. UIDs follow the
+        given order.
         """
         with _RawImap(self, user) as imap:
             if folder.upper() != "INBOX":
                 imap.command(f"CREATE {_quote(folder)}", ok_codes=("OK", "NO"))
             batch: list[bytes] = []
+            size = 0
             for msg in messages:
                 batch.append(msg)
-                if len(batch) >= 200:
+                size += len(msg)
+                if len(batch) >= 200 or size >= 8 * 1024 * 1024:
                     imap.multiappend(folder, batch)
-                    batch = []
+                    batch, size = [], 0
             if batch:
                 imap.multiappend(folder, batch)
 
