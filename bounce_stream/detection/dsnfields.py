@@ -68,11 +68,7 @@ def parse_delivery_status(text: str) -> DeliveryStatus:
             result.message.setdefault(name, value)
             last = (result.message, name)
             continue
-        if (name == "final-recipient" and "final-recipient" in current) or (
-            name == "original-recipient"
-            and "final-recipient" in current
-            and ("original-recipient" in current or "action" in current or "status" in current)
-        ):
+        if name in ("final-recipient", "original-recipient") and name in current:
             current = _close(result, current)
         current.setdefault(name, value)
         last = (current, name)

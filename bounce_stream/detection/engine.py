@@ -13,9 +13,11 @@ from bounce_stream.detection.headers import ADDRESS_RE
 from bounce_stream.detection.mime import MAX_MESSAGE_CHARS, normalise_newlines, parse_entity
 from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult
 from bounce_stream.detection.registry import REGISTRY
+from bounce_stream.detection.rhost import provider_reason
 
 _HEADER_LINE = re.compile(rb"^(?:From |[!-9;-~]+[ \t]*:)", re.MULTILINE)
 _ACTIONS = {action.value: action for action in Action}
+_HOST_IN_TEXT = re.compile(r"(?i)\bhost\s+([a-z0-9][a-z0-9.-]+\.[a-z]{2,})")
 
 
 def classify(raw: bytes, options: ParseOptions) -> ParseResult:
@@ -36,7 +38,9 @@ def classify(raw: bytes, options: ParseOptions) -> ParseResult:
     bounces: tuple[Bounce, ...] = ()
     if found:
         link = correlate(ctx, options)
-        bounces = tuple(_bounce(item, detector_name, link) for item in found)
+        bounces = tuple(
+            _bounce(item, _apply_provider(ctx, item, detector_name), link) for item in found
+        )
     return ParseResult(bounces=bounces, bounce_message_id=message_id, fingerprint=fingerprint)
 
 
@@ -62,6 +66,29 @@ def _run_registry(ctx: Context) -> tuple[str, list[Evidence]]:
 
 def _valid(address: str) -> bool:
     return ADDRESS_RE.fullmatch(address) is not None
+
+
+def _apply_provider(ctx: Context, item: Evidence, detector_name: str) -> str:
+    """Let a known provider's own error vocabulary decide; returns the detected_by label."""
+    if item.reason is not None or item.action in ("delivered", "relayed", "expanded"):
+        return detector_name
+    hosts = " ".join(
+        filter(
+            None,
+            (
+                item.remote_mta,
+                item.reporting_mta,
+                ctx.sender,
+                item.recipient.rpartition("@")[2],
+                " ".join(_HOST_IN_TEXT.findall(item.diagnostic[:500])),
+            ),
+        )
+    )
+    verdict = provider_reason(hosts, item.diagnostic, item.status, item.smtp_command)
+    if verdict is None:
+        return detector_name
+    item.reason = verdict[1]
+    return f"{detector_name}/{verdict[0]}"
 
 
 def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:

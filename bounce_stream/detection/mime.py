@@ -123,7 +123,7 @@ def parse_entity(text: str, depth: int = 0, budget: list[int] | None = None) -> 
             part.text = body[:MAX_PART_CHARS]
     elif ctype in ("message/rfc822", "message/global", "message/partial"):
         budget[0] -= 1
-        part.enclosed = parse_entity(_inner(body, headers), depth + 1, budget)
+        part.enclosed = _enclosed_headers(_inner(body, headers))
     elif ctype in ("text/rfc822-headers", "message/global-headers"):
         budget[0] -= 1
         inner = _inner(body, headers)
@@ -133,6 +133,14 @@ def parse_entity(text: str, depth: int = 0, budget: list[int] | None = None) -> 
         if ctype.startswith(_TEXTUAL) or ctype == "application/json":
             part.text = decode_body(body, headers, params.get("charset"))
     return part
+
+
+def _enclosed_headers(text: str) -> Part:
+    """A returned message: detection only reads its header, so its body is not parsed."""
+    head, _ = split_head_body(text[:MAX_PART_CHARS])
+    headers = parse_headers(head)
+    ctype, params = content_type_of(headers)
+    return Part(headers=headers, content_type=ctype, params=params)
 
 
 def _inner(body: str, headers: Headers) -> str:

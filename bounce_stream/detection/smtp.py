@@ -31,6 +31,7 @@ def find_command(text: str) -> str | None:
     """The SMTP command named in ``text`` (RCPT, MAIL, DATA, EHLO, STARTTLS, CONN) or None."""
     if not text:
         return None
+    text = text[:4000]
     for context in _CONTEXT.finditer(text):
         snippet = context.group(1)
         for pattern, command in _COMMANDS:

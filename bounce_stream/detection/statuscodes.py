@@ -192,6 +192,7 @@ def find_status(text: str) -> str | None:
     """The first enhanced status code written in ``text``, skipping IPv4 addresses."""
     if not text:
         return None
+    text = text[:4000]
     for pattern in _STATUS_PATTERNS:
         for match in pattern.finditer(text):
             code = match.group(1)

@@ -82,9 +82,7 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         diagnostic_type=diag_type,
         remote_mta=typed_value(block.get("remote-mta"))[1] or None,
         reporting_mta=typed_value(status.message.get("reporting-mta"))[1] or None,
-        smtp_command=find_command(diagnostic)
-        or find_command(ctx.report_text[:4000])
-        or ("RCPT" if recipient and recipient in diagnostic.lower() else None),
+        smtp_command=find_command(diagnostic) or find_command(ctx.report_text[:4000]),
         arrival_date=parse_date(
             block.get("last-attempt-date") or status.message.get("arrival-date")
         ),

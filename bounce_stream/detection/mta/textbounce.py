@@ -57,8 +57,7 @@ class TextBounce:
             recipient=address,
             diagnostic=diagnostic,
             reply_code=statuscodes.find_reply_code(diagnostic),
-            smtp_command=find_command(diagnostic)
-            or ("RCPT" if address in diagnostic.lower() else None),
+            smtp_command=find_command(diagnostic),
             diagnostic_type="SMTP",
         )
 

@@ -36,25 +36,30 @@ def test_find_reply_code_reads_the_reply() -> None:
         ("552 5.2.2 mailbox is full", "5.1.1", "RCPT", Reason.MAILBOXFULL),
         ("550 5.7.1 Client host blocked using zen.spamhaus.org", "5.7.1", "RCPT", Reason.BLOCKED),
         ("550 5.7.26 Unauthenticated email is not accepted", "5.7.26", "DATA", Reason.AUTHFAILURE),
-        ("550 5.7.25 The IP address sending this message does not have a PTR record setup",
-         "5.7.25", "DATA", Reason.REQUIREPTR),
+        (
+            "550 5.7.25 The IP address sending this message does not have a PTR record setup",
+            "5.7.25",
+            "DATA",
+            Reason.REQUIREPTR,
+        ),
         ("554 5.7.1 Relay access denied", "5.7.1", "RCPT", Reason.NORELAYING),
         ("550 user unknown", None, "DATA", Reason.FILTERED),
         ("", "4.4.7", None, Reason.EXPIRED),
     ],
 )
-def test_reason_precedence(diagnostic: str, status: str | None, command: str | None,
-                           reason: Reason) -> None:
+def test_reason_precedence(
+    diagnostic: str, status: str | None, command: str | None, reason: Reason
+) -> None:
     """Specific texts beat generic status codes; unknown-user after DATA is a filter."""
-    evidence = Evidence(recipient="a@b.test", diagnostic=diagnostic, status=status,
-                        smtp_command=command)
+    evidence = Evidence(
+        recipient="a@b.test", diagnostic=diagnostic, status=status, smtp_command=command
+    )
     assert decide(evidence)[0] is reason
 
 
 def test_missing_status_gets_a_pseudo_code() -> None:
     """A failure without a status code gets Sisimai's x.0.9xx code for its reason."""
-    evidence = Evidence(recipient="a@b.test", diagnostic="Sorry, user unknown",
-                        smtp_command="RCPT")
+    evidence = Evidence(recipient="a@b.test", diagnostic="Sorry, user unknown", smtp_command="RCPT")
     assert decide(evidence) == (Reason.USERUNKNOWN, "5.0.911")
     assert pseudo_status(Reason.MAILBOXFULL, temporary=True) == "4.0.922"
 

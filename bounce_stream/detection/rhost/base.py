@@ -1,0 +1,39 @@
+"""What a receiving provider's own error vocabulary looks like, as data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bounce_stream.detection.reasons import Reason
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderRules:
+    """A provider recognised by host name; its error codes and phrases map to reasons.
+
+    ``code`` extracts the provider's own error code from the diagnostic (group 1), looked up
+    in ``codes``; ``phrases`` are lower-case fragments of the provider's error texts. Codes
+    win over phrases, as they are the provider's own classification.
+    """
+
+    name: str
+    hosts: re.Pattern[str]
+    codes: dict[str, Reason] = field(default_factory=dict)
+    code: re.Pattern[str] | None = None
+    phrases: tuple[tuple[str, Reason], ...] = ()
+
+    def serves(self, hosts: str) -> bool:
+        return self.hosts.search(hosts) is not None
+
+    def reason(self, text: str, status: str | None, command: str | None) -> Reason | None:
+        """The provider's verdict on ``text`` (original case), or None."""
+        if self.code is not None:
+            found = self.code.search(text)
+            if found and found.group(1).upper() in self.codes:
+                return self.codes[found.group(1).upper()]
+        lowered = text.lower()
+        for phrase, reason in self.phrases:
+            if phrase in lowered:
+                return reason
+        return None
