@@ -41,6 +41,7 @@ START=$(date +%s)
 step() { printf '\n==> [%3ss] %s\n' "$(( $(date +%s) - START ))" "$*"; }
 info() { printf '    %s\n' "$*"; }
 die() { printf '\ncheck-deploy: FAILED: %s\n' "$*" >&2; exit 1; }
+# shellcheck disable=SC2154  # rc is assigned inside the trap string
 trap 'rc=$?; printf "\ncheck-deploy: FAILED (exit %s) at line %s: %s\n" "$rc" "$LINENO" "${BASH_COMMAND%%$'"'"'\n'"'"'*}" >&2' ERR
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/bounce-stream-check-deploy.XXXXXX")"
@@ -452,9 +453,9 @@ check_rules() {
         || { cat "$TMP/rules-test.log" >&2; die "promtool test rules files/alerts.test.yaml"; }
     # Every alert must have a unit test.
     local alert missing=()
-    for alert in $(sed -n 's/^ *- alert: *//p' "$CHART/files/alerts.yaml"); do
+    while IFS= read -r alert; do
         grep -q "alertname: $alert\$" "$CHART/files/alerts.test.yaml" || missing+=("$alert")
-    done
+    done < <(sed -n 's/^ *- alert: *//p' "$CHART/files/alerts.yaml")
     [ "${#missing[@]}" -eq 0 ] || die "alerts without a promtool test: ${missing[*]}"
     info "ok: promtool test rules (every alert tested)"
 }
