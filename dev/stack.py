@@ -586,6 +586,8 @@ class DovecotServer:
     tls_port: int | None = None
     ca_pem_path: Path | None = None
     host: str = "127.0.0.1"
+    # Master pid remembered at start: stop() still works if the work dir was deleted under us.
+    _master_pid: int | None = field(default=None, repr=False)
 
     @property
     def config_path(self) -> Path:
@@ -605,10 +607,14 @@ class DovecotServer:
 
     @property
     def pid(self) -> int | None:
+        """The master's pid while it runs, else None."""
         try:
-            return int(self.pid_path.read_text().strip())
+            pid: int | None = int(self.pid_path.read_text().strip())
         except (OSError, ValueError):
-            return None
+            pid = self._master_pid
+        if pid is not None and str(self.config_path) in _pid_cmdline(pid):
+            return pid
+        return None
 
     def maildir(self, user: str) -> Path:
         """The user's Maildir root (INBOX); folder F lives in ``maildir(user) / ('.' + F)``."""
@@ -624,9 +630,10 @@ class DovecotServer:
 
     def stop(self) -> None:
         """Stop the master process (and with it every child). Safe to call twice."""
-        pid = self.pid
-        if pid is not None and "dovecot" in _pid_cmdline(pid):
+        pid = self.pid  # None unless it is this config's dovecot master
+        if pid is not None:
             _terminate(pid, timeout=10)
+        self._master_pid = None
         with contextlib.suppress(FileNotFoundError):
             self.pid_path.unlink()
 
@@ -949,6 +956,7 @@ def _start_dovecot_once(workdir: Path, users: dict[str, str], *, tls: bool) -> D
     deadline = time.monotonic() + DOVECOT_READY_TIMEOUT
     while time.monotonic() < deadline:
         if server.pid is not None and _greets(server.port):
+            server._master_pid = server.pid
             return server
         time.sleep(0.05)
     server.stop()
@@ -984,7 +992,7 @@ def _stop_recorded(directory: Path) -> list[str]:
     if dpid.exists():
         with contextlib.suppress(ValueError):
             pid = int(dpid.read_text().strip())
-            if "dovecot" in _pid_cmdline(pid):
+            if str(directory / "dovecot" / "dovecot.conf") in _pid_cmdline(pid):
                 _terminate(pid, timeout=10)
                 done.append(f"dovecot (pid {pid})")
         with contextlib.suppress(FileNotFoundError):
