@@ -85,6 +85,10 @@ def _apply_provider(ctx: Context, item: Evidence, detector_name: str) -> str:
         )
     )
     verdict = provider_reason(hosts, item.diagnostic, item.status, item.smtp_command)
+    if verdict is None and ctx.report_text:
+        # Providers that write their verdict in the human-readable part (Google).
+        text = item.diagnostic + "\n" + ctx.report_text[:2000]
+        verdict = provider_reason(hosts, text, item.status, item.smtp_command)
     if verdict is None:
         return detector_name
     item.reason = verdict[1]

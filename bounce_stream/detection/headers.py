@@ -66,6 +66,10 @@ def parse_headers(head: str) -> Headers:
             continue
         match = _FIELD_RE.match(line)
         if match is None:
+            # A parameter list continued without indentation ("...;\nboundary=x").
+            if fields and fields[-1][1].endswith(";") and "=" in line:
+                name, value = fields[-1]
+                fields[-1] = (name, value + " " + line.strip())
             continue
         if len(fields) >= MAX_HEADER_FIELDS:
             break

@@ -118,7 +118,8 @@ def parse_entity(text: str, depth: int = 0, budget: list[int] | None = None) -> 
     if depth >= MAX_DEPTH or budget[0] <= 0:
         return part
     if ctype.startswith("multipart/"):
-        part.children = _parse_children(body, params.get("boundary", ""), depth, budget)
+        boundary = params.get("boundary") or _guess_boundary(body)
+        part.children = _parse_children(body, boundary, depth, budget)
         if not part.children and body.strip():
             part.text = body[:MAX_PART_CHARS]
     elif ctype in ("message/rfc822", "message/global", "message/partial"):
@@ -133,6 +134,12 @@ def parse_entity(text: str, depth: int = 0, budget: list[int] | None = None) -> 
         if ctype.startswith(_TEXTUAL) or ctype == "application/json":
             part.text = decode_body(body, headers, params.get("charset"))
     return part
+
+
+def _guess_boundary(body: str) -> str:
+    """The boundary of a multipart whose Content-Type lost it: its first ``--x`` line."""
+    found = re.search(r"^--([^\s-][^\n]{0,69}?)[ \t]*$", body[:4000], re.MULTILINE)
+    return found.group(1) if found else ""
 
 
 def _enclosed_headers(text: str) -> Part:

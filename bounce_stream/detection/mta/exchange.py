@@ -35,8 +35,14 @@ class Exchange2003(TextBounce):
     """Exchange 2003 non-delivery reports without a DSN part."""
 
     name = "exchange2003"
-    signature = re.compile(r"(?i)did\s+not\s+reach\s+the\s+following\s+recipient")
-    start = re.compile(r"(?i)did\s+not\s+reach\s+the\s+following\s+recipient\(?s?\)?:?[^\n]*\n")
+    signature = re.compile(
+        r"(?i)did\s+not\s+reach\s+the\s+following\s+recipient|"
+        r"following\s+recipient\(?s?\)?\s+could\s+not\s+be\s+reached"
+    )
+    start = re.compile(
+        r"(?i)(?:did\s+not\s+reach\s+the\s+following\s+recipient\(?s?\)?|"
+        r"following\s+recipient\(?s?\)?\s+could\s+not\s+be\s+reached):?[^\n]*\n"
+    )
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)

@@ -15,7 +15,7 @@ from bounce_stream.detection.context import Context
 from bounce_stream.detection.mta.textbounce import TextBounce
 
 BOUNCE_SENDER = re.compile(
-    r"(?i)(?:mailer[-_ ]?daemon|postmaster|mail\s+delivery\s+(?:system|subsystem)|"
+    r"(?i)(?:mailer[-_ ]?daemon|post_?master|mail\s+delivery\s+(?:system|subsystem)|"
     r"mail\s+administrator|delivery\s+(?:status|subsystem)|ndr\s+administrator|"
     r"returned\s+mail|bounce[sd]?@|no-?reply@)"
 )
@@ -32,6 +32,7 @@ class GenericText(TextBounce):
     """Any text bounce from a mail system; the last resort before auto-replies."""
 
     name = "generic"
+    single_original_recipient = True
 
     def claims(self, ctx: Context) -> bool:
         if _is_human_reply(ctx) or ctx.original is None:

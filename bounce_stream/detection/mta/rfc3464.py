@@ -1,6 +1,8 @@
 """Standard delivery status notifications (RFC 3464), whatever MTA wrote them.
 
 Quirks handled: the delivery-status part sent as text/plain or inline in the body,
+sendmail's session transcript (read when Diagnostic-Code is missing or has no reply),
+PowerMTA's own X-PowerMTA-BounceCategory verdict,
 missing blank lines between recipient blocks, folded fields, ``X-Actual-Recipient`` and
 ``Original-Recipient`` only, Diagnostic-Code missing (then the human-readable part is read
 around the recipient address), status "5.0.0" placeholders.
@@ -21,10 +23,24 @@ from bounce_stream.detection.dsnfields import (
 )
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import first_address
-from bounce_stream.detection.mta.textscan import diagnostic_near
+from bounce_stream.detection.mta.textscan import diagnostic_near, lines_about, session_transcript
+from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.smtp import find_command
+from bounce_stream.detection.textutil import squeeze
 
 _DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
+# PowerMTA classifies every bounce itself (X-PowerMTA-BounceCategory); its verdict is final.
+_POWERMTA_CATEGORIES: dict[str, Reason] = {
+    "bad-domain": Reason.HOSTUNKNOWN,
+    "bad-mailbox": Reason.USERUNKNOWN,
+    "inactive-mailbox": Reason.SUSPEND,
+    "message-expired": Reason.EXPIRED,
+    "no-answer-from-host": Reason.NETWORKERROR,
+    "policy-related": Reason.POLICYVIOLATION,
+    "quota-issues": Reason.MAILBOXFULL,
+    "routing-errors": Reason.SYSTEMERROR,
+    "spam-related": Reason.SPAMDETECTED,
+}
 
 
 class Rfc3464:
@@ -46,9 +62,10 @@ class Rfc3464:
 
 
 def _dsn_text(ctx: Context) -> str | None:
-    for leaf in ctx.leaves:
-        if leaf.content_type in _DSN_TYPES and leaf.text:
-            return leaf.text
+    # Some MTAs (Postfix with several queue files) send one delivery-status part each.
+    parts = [leaf.text for leaf in ctx.leaves if leaf.content_type in _DSN_TYPES and leaf.text]
+    if parts:
+        return "\n\n".join(parts)[:200_000]
     for leaf in ctx.leaves:
         if leaf.text and looks_like_dsn(leaf.text[:64_000]):
             return leaf.text[:64_000]
@@ -66,8 +83,12 @@ def _recipient(block: dict[str, str]) -> str | None:
 def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Evidence:
     recipient = _recipient(block) or ""
     diag_type, diagnostic = typed_value(block.get("diagnostic-code"))
+    transcript = session_transcript(ctx.report_text)
     if not diagnostic:
-        diagnostic = diagnostic_near(ctx.report_text, recipient)
+        diagnostic = lines_about(transcript, recipient) if transcript else ""
+        diagnostic = diagnostic or diagnostic_near(ctx.report_text, recipient)
+    elif transcript and statuscodes.find_reply_code(diagnostic) is None:
+        diagnostic = squeeze(diagnostic + " " + lines_about(transcript, recipient))[:2000]
     code = (block.get("status") or "").split()[0:1]
     found_status = code[0].strip(" ;()") if code else None
     if found_status and not statuscodes.is_status(found_status):
@@ -83,6 +104,9 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         remote_mta=typed_value(block.get("remote-mta"))[1] or None,
         reporting_mta=typed_value(status.message.get("reporting-mta"))[1] or None,
         smtp_command=find_command(diagnostic) or find_command(ctx.report_text[:4000]),
+        reason=_POWERMTA_CATEGORIES.get(
+            (block.get("x-powermta-bouncecategory") or "").strip().lower()
+        ),
         arrival_date=parse_date(
             block.get("last-attempt-date") or status.message.get("arrival-date")
         ),

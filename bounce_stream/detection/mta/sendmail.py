@@ -15,9 +15,10 @@ from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in
 from bounce_stream.detection.mta.textbounce import TextBounce
+from bounce_stream.detection.mta.textscan import lines_about, session_transcript
+from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import squeeze
 
-_TRANSCRIPT = re.compile(r"(?i)-+\s*transcript\s+of\s+session\s+follows\s*-+")
 _SECTION_END = re.compile(
     r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)"
 )
@@ -36,33 +37,17 @@ class Sendmail(TextBounce):
         found = super().detect(ctx)
         if found is None:
             return None
-        transcript = _transcript(ctx.report_text)
+        transcript = session_transcript(ctx.report_text)
         if not found:
             found = self._from_original(ctx, transcript)
         for item in found:
             if transcript and (item.recipient in transcript.lower() or len(found) == 1):
-                item.diagnostic = _own_lines(transcript, item.recipient) or item.diagnostic
+                item.diagnostic = lines_about(transcript, item.recipient) or item.diagnostic
                 item.reply_code = self.evidence(ctx, item.recipient, item.diagnostic).reply_code
+            item.smtp_command = find_command(transcript) or item.smtp_command
         return found
 
     def _from_original(self, ctx: Context, transcript: str) -> list[Evidence]:
         original = ctx.original
         targets = addresses_in(original.get("to") or "") if original else []
         return [self.evidence(ctx, address, squeeze(transcript)) for address in targets[:1]]
-
-
-def _transcript(text: str) -> str:
-    found = _TRANSCRIPT.search(text)
-    if found is None:
-        return ""
-    rest = text[found.end() :]
-    end = _SECTION_END.search(rest)
-    return rest[: end.start()] if end else rest[:4000]
-
-
-def _own_lines(transcript: str, address: str) -> str:
-    """The reply lines about ``address`` (or the whole transcript when it is not named)."""
-    lines = [line.strip() for line in transcript.split("\n") if line.strip()]
-    mine = [line for line in lines if address in line.lower() and not line.startswith(">>>")]
-    replies = [line for line in lines if line.startswith("<<<") or line[:3].isdigit()]
-    return squeeze(" ".join(mine or replies or lines))[:2000]

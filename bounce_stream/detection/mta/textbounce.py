@@ -7,7 +7,7 @@ import re
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
-from bounce_stream.detection.headers import first_address
+from bounce_stream.detection.headers import addresses_in, first_address
 from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
 from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import squeeze
@@ -26,6 +26,8 @@ class TextBounce:
     start: re.Pattern[str] | None = None  # the recipient list begins after this line
     end: re.Pattern[str] | None = None  # and ends here (besides the original message)
     strict_lines = False
+    # When no address line is found, a returned message with exactly one recipient names it.
+    single_original_recipient = False
 
     def claims(self, ctx: Context) -> bool:
         probe = ctx.sender + "\n" + ctx.subject + "\n" + ctx.report_text[:4000]
@@ -38,6 +40,8 @@ class TextBounce:
         blocks = unique_blocks(recipient_blocks(section, strict_lines=self.strict_lines))
         blocks = _drop_own_addresses(ctx, blocks)
         whole = squeeze(section)[:2000]
+        if not blocks and self.single_original_recipient:
+            blocks = [(address, "") for address in _sole_original_recipient(ctx)]
         return [self.evidence(ctx, address, diagnostic or whole) for address, diagnostic in blocks]
 
     def section(self, ctx: Context) -> str:
@@ -60,6 +64,14 @@ class TextBounce:
             smtp_command=find_command(diagnostic),
             diagnostic_type="SMTP",
         )
+
+
+def _sole_original_recipient(ctx: Context) -> list[str]:
+    original = ctx.original
+    if original is None:
+        return []
+    found = addresses_in(" ".join(original.get_all("to") + original.get_all("cc")))
+    return found if len(set(found)) == 1 else []
 
 
 def _drop_own_addresses(ctx: Context, blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -9,7 +9,9 @@ from bounce_stream.detection.mta.dragonfly import DragonFly
 from bounce_stream.detection.mta.exchange import Exchange2003
 from bounce_stream.detection.mta.exim import Exim
 from bounce_stream.detection.mta.google import Gmail, GoogleGroups
+from bounce_stream.detection.mta.james import ApacheJames
 from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
+from bounce_stream.detection.mta.postfix import PostfixNotice
 from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
 from bounce_stream.detection.mta.sendmail import Sendmail
 from bounce_stream.detection.mta.zoho import Zoho
@@ -17,6 +19,8 @@ from bounce_stream.detection.mta.zoho import Zoho
 TEXT_MTAS: tuple[Detector, ...] = (
     DragonFly(),
     Zoho(),
+    PostfixNotice(),
+    ApacheJames(),
     Qmail(),
     Yahoo(),
     X2(),

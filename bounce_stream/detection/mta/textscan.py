@@ -13,11 +13,16 @@ from bounce_stream.detection.headers import ADDRESS_RE
 from bounce_stream.detection.textutil import squeeze
 
 MAX_DIAGNOSTIC_CHARS = 2_000
+_TRANSCRIPT = re.compile(r"(?i)-+\s*transcript\s+of\s+session\s+follows\s*-+")
+_SECTION_END = re.compile(
+    r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)"
+)
 MAX_RECIPIENTS = 500
 
 _ADDR = ADDRESS_RE.pattern
 RECIPIENT_LINE = re.compile(
-    r"^[ \t]*(?:>>>[ \t]*|[245]\d\d[ \t-]+)?(?:(?:rcpt|recipient|address)[ \t]*:[ \t]*)?"
+    r"^[ \t]*(?:>>>[ \t]*|[245]\d\d[ \t-]+|[*\u2022-][ \t]+)?"
+    r"(?:(?:rcpt(?:[ \t]+to)?|recipient|address)[ \t]*:[ \t]*)?"
     r"[\"'<(]?[ \t]*"
     r"(" + _ADDR + r")[ \t]*[\"'>)]?[ \t]*"
     r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|"
@@ -95,3 +100,21 @@ def unique_blocks(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
         else:
             merged[address] = diagnostic
     return list(merged.items())
+
+
+def session_transcript(text: str) -> str:
+    """The SMTP session transcript sendmail-like MTAs write, or an empty string."""
+    found = _TRANSCRIPT.search(text)
+    if found is None:
+        return ""
+    rest = text[found.end() :]
+    end = _SECTION_END.search(rest)
+    return rest[: end.start()] if end else rest[:4000]
+
+
+def lines_about(transcript: str, address: str) -> str:
+    """The transcript lines about ``address`` (or the whole transcript when it is not named)."""
+    lines = [line.strip() for line in transcript.split("\n") if line.strip()]
+    mine = [line for line in lines if address in line.lower() and not line.startswith(">>>")]
+    replies = [line for line in lines if line.startswith("<<<") or line[:3].isdigit()]
+    return squeeze(" ".join(mine or replies or lines))[:2000]

@@ -37,6 +37,7 @@ EXPIRED = TextMatcher(
 
 NETWORKERROR = TextMatcher(
     substrings=(
+        "host name lookup failure",
         "network error on destination",
         "had no relevant answers",
         "name service error",

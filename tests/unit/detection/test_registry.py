@@ -13,6 +13,8 @@ def test_registry_order_is_pinned() -> None:
         "rfc3464",
         "dragonfly",
         "zoho",
+        "postfix",
+        "james",
         "qmail",
         "yahoo",
         "x2",
