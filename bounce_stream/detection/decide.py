@@ -12,7 +12,7 @@ from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import MATCHERS, match_text
-from bounce_stream.detection.textutil import squeeze
+from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
 # Reasons a status code or a text may prove, most specific first.
 STRONG_ORDER: tuple[Reason, ...] = (
@@ -64,8 +64,9 @@ _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
 def decide(evidence: Evidence) -> tuple[Reason, str | None]:
     """The reason and the status code to report for ``evidence``."""
-    text = squeeze(evidence.diagnostic).lower()
-    status = _status(evidence, text)
+    raw = squeeze(evidence.diagnostic).lower()
+    text = strip_reply_continuations(raw)
+    status = _status(evidence, raw)
     reason = evidence.reason or _reason(evidence, status, text)
     if reason in _NON_FAILURES:
         return reason, status if reason is Reason.DELIVERED else (status or None)
@@ -98,6 +99,8 @@ def _reason(evidence: Evidence, status: str | None, text: str) -> Reason:
         return Reason.DELIVERED
     by_status = statuscodes.reason_of(status)
     found = _strong(evidence, by_status, text)
+    if evidence.hint is not None and found in (None, Reason.FILTERED):
+        return evidence.hint
     if found is None:
         found = match_text(text, WEAK_TEXT_ORDER) if text else None
     if found is None and by_status is not None:

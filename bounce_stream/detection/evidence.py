@@ -24,3 +24,5 @@ class Evidence:
     feedback_type: str | None = None
     arrival_date: datetime | None = None
     reason: Reason | None = None
+    # What the MTA's own fixed sentence means; weaker than a specific text or status.
+    hint: Reason | None = None

@@ -26,6 +26,22 @@ def squeeze(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+_REPLY_PREFIX = re.compile(r"(?<![\w.])[245]\d\d[ -](?:#?[245]\.\d{1,3}\.\d{1,3}\s+)?")
+
+
+def strip_reply_continuations(text: str) -> str:
+    """Drop the ``550-5.7.1`` prefixes that multi-line SMTP replies repeat on every line.
+
+    The first prefix is kept (it carries the reply code); later ones would split the
+    sentence ("receiving mail at a rate that 550-5.2.1 prevents additional messages").
+    """
+    first = _REPLY_PREFIX.search(text)
+    if first is None:
+        return text
+    head, tail = text[: first.end()], text[first.end() :]
+    return head + _REPLY_PREFIX.sub("", tail)
+
+
 def html_to_text(html: str) -> str:
     """A crude HTML to text conversion: good enough to read an error message."""
     text = _BREAKS.sub("\n", html)

@@ -12,6 +12,7 @@ import re
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.mta.textbounce import TextBounce
+from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.textutil import squeeze
 
 _BECAUSE = re.compile(r"(?is)\bbecause:\s*(.+?)(?:\n\s*\n|$)")
@@ -24,6 +25,13 @@ class Domino(TextBounce):
     signature = re.compile(r"(?i)was\s+not\s+delivered\s+to:")
     start = re.compile(r"(?i)was\s+not\s+delivered\s+to:[^\n]*\n")
     end = re.compile(r"(?im)^\s*because:")
+    messages = (
+        ("not listed in domino directory", Reason.USERUNKNOWN),
+        ("not listed in public name & address book", Reason.USERUNKNOWN),
+        ("no route found to domain", Reason.HOSTUNKNOWN),
+        ("unable to deliver to", Reason.SYSTEMERROR),
+        ("is not allowed to receive mail", Reason.FILTERED),
+    )
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
@@ -31,6 +39,7 @@ class Domino(TextBounce):
         for item in found or []:
             if reason:
                 item.diagnostic = squeeze(reason.group(1))[:2000]
+                item.hint = self.evidence(ctx, item.recipient, item.diagnostic).hint
         return found
 
 
@@ -41,10 +50,15 @@ class Notes(TextBounce):
     signature = re.compile(r"(?i)-+\s*failure\s+reasons\s*-+")
     start = re.compile(r"(?i)-+\s*failure\s+reasons\s*-+[^\n]*\n")
     end = re.compile(r"(?i)-+\s*returned\s+message\s*-+")
+    messages = (
+        ("not listed in public name & address book", Reason.USERUNKNOWN),
+        ("not listed in domino directory", Reason.USERUNKNOWN),
+    )
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
         section = self.section(ctx)
         for item in found or []:
             item.diagnostic = squeeze(section)[:2000]
+            item.hint = self.evidence(ctx, item.recipient, item.diagnostic).hint
         return found

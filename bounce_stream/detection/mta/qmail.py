@@ -11,6 +11,20 @@ from __future__ import annotations
 import re
 
 from bounce_stream.detection.mta.textbounce import TextBounce
+from bounce_stream.detection.reasons import Reason
+
+QMAIL_MESSAGES: tuple[tuple[str, Reason], ...] = (
+    ("no mailbox here by that name", Reason.USERUNKNOWN),
+    ("does not like recipient.", Reason.USERUNKNOWN),
+    ("disk quota exceeded", Reason.MAILBOXFULL),
+    ("message size exceeds fixed maximum message size", Reason.MESGTOOBIG),
+    ("sorry, i couldn't find any host ", Reason.HOSTUNKNOWN),
+    ("mailbox unavailable (not enough free space)", Reason.SYSTEMFULL),
+    ("bad interpreter: no such file or directory", Reason.SYSTEMERROR),
+    ("sorry, i wasn't able to establish an smtp connection", Reason.NETWORKERROR),
+    ("sorry, i couldn't find a mail exchanger or ip address", Reason.NOTACCEPT),
+    ("although i'm listed as a best-preference mx or a for that host", Reason.NETWORKERROR),
+)
 
 
 class Qmail(TextBounce):
@@ -22,6 +36,7 @@ class Qmail(TextBounce):
         r"i'm\s+afraid\s+i\s+wasn't\s+able\s+to\s+deliver\s+your\s+message|"
         r"vdelivermail|vpopmail|This\s+is\s+the\s+machine\s+generated\s+message\s+from\s+mail\s+service"
     )
+    messages = QMAIL_MESSAGES
     start = re.compile(
         r"(?i)(?:sorry\s+it\s+didn't\s+work\s+out|to\s+the\s+following\s+addresses?)[^\n]*\n"
     )

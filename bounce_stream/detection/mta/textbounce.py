@@ -9,6 +9,8 @@ from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in, first_address
 from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
+from bounce_stream.detection.reasons import Reason
+from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import squeeze
 
@@ -28,6 +30,8 @@ class TextBounce:
     strict_lines = False
     # When no address line is found, a returned message with exactly one recipient names it.
     single_original_recipient = False
+    # The MTA's own fixed sentences and what they mean (lower-case fragments).
+    messages: tuple[tuple[str, Reason], ...] = ()
 
     def claims(self, ctx: Context) -> bool:
         probe = ctx.sender + "\n" + ctx.subject + "\n" + ctx.report_text[:4000]
@@ -42,7 +46,10 @@ class TextBounce:
         whole = squeeze(section)[:2000]
         if not blocks and self.single_original_recipient:
             blocks = [(address, "") for address in _sole_original_recipient(ctx)]
-        return [self.evidence(ctx, address, diagnostic or whole) for address, diagnostic in blocks]
+        return [
+            self.evidence(ctx, address, diagnostic if _informative(diagnostic) else whole)
+            for address, diagnostic in blocks
+        ]
 
     def section(self, ctx: Context) -> str:
         text = ctx.report_text
@@ -57,13 +64,28 @@ class TextBounce:
         return text
 
     def evidence(self, ctx: Context, address: str, diagnostic: str) -> Evidence:
+        lowered = diagnostic.lower()
+        known = next((reason for phrase, reason in self.messages if phrase in lowered), None)
         return Evidence(
+            hint=known,
             recipient=address,
             diagnostic=diagnostic,
             reply_code=statuscodes.find_reply_code(diagnostic),
             smtp_command=find_command(diagnostic),
             diagnostic_type="SMTP",
         )
+
+
+def _informative(diagnostic: str) -> bool:
+    """Whether a per-recipient text says anything a reason could be read from."""
+    if not diagnostic:
+        return False
+    lowered = diagnostic.lower()
+    return bool(
+        statuscodes.find_status(diagnostic)
+        or statuscodes.find_reply_code(diagnostic)
+        or match_text(lowered)
+    )
 
 
 def _sole_original_recipient(ctx: Context) -> list[str]:

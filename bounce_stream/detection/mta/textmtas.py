@@ -9,6 +9,7 @@ from bounce_stream.detection.mta.dragonfly import DragonFly
 from bounce_stream.detection.mta.exchange import Exchange2003
 from bounce_stream.detection.mta.exim import Exim
 from bounce_stream.detection.mta.google import Gmail, GoogleGroups
+from bounce_stream.detection.mta.imail import IMail
 from bounce_stream.detection.mta.james import ApacheJames
 from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
 from bounce_stream.detection.mta.postfix import PostfixNotice
@@ -21,6 +22,7 @@ TEXT_MTAS: tuple[Detector, ...] = (
     Zoho(),
     PostfixNotice(),
     ApacheJames(),
+    IMail(),
     Qmail(),
     Yahoo(),
     X2(),

@@ -39,6 +39,9 @@ class Zoho(TextBounce):
             for match in _LINE.finditer(text)
         ]
         if found or not _WARNING.search(text):
+            if _WARNING.search(text):
+                for item in found:
+                    item.action = "delayed"
             return found
         original = ctx.original
         targets = ADDRESS_RE.findall(original.get("to") or "") if original else []

@@ -11,6 +11,7 @@ from bounce_stream.detection.reasontext.matcher import TextMatcher
 
 AUTHFAILURE = TextMatcher(
     substrings=(
+        "does not have authentication information",
         "//spf.pobox.com",
         "bad spf records for",
         "dmarc policy",

@@ -8,6 +8,11 @@ from __future__ import annotations
 from bounce_stream.detection.reasontext.matcher import TextMatcher
 
 USERUNKNOWN = TextMatcher(
+    substrings=(
+        "not listed in domino directory",
+        "not listed in public name & address book",
+        "no such user here",
+    ),
     pattern=r"""
     (?>
     [#]5[.]1[.]1[ ]bad[ ]address
@@ -141,6 +146,7 @@ USERUNKNOWN = TextMatcher(
 
 HOSTUNKNOWN = TextMatcher(
     substrings=(
+        "invalid domain",
         "domain does not exist",
         "dns lookup failure: host",
         "no such host",

@@ -15,6 +15,7 @@ def test_registry_order_is_pinned() -> None:
         "zoho",
         "postfix",
         "james",
+        "imail",
         "qmail",
         "yahoo",
         "x2",
