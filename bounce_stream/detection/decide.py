@@ -78,6 +78,11 @@ def decide(evidence: Evidence) -> tuple[Reason, str | None]:
 def _status(evidence: Evidence, text: str) -> str | None:
     if evidence.status and statuscodes.is_status(evidence.status):
         found = evidence.status
+        # The remote server's own code (the last one quoted) beats a relay's summary;
+        # quoted "x.0.0" codes are placeholders and never do.
+        quoted = statuscodes.find_last_status(text)
+        if quoted and quoted != found and quoted[0] == found[0] and not quoted.endswith(".0.0"):
+            return quoted
         # "5.0.0" in a DSN is a placeholder; a real code in the diagnostic is better.
         if found.endswith(".0.0"):
             better = statuscodes.find_status(text)

@@ -85,7 +85,7 @@ def _apply_provider(ctx: Context, item: Evidence, detector_name: str) -> str:
         )
     )
     verdict = provider_reason(hosts, item.diagnostic, item.status, item.smtp_command)
-    if verdict is None and ctx.report_text:
+    if verdict is None and ctx.report_text and _about_recipient(item):
         # Providers that write their verdict in the human-readable part (Google).
         text = item.diagnostic + "\n" + ctx.report_text[:2000]
         verdict = provider_reason(hosts, text, item.status, item.smtp_command)
@@ -93,6 +93,11 @@ def _apply_provider(ctx: Context, item: Evidence, detector_name: str) -> str:
         return detector_name
     item.reason = verdict[1]
     return f"{detector_name}/{verdict[0]}"
+
+
+def _about_recipient(item: Evidence) -> bool:
+    """A diagnostic that is no SMTP reply, or a reply naming the recipient itself."""
+    return item.reply_code is None or item.recipient in item.diagnostic.lower()
 
 
 def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:

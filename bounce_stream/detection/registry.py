@@ -4,7 +4,9 @@ Order matters and is pinned by a unit test:
 
 1. Complaints (ARF) are unambiguous and must not be mistaken for bounces.
 2. Provider notifications in machine formats (Amazon SES JSON).
-3. Standard DSNs (RFC 3464): structured fields beat any text reading.
+3. Standard DSNs (RFC 3464): structured fields beat any text reading -- except from
+   OpenSMTPD, whose DSN Status is a placeholder (4.4.7 for every expiry, x.0.0 otherwise)
+   while its text part carries the real per-recipient error.
 4. MTA text formats, each recognised by its own wording.
 5. The generic text reader, strict about what counts as a bounce.
 6. Auto-replies last: several MTAs mark their bounces ``Auto-Submitted: auto-replied``.
@@ -16,6 +18,7 @@ from bounce_stream.detection.mta.amazonses import AmazonSesNotification
 from bounce_stream.detection.mta.arf import Arf
 from bounce_stream.detection.mta.base import Detector
 from bounce_stream.detection.mta.generic import GenericText
+from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
 from bounce_stream.detection.mta.rfc3464 import Rfc3464
 from bounce_stream.detection.mta.rfc3834 import Rfc3834
 from bounce_stream.detection.mta.textmtas import TEXT_MTAS
@@ -23,6 +26,7 @@ from bounce_stream.detection.mta.textmtas import TEXT_MTAS
 REGISTRY: tuple[Detector, ...] = (
     Arf(),
     AmazonSesNotification(),
+    OpenSmtpd(),
     Rfc3464(),
     *TEXT_MTAS,
     GenericText(),

@@ -203,6 +203,15 @@ def find_status(text: str) -> str | None:
     return None
 
 
+def find_last_status(text: str) -> str | None:
+    """The last enhanced status code quoted in ``text`` (the innermost server's answer)."""
+    last = None
+    for match in _STATUS_PATTERNS[3].finditer(text[:4000]):
+        if not _inside_ip(text, match.start(1), match.end(1)):
+            last = match.group(1)
+    return last
+
+
 def _inside_ip(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 4) : start]
     after = text[end : end + 4]

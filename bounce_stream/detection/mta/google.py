@@ -17,6 +17,19 @@ from bounce_stream.detection.mta.textbounce import TextBounce
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.textutil import squeeze
 
+_STATE = re.compile(r"\(state\s+(\d+)\)")
+# The SMTP state Gmail's legacy bounces report as "(state N)": the command it failed at.
+_STATES: dict[str, tuple[str, Reason]] = {
+    "6": ("MAIL", Reason.SYSTEMERROR),
+    "8": ("AUTH", Reason.SYSTEMERROR),
+    "9": ("AUTH", Reason.SYSTEMERROR),
+    "12": ("AUTH", Reason.NORELAYING),
+    "13": ("EHLO", Reason.BLOCKED),
+    "14": ("RCPT", Reason.USERUNKNOWN),
+    "15": ("DATA", Reason.FILTERED),
+    "17": ("DATA", Reason.FILTERED),
+    "18": ("DATA", Reason.FILTERED),
+}
 _DETAILS = re.compile(r"(?is)technical\s+details\s+of\s+(?:permanent|temporary)\s+failure:\s*(.+)")
 
 
@@ -30,6 +43,13 @@ class Gmail(TextBounce):
     start = re.compile(r"(?i)delivery\s+to\s+the\s+following\s+recipients?[^\n]*\n")
     end = re.compile(r"(?i)technical\s+details")
     strict_lines = True
+    messages = (
+        ("dns error: could not contact dns servers", Reason.EXPIRED),
+        ("delivery to the following recipient has been delayed", Reason.EXPIRED),
+        ("the recipient server did not accept our requests to connect", Reason.EXPIRED),
+        ("dns error: domain name not found", Reason.HOSTUNKNOWN),
+        ("dns error: dns server returned answer with no data", Reason.HOSTUNKNOWN),
+    )
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
@@ -38,7 +58,11 @@ class Gmail(TextBounce):
         for item in found or []:
             if details:
                 item.diagnostic = squeeze(details.group(1))[:2000]
-                item.reply_code = self.evidence(ctx, item.recipient, item.diagnostic).reply_code
+                again = self.evidence(ctx, item.recipient, item.diagnostic)
+                item.reply_code, item.hint = again.reply_code, again.hint
+            state = _STATE.search(item.diagnostic)
+            if state and state.group(1) in _STATES:
+                item.smtp_command, item.hint = _STATES[state.group(1)]
             if delayed:
                 item.action = "delayed"
         return found

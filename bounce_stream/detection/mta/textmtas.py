@@ -11,7 +11,6 @@ from bounce_stream.detection.mta.exim import Exim
 from bounce_stream.detection.mta.google import Gmail, GoogleGroups
 from bounce_stream.detection.mta.imail import IMail
 from bounce_stream.detection.mta.james import ApacheJames
-from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
 from bounce_stream.detection.mta.postfix import PostfixNotice
 from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
 from bounce_stream.detection.mta.sendmail import Sendmail
@@ -26,7 +25,6 @@ TEXT_MTAS: tuple[Detector, ...] = (
     Qmail(),
     Yahoo(),
     X2(),
-    OpenSmtpd(),
     Gmail(),
     GoogleGroups(),
     Exchange2003(),

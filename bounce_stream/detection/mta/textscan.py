@@ -15,7 +15,8 @@ from bounce_stream.detection.textutil import squeeze
 MAX_DIAGNOSTIC_CHARS = 2_000
 _TRANSCRIPT = re.compile(r"(?i)-+\s*transcript\s+of\s+session\s+follows\s*-+")
 _SECTION_END = re.compile(
-    r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)"
+    r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)|"
+    r"^(?:reporting-mta|final-recipient|original-recipient|received-from-mta|arrival-date):"
 )
 MAX_RECIPIENTS = 500
 

@@ -40,5 +40,6 @@ GOOGLE = ProviderRules(
         ("is not authorized to send email directly to our servers", Reason.BLOCKED),
         ("message exceeded google's message size limits", Reason.MESGTOOBIG),
         ("daily user sending limit exceeded", Reason.SPEEDING),
+        ("'send mail as' feature", Reason.REJECTED),
     ),
 )

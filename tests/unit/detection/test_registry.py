@@ -10,6 +10,7 @@ def test_registry_order_is_pinned() -> None:
     assert [detector.name for detector in REGISTRY] == [
         "arf",
         "amazonses",
+        "opensmtpd",
         "rfc3464",
         "dragonfly",
         "zoho",
@@ -19,7 +20,6 @@ def test_registry_order_is_pinned() -> None:
         "qmail",
         "yahoo",
         "x2",
-        "opensmtpd",
         "gmail",
         "googlegroups",
         "exchange2003",
