@@ -23,7 +23,12 @@ from bounce_stream.detection.dsnfields import (
 )
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import first_address
-from bounce_stream.detection.mta.textscan import diagnostic_near, lines_about, session_transcript
+from bounce_stream.detection.mta.textscan import (
+    command_about,
+    diagnostic_near,
+    lines_about,
+    session_transcript,
+)
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import squeeze
@@ -87,7 +92,9 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
     if not diagnostic:
         diagnostic = lines_about(transcript, recipient) if transcript else ""
         diagnostic = diagnostic or diagnostic_near(ctx.report_text, recipient)
-    elif transcript and statuscodes.find_reply_code(diagnostic) is None:
+    elif transcript and (
+        _is_exit_code(diag_type) or statuscodes.find_reply_code(diagnostic) is None
+    ):
         diagnostic = squeeze(diagnostic + " " + lines_about(transcript, recipient))[:2000]
     code = (block.get("status") or "").split()[0:1]
     found_status = code[0].strip(" ;()") if code else None
@@ -98,12 +105,16 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         recipient=recipient,
         diagnostic=diagnostic,
         status=found_status,
-        reply_code=statuscodes.find_reply_code(diagnostic),
+        reply_code=statuscodes.find_reply_code(
+            diagnostic.split(" ", 1)[-1] if _is_exit_code(diag_type) else diagnostic
+        ),
         action=action,
         diagnostic_type=diag_type,
         remote_mta=typed_value(block.get("remote-mta"))[1] or None,
         reporting_mta=typed_value(status.message.get("reporting-mta"))[1] or None,
-        smtp_command=find_command(diagnostic) or find_command(ctx.report_text[:4000]),
+        smtp_command=find_command(diagnostic)
+        or (command_about(transcript, recipient) if transcript else None)
+        or find_command(ctx.report_text[:4000]),
         reason=_POWERMTA_CATEGORIES.get(
             (block.get("x-powermta-bouncecategory") or "").strip().lower()
         ),
@@ -111,6 +122,11 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
             block.get("last-attempt-date") or status.message.get("arrival-date")
         ),
     )
+
+
+def _is_exit_code(diag_type: str | None) -> bool:
+    """X-Unix diagnostics are a local program's exit status, not an SMTP reply."""
+    return (diag_type or "").upper() == "X-UNIX"
 
 
 def envelope_id(ctx: Context) -> str | None:

@@ -15,8 +15,7 @@ from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in
 from bounce_stream.detection.mta.textbounce import TextBounce
-from bounce_stream.detection.mta.textscan import lines_about, session_transcript
-from bounce_stream.detection.smtp import find_command
+from bounce_stream.detection.mta.textscan import command_about, lines_about, session_transcript
 from bounce_stream.detection.textutil import squeeze
 
 _SECTION_END = re.compile(
@@ -44,7 +43,7 @@ class Sendmail(TextBounce):
             if transcript and (item.recipient in transcript.lower() or len(found) == 1):
                 item.diagnostic = lines_about(transcript, item.recipient) or item.diagnostic
                 item.reply_code = self.evidence(ctx, item.recipient, item.diagnostic).reply_code
-            item.smtp_command = find_command(transcript) or item.smtp_command
+            item.smtp_command = command_about(transcript, item.recipient) or item.smtp_command
         return found
 
     def _from_original(self, ctx: Context, transcript: str) -> list[Evidence]:

@@ -114,8 +114,34 @@ def session_transcript(text: str) -> str:
 
 
 def lines_about(transcript: str, address: str) -> str:
-    """The transcript lines about ``address`` (or the whole transcript when it is not named)."""
+    """The transcript lines about ``address``: the server replies of the SMTP session in
+    which it failed plus the line naming it (or every reply when it is not named)."""
     lines = [line.strip() for line in transcript.split("\n") if line.strip()]
-    mine = [line for line in lines if address in line.lower() and not line.startswith(">>>")]
+    session: list[str] = []
+    for line in lines:
+        lowered = line.lower()
+        if "while talking to" in lowered:
+            session = []
+            continue
+        if address in lowered and not line.startswith(">>>"):
+            replies = [previous for previous in session if previous.startswith("<<<")]
+            return squeeze(" ".join([*replies, line]))[:2000]
+        session.append(line)
     replies = [line for line in lines if line.startswith("<<<") or line[:3].isdigit()]
-    return squeeze(" ".join(mine or replies or lines))[:2000]
+    return squeeze(" ".join(replies or lines))[:2000]
+
+
+def command_about(transcript: str, address: str) -> str | None:
+    """The SMTP command (``>>> RCPT To:``...) sent in the session where ``address`` failed."""
+    command = None
+    for line in transcript.split("\n"):
+        stripped = line.strip()
+        lowered = stripped.lower()
+        if "while talking to" in lowered:
+            command = None
+        elif stripped.startswith(">>>"):
+            verb = stripped[3:].strip().split(" ", 1)[0].split(":", 1)[0].upper()
+            command = {"HELO": "EHLO"}.get(verb, verb) or None
+        elif address in lowered:
+            return command
+    return command

@@ -121,6 +121,7 @@ FILTERED = TextMatcher(
 
 NORELAYING = TextMatcher(
     substrings=(
+        "insecure mail relay",
         "no relaying",
         "relaying not allowed",
         "relay not allowed",
