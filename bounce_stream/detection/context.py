@@ -26,6 +26,7 @@ ORIGINAL_MARKER = re.compile(
     r"|(?:start|begin)\s+of\s+(?:returned|original)\s+message"
     r"|text\s+of\s+your\s+message"
     r"|original\s+message\s+header"
+    r"|included\s+is\s+a\s+copy\s+of\s+the\s+message\s+header"
     r")"
 )
 

@@ -177,7 +177,7 @@ _STATUS_PATTERNS = (
 )
 _REPLY_PATTERNS = (
     re.compile(
-        r"(?:^|[\s:;(\[\"'])([245][0-5]\d)(?:[ -]#?[245]\.\d|[ -][A-Za-z<(]|$)", re.MULTILINE
+        r"(?:^|[\s:;(\[\"'])([245][0-5]\d)(?:[ -]#?[245]\.\d|[ -][A-Za-z<(\[:]|$)", re.MULTILINE
     ),
 )
 _VALID_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")

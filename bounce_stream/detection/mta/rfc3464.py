@@ -90,7 +90,8 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
     diag_type, diagnostic = typed_value(block.get("diagnostic-code"))
     transcript = session_transcript(ctx.report_text)
     if not diagnostic:
-        diagnostic = lines_about(transcript, recipient) if transcript else ""
+        diagnostic = _messaging_server_reason(ctx.report_text, recipient)
+        diagnostic = diagnostic or (lines_about(transcript, recipient) if transcript else "")
         diagnostic = diagnostic or diagnostic_near(ctx.report_text, recipient)
     elif transcript and (
         _is_exit_code(diag_type) or statuscodes.find_reply_code(diagnostic) is None
@@ -122,6 +123,17 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
             block.get("last-attempt-date") or status.message.get("arrival-date")
         ),
     )
+
+
+def _messaging_server_reason(text: str, recipient: str) -> str:
+    """Sun/Oracle Messaging Server and PMDF: "Recipient address: a@b" then "Reason: ..."."""
+    if not recipient:
+        return ""
+    found = re.search(
+        r"(?im)^\s*recipient\s+address:\s*<?" + re.escape(recipient) + r">?\s*\n\s*reason:\s*(.+)",
+        text,
+    )
+    return found.group(1).strip() if found else ""
 
 
 def _is_exit_code(diag_type: str | None) -> bool:

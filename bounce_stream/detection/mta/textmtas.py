@@ -14,12 +14,14 @@ from bounce_stream.detection.mta.james import ApacheJames
 from bounce_stream.detection.mta.postfix import PostfixNotice
 from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
 from bounce_stream.detection.mta.sendmail import Sendmail
+from bounce_stream.detection.mta.verizon import Verizon
 from bounce_stream.detection.mta.zoho import Zoho
 
 TEXT_MTAS: tuple[Detector, ...] = (
     DragonFly(),
     Zoho(),
     PostfixNotice(),
+    Verizon(),
     ApacheJames(),
     IMail(),
     Qmail(),

@@ -90,7 +90,8 @@ REQUIREPTR = TextMatcher(
         "reverse lookup",
     ),
     pattern=r"""
-    reverse[ ]dns[ ]lookup[ ]for[ ]host[ ][^ ]+[ ]failed
+    service[ ]permits[ ]\d+[ ]unverifyable[ ]sending[ ]ips
+    |reverse[ ]dns[ ]lookup[ ]for[ ]host[ ][^ ]+[ ]failed
     |server[ ]access[ ][^ ]+[ ]forbidden[ ]by[ ]invalid[ ]rdns
     |sender[ ]address[ ]rejected:[ ]domain[ ]not[ ]found
     |client[ ]host[ ][^ ]+[ ]has[ ]no[ ]ptr

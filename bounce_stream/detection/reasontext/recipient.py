@@ -9,6 +9,7 @@ from bounce_stream.detection.reasontext.matcher import TextMatcher
 
 USERUNKNOWN = TextMatcher(
     substrings=(
+        "recipient address rejected.",
         "not listed in domino directory",
         "not listed in public name & address book",
         "no such user here",

@@ -15,6 +15,7 @@ def test_registry_order_is_pinned() -> None:
         "dragonfly",
         "zoho",
         "postfix",
+        "verizon",
         "james",
         "imail",
         "qmail",
