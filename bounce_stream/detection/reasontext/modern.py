@@ -80,17 +80,13 @@ REQUIREPTR = TextMatcher(
         "invalid rdns record",
         "reverse hostname",
         "no reverse dns",
-        "rdns",
         "not resolve your hostname",
         "hostname does not resolve",
         "your ip has no ptr",
-        "missing ptr",
-        "ptr record",
-        "reverse dns",
-        "reverse lookup",
     ),
     pattern=r"""
     service[ ]permits[ ]\d+[ ]unverifyable[ ]sending[ ]ips
+    |domain[ ][^ ]+[ ]mismatches[ ]client[ ]ip
     |reverse[ ]dns[ ]lookup[ ]for[ ]host[ ][^ ]+[ ]failed
     |server[ ]access[ ][^ ]+[ ]forbidden[ ]by[ ]invalid[ ]rdns
     |sender[ ]address[ ]rejected:[ ]domain[ ]not[ ]found

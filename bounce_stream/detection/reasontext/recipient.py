@@ -147,6 +147,7 @@ USERUNKNOWN = TextMatcher(
 
 HOSTUNKNOWN = TextMatcher(
     substrings=(
+        "illegal host/domain name found",
         "invalid domain",
         "domain does not exist",
         "dns lookup failure: host",

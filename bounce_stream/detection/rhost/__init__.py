@@ -14,7 +14,7 @@ from bounce_stream.detection.rhost.asia import TENCENT, NttDocomo
 from bounce_stream.detection.rhost.cox import COX, Spectrum
 from bounce_stream.detection.rhost.google import GOOGLE
 from bounce_stream.detection.rhost.microsoft import MICROSOFT
-from bounce_stream.detection.rhost.misc import FACEBOOK, GODADDY, MIMECAST
+from bounce_stream.detection.rhost.misc import FACEBOOK, GODADDY, MESSAGELABS, MIMECAST
 from bounce_stream.detection.rhost.orange import ORANGE
 from bounce_stream.detection.rhost.yahoo import YAHOO
 
@@ -41,6 +41,7 @@ PROVIDERS: tuple[Provider, ...] = (
     TENCENT,
     NttDocomo(),
     FACEBOOK,
+    MESSAGELABS,
     MIMECAST,
 )
 

@@ -1,7 +1,8 @@
-"""Smaller providers with documented error codes: GoDaddy, Facebook, Mimecast.
+"""Smaller providers with documented error codes: GoDaddy, Facebook, MessageLabs, Mimecast.
 
 GoDaddy (secureserver.net) appends ``IBnnn`` codes; Facebook's inbound mail answered with
-``RCP-P1``-style codes; Mimecast names the policy that fired (``MCSpamSignature`` is its
+``RCP-P1``-style codes; MessageLabs (Symantec Email Security.cloud) relays the remote
+"No such user" without saying at which command; Mimecast names the policy that fired (``MCSpamSignature`` is its
 signature-based malware/spam engine).
 """
 
@@ -82,6 +83,15 @@ FACEBOOK = ProviderRules(
         "CON-T3": Reason.TOOMANYCONN,
         "RCP-T1": Reason.SYSTEMERROR,
     },
+)
+
+MESSAGELABS = ProviderRules(
+    name="messagelabs",
+    hosts=re.compile(r"(?i)messagelabs\.com\b"),
+    phrases=(
+        ("no such user", Reason.USERUNKNOWN),
+        ("please turn on smtp authentication", Reason.SECURITYERROR),
+    ),
 )
 
 MIMECAST = ProviderRules(
