@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import re
 
+from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
+from bounce_stream.detection.headers import addresses_in
 from bounce_stream.detection.mta.textbounce import TextBounce
+from bounce_stream.detection.textutil import squeeze
 
 _DELAYED = re.compile(
     r"(?i)has\s+not\s+yet\s+been\s+delivered|delivery\s+to\s+the\s+following\s+address(?:\(es\)|es)?\s+has\s+been\s+delayed"
 )
+
+
+_FOR = re.compile(r"(?i)\bfor\s+<?([^>\s;]+@[^>\s;]+)")
+_BARE_LOCAL_PART = re.compile(r"(?m)^[ \t]{2,}([A-Za-z0-9._+-]{1,64})[ \t]*$")
 
 
 class Exim(TextBounce):
@@ -37,7 +44,38 @@ class Exim(TextBounce):
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
-        if found and _DELAYED.search(ctx.report_text):
-            for item in found:
+        if found == []:
+            found = self._local_parts(ctx)
+        delayed = _DELAYED.search(ctx.report_text) is not None
+        for item in found or []:
+            if delayed:
                 item.action = "delayed"
+            if item.smtp_command == "MAIL" and not statuscodes.find_status(item.diagnostic):
+                # Refused at MAIL FROM: nothing is known about the recipient yet; Sisimai
+                # reports such failures with its "on hold" pseudo status.
+                temporary = (item.reply_code or "").startswith("4")
+                item.status = "4.0.901" if temporary else "5.0.901"
+        return found
+
+    def _local_parts(self, ctx: Context) -> list[Evidence]:
+        """Exim names local recipients by local part only; the returned message has the rest."""
+        original = ctx.original
+        if original is None:
+            return []
+        received_for = [
+            found.group(1)
+            for value in original.get_all("received")
+            if (found := _FOR.search(value))
+        ]
+        known = addresses_in(
+            " ".join(original.get_all("to") + original.get_all("cc") + received_for)
+        )
+        found: list[Evidence] = []
+        for line in _BARE_LOCAL_PART.finditer(self.section(ctx)):
+            local = line.group(1).lower()
+            for address in known:
+                if address.split("@", 1)[0] == local:
+                    rest = self.section(ctx)[line.end() :].split("\n\n", 1)[0]
+                    found.append(self.evidence(ctx, address, squeeze(rest)))
+                    break
         return found

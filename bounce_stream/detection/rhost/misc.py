@@ -2,8 +2,8 @@
 
 GoDaddy (secureserver.net) appends ``IBnnn`` codes; Facebook's inbound mail answered with
 ``RCP-P1``-style codes; MessageLabs (Symantec Email Security.cloud) relays the remote
-"No such user" without saying at which command; Mimecast names the policy that fired (``MCSpamSignature`` is its
-signature-based malware/spam engine).
+"No such user" without saying at which command; Mimecast names the policy that fired
+(``MCSpamSignature`` is its signature-based malware/spam engine).
 """
 
 from __future__ import annotations
