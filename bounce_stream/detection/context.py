@@ -7,9 +7,11 @@ from functools import cached_property
 
 from bounce_stream.detection.headers import Headers, decode_value, parse_headers
 from bounce_stream.detection.mime import Part, iter_leaves, split_head_body
+from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import html_to_text
 
 MAX_REPORT_CHARS = 64_000  # the human-readable report detectors scan
+MAX_MARKER_SEARCH = 32_000  # where a quoted original message may start
 
 # Lines after which a bounce quotes the message it returns (MIME-less bounces).
 ORIGINAL_MARKER = re.compile(
@@ -66,10 +68,25 @@ class Context:
         return self.root.text[:MAX_REPORT_CHARS]
 
     @cached_property
+    def _marker(self) -> re.Match[str] | None:
+        # Reports sit at the top of the body: the marker is searched in its head only.
+        return ORIGINAL_MARKER.search(self.body_text, 0, MAX_MARKER_SEARCH)
+
+    @cached_property
     def report_text(self) -> str:
         """``body_text`` cut where a quoted copy of the original message starts."""
-        marker = ORIGINAL_MARKER.search(self.body_text)
+        marker = self._marker
         return self.body_text[: marker.start()] if marker else self.body_text
+
+    @cached_property
+    def probe(self) -> str:
+        """Sender, subject and the head of the report: what detectors recognise a format by."""
+        return self.sender + "\n" + self.subject + "\n" + self.report_text[:4000]
+
+    @cached_property
+    def report_command(self) -> str | None:
+        """The SMTP command the report text names, if any (shared by every recipient)."""
+        return find_command(self.report_text[:4000])
 
     @cached_property
     def all_text(self) -> str:
@@ -83,7 +100,7 @@ class Context:
         enclosed = _find_enclosed(self.root, 0)
         if enclosed is not None and len(enclosed.headers):
             return enclosed.headers
-        marker = ORIGINAL_MARKER.search(self.body_text)
+        marker = self._marker
         if marker is None:
             return None
         rest = self.body_text[marker.end() :].split("\n", 1)[-1].lstrip("\n")

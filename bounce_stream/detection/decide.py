@@ -11,7 +11,8 @@ from __future__ import annotations
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.reasontext import MATCHERS, match_text
+from bounce_stream.detection.reasontext import MATCHERS
+from bounce_stream.detection.reasontext.matcher import tokens_of
 from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
 # Reasons a status code or a text may prove, most specific first.
@@ -58,6 +59,7 @@ _OVERRULE_USERUNKNOWN = (
     Reason.REQUIREPTR,
     Reason.SPAMDETECTED,
 )
+MAX_MATCH_CHARS = 2_000  # reason texts are looked for in this much of a diagnostic
 _NON_FAILURES = frozenset({Reason.DELIVERED, Reason.VACATION, Reason.FEEDBACK})
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
@@ -65,7 +67,7 @@ _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 def decide(evidence: Evidence) -> tuple[Reason, str | None]:
     """The reason and the status code to report for ``evidence``."""
     raw = squeeze(evidence.diagnostic).lower()
-    text = strip_reply_continuations(raw)
+    text = Diagnostic(strip_reply_continuations(raw)[:MAX_MATCH_CHARS])
     status = _status(evidence, raw)
     reason = evidence.reason or _reason(evidence, status, text)
     if reason in _NON_FAILURES:
@@ -73,6 +75,30 @@ def decide(evidence: Evidence) -> tuple[Reason, str | None]:
     if status is None or status.startswith("2."):
         status = statuscodes.pseudo_status(reason, _temporary(evidence))
     return reason, status
+
+
+class Diagnostic:
+    """A lower-cased diagnostic, its word tokens, and which reasons' texts it matches."""
+
+    __slots__ = ("_seen", "text", "tokens")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokens_of(text)
+        self._seen: dict[Reason, bool] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+    def has(self, reason: Reason) -> bool:
+        """Whether the text matches ``reason``'s patterns (memoised)."""
+        known = self._seen.get(reason)
+        if known is None:
+            known = self._seen[reason] = MATCHERS[reason].matches(self.text, self.tokens)
+        return known
+
+    def first(self, order: tuple[Reason, ...]) -> Reason | None:
+        return next((reason for reason in order if self.has(reason)), None)
 
 
 def _status(evidence: Evidence, text: str) -> str | None:
@@ -99,7 +125,7 @@ def _temporary(evidence: Evidence) -> bool:
     return code.startswith("4")
 
 
-def _reason(evidence: Evidence, status: str | None, text: str) -> Reason:
+def _reason(evidence: Evidence, status: str | None, text: Diagnostic) -> Reason:
     if (status and status.startswith("2.")) or evidence.action in _SUCCESS_ACTIONS:
         return Reason.DELIVERED
     by_status = statuscodes.reason_of(status)
@@ -107,20 +133,20 @@ def _reason(evidence: Evidence, status: str | None, text: str) -> Reason:
     if evidence.hint is not None and found in (None, Reason.FILTERED):
         return evidence.hint
     if found is None:
-        found = match_text(text, WEAK_TEXT_ORDER) if text else None
+        found = text.first(WEAK_TEXT_ORDER) if text else None
     if found is None and by_status is not None:
         found = by_status
     return found or _fallback(evidence, status, text)
 
 
-def _strong(evidence: Evidence, by_status: Reason | None, text: str) -> Reason | None:
+def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> Reason | None:
     command = evidence.smtp_command
     for reason in STRONG_ORDER:
         if reason is by_status:
             if reason is Reason.USERUNKNOWN and _overruled(text):
                 continue
             return reason
-        if not text or not MATCHERS[reason].matches(text):
+        if not text or not text.has(reason):
             continue
         if reason is Reason.USERUNKNOWN and command != "RCPT":
             # Sisimai: an unknown-user text not tied to RCPT TO is a filter's answer.
@@ -133,11 +159,11 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: str) -> Reason |
     return None
 
 
-def _overruled(text: str) -> bool:
-    return bool(text) and any(MATCHERS[other].matches(text) for other in _OVERRULE_USERUNKNOWN)
+def _overruled(text: Diagnostic) -> bool:
+    return bool(text) and any(text.has(other) for other in _OVERRULE_USERUNKNOWN)
 
 
-def _fallback(evidence: Evidence, status: str | None, text: str) -> Reason:
+def _fallback(evidence: Evidence, status: str | None, text: Diagnostic) -> Reason:
     """Generic evidence, weakest last: status class, diagnostic type, reply, action, command."""
     klass = (status or "")[:3]
     checks = (
@@ -147,7 +173,7 @@ def _fallback(evidence: Evidence, status: str | None, text: str) -> Reason:
         ((evidence.reply_code or "") in ("500", "501", "502", "503", "504"), Reason.SYNTAXERROR),
         (evidence.action in ("delayed", "expired"), Reason.EXPIRED),
         (evidence.smtp_command in ("EHLO", "HELO"), Reason.BLOCKED),
-        (MATCHERS[Reason.VACATION].matches(text), Reason.VACATION),
+        (bool(text) and text.has(Reason.VACATION), Reason.VACATION),
     )
     for applies, reason in checks:
         if applies:

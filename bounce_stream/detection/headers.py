@@ -15,6 +15,7 @@ from bounce_stream.detection.textutil import to_text
 MAX_HEADER_FIELDS = 500
 MAX_FIELD_CHARS = 16_000
 
+_NAME_RE = re.compile(r"[!-9;-~]+")
 _FIELD_RE = re.compile(r"([!-9;-~]+)[ \t]*:[ \t]*(.*)")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
@@ -63,6 +64,12 @@ def parse_headers(head: str) -> Headers:
                 name, value = fields[-1]
                 if len(value) < MAX_FIELD_CHARS:
                     fields[-1] = (name, value + " " + line.strip())
+            continue
+        name, colon, value = line.partition(":")
+        if colon and _NAME_RE.fullmatch(name):
+            if len(fields) >= MAX_HEADER_FIELDS:
+                break
+            fields.append((name.lower(), value.strip()[:MAX_FIELD_CHARS]))
             continue
         match = _FIELD_RE.match(line)
         if match is None:

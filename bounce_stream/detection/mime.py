@@ -161,18 +161,35 @@ def _inner(body: str, headers: Headers) -> str:
 def _parse_children(body: str, boundary: str, depth: int, budget: list[int]) -> list[Part]:
     if not boundary:
         return []
-    delimiter = re.compile(r"^--" + re.escape(boundary) + r"(--)?[ \t]*$", re.MULTILINE)
     children: list[Part] = []
     start: int | None = None
-    for match in delimiter.finditer(body):
+    for line_start, line_end, closing in _delimiters(body, "--" + boundary):
         if start is not None:
-            children.append(parse_entity(body[start : match.start()], depth + 1, budget))
-        if match.group(1) or budget[0] <= 0:
+            children.append(
+                parse_entity(body[start : max(start, line_start - 1)], depth + 1, budget)
+            )
+        if closing or budget[0] <= 0:
             return children
-        start = match.end() + 1
+        start = line_end + 1
     if start is not None and start < len(body):  # truncated: no closing delimiter
         children.append(parse_entity(body[start:], depth + 1, budget))
     return children
+
+
+def _delimiters(body: str, marker: str) -> list[tuple[int, int, bool]]:
+    """(line start, line end, is closing) of every ``--boundary`` line, in order."""
+    found: list[tuple[int, int, bool]] = []
+    at = body.find(marker)
+    while at >= 0 and len(found) <= MAX_PARTS * 4:
+        if at == 0 or body[at - 1] == "\n":
+            end = body.find("\n", at)
+            end = len(body) if end < 0 else end
+            rest = body[at + len(marker) : end]
+            closing = rest.startswith("--")
+            if not (rest[2:] if closing else rest).strip(" \t"):
+                found.append((at, end, closing))
+        at = body.find(marker, at + len(marker))
+    return found
 
 
 def iter_leaves(part: Part, depth: int = 0) -> list[Part]:

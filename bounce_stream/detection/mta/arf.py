@@ -55,6 +55,8 @@ def _report_fields(ctx: Context) -> Headers | None:
         return parse_headers("feedback-type: abuse")
     for leaf in ctx.text_leaves[:3]:
         head = leaf.text[:8000]
+        if "eedback-" not in head and "EEDBACK-" not in head:
+            continue
         if _FEEDBACK_FIELD.search(head) and re.search(r"(?im)^user-agent[ \t]*:", head):
             start = _FEEDBACK_FIELD.search(head)
             return parse_headers(head[start.start() :] if start else head)
@@ -80,7 +82,8 @@ def _recipients(ctx: Context, report: Headers) -> list[str]:
 
 
 def _apple_unsubscribe(ctx: Context) -> list[Evidence] | None:
-    if not _APPLE_UNSUBSCRIBE.search(ctx.body_text[:2000]):
+    head = ctx.body_text[:2000]
+    if "nsubscribe" not in head or not _APPLE_UNSUBSCRIBE.search(head):
         return None
     sender = first_address(ctx.headers.get("from"))
     if sender is None:

@@ -63,9 +63,7 @@ class Exim(TextBounce):
         if original is None:
             return []
         received_for = [
-            hit.group(1)
-            for value in original.get_all("received")
-            if (hit := _FOR.search(value))
+            hit.group(1) for value in original.get_all("received") if (hit := _FOR.search(value))
         ]
         known = addresses_in(
             " ".join(original.get_all("to") + original.get_all("cc") + received_for)

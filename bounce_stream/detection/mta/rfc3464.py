@@ -115,7 +115,7 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         reporting_mta=typed_value(status.message.get("reporting-mta"))[1] or None,
         smtp_command=find_command(diagnostic)
         or (command_about(transcript, recipient) if transcript else None)
-        or find_command(ctx.report_text[:4000]),
+        or ctx.report_command,
         reason=_POWERMTA_CATEGORIES.get(
             (block.get("x-powermta-bouncecategory") or "").strip().lower()
         ),
@@ -125,15 +125,19 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
     )
 
 
+_RECIPIENT_REASON = re.compile(
+    r"(?im)^\s*recipient\s+address:\s*<?([^\s>]+)>?\s*\n\s*reason:\s*(.+)"
+)
+
+
 def _messaging_server_reason(text: str, recipient: str) -> str:
     """Sun/Oracle Messaging Server and PMDF: "Recipient address: a@b" then "Reason: ..."."""
-    if not recipient:
+    if not recipient or "eason:" not in text:
         return ""
-    found = re.search(
-        r"(?im)^\s*recipient\s+address:\s*<?" + re.escape(recipient) + r">?\s*\n\s*reason:\s*(.+)",
-        text,
-    )
-    return found.group(1).strip() if found else ""
+    for found in _RECIPIENT_REASON.finditer(text):
+        if found.group(1).lower() == recipient:
+            return found.group(2).strip()
+    return ""
 
 
 def _is_exit_code(diag_type: str | None) -> bool:

@@ -34,8 +34,7 @@ class TextBounce:
     messages: tuple[tuple[str, Reason], ...] = ()
 
     def claims(self, ctx: Context) -> bool:
-        probe = ctx.sender + "\n" + ctx.subject + "\n" + ctx.report_text[:4000]
-        return self.signature.search(probe) is not None
+        return self.signature.search(ctx.probe) is not None
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         if not self.claims(ctx):

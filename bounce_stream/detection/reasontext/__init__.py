@@ -15,7 +15,7 @@ from bounce_stream.detection.reasontext import (
     recipient,
     transport,
 )
-from bounce_stream.detection.reasontext.matcher import TextMatcher
+from bounce_stream.detection.reasontext.matcher import TextMatcher, tokens_of
 
 MATCHERS: dict[Reason, TextMatcher] = {
     Reason.USERUNKNOWN: recipient.USERUNKNOWN,
@@ -89,9 +89,12 @@ TEXT_ORDER: tuple[Reason, ...] = (
 )
 
 
-def match_text(text: str, order: tuple[Reason, ...] = TEXT_ORDER) -> Reason | None:
+def match_text(
+    text: str, order: tuple[Reason, ...] = TEXT_ORDER, tokens: frozenset[str] | None = None
+) -> Reason | None:
     """The first reason in ``order`` whose patterns match ``text`` (already lower-cased)."""
+    words = tokens if tokens is not None else tokens_of(text)
     for reason in order:
-        if MATCHERS[reason].matches(text):
+        if MATCHERS[reason].matches(text, words):
             return reason
     return None

@@ -1,9 +1,26 @@
-"""One reason's text evidence: fixed phrases, an optional regular expression, exclusions."""
+"""One reason's text evidence: fixed phrases, an optional regular expression, exclusions.
+
+Speed: a diagnostic is tried against hundreds of phrases and alternatives. Each phrase and
+each top-level alternative of the pattern is indexed by its leading word, so only those
+whose leading word occurs in the text (as a token) are tried; alternatives that do not
+start with a plain word are always tried.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_LEADING_WORD = re.compile(r"[a-z0-9]+")
+# A pattern alternative "starts with a plain word" when it begins with letters/digits
+# followed by a space class, a literal dot/colon/quote class, or its end.
+_PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$|[a-z0-9])")
+
+
+def tokens_of(text: str) -> frozenset[str]:
+    """The word tokens of a lower-cased text."""
+    return frozenset(_TOKEN.findall(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,22 +30,137 @@ class TextMatcher:
     substrings: tuple[str, ...] = ()
     pattern: str = ""
     unless: tuple[str, ...] = ()
-    _compiled: re.Pattern[str] | None = field(init=False, default=None, repr=False)
-    _phrases: re.Pattern[str] | None = field(init=False, default=None, repr=False)
+    _phrases_by_word: dict[str, tuple[str, ...]] = field(init=False, repr=False)
+    _phrases_always: tuple[str, ...] = field(init=False, repr=False)
+    _rx_by_word: dict[str, re.Pattern[str]] = field(init=False, repr=False)
+    _rx_always: re.Pattern[str] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        # One alternation scans the text once instead of once per phrase.
-        if self.substrings:
-            alternation = "|".join(map(re.escape, self.substrings))
-            object.__setattr__(self, "_phrases", re.compile(alternation))
-        if self.pattern:
-            object.__setattr__(self, "_compiled", re.compile(self.pattern, re.VERBOSE))
+        by_word: dict[str, list[str]] = {}
+        always: list[str] = []
+        for phrase in self.substrings:
+            word = _LEADING_WORD.match(phrase)
+            # Only a phrase that starts with a complete word can be found by that word.
+            if word and (word.end() == len(phrase) or not phrase[word.end()].isalnum()):
+                by_word.setdefault(word.group(0), []).append(phrase)
+            else:
+                always.append(phrase)
+        object.__setattr__(self, "_phrases_by_word", {k: tuple(v) for k, v in by_word.items()})
+        object.__setattr__(self, "_phrases_always", tuple(always))
+        rx_by_word, rx_always = _index_pattern(self.pattern) if self.pattern else ({}, None)
+        object.__setattr__(self, "_rx_by_word", rx_by_word)
+        object.__setattr__(self, "_rx_always", rx_always)
 
-    def matches(self, text: str) -> bool:
+    def matches(self, text: str, tokens: frozenset[str] | None = None) -> bool:
         if not text:
             return False
         if self.unless and any(phrase in text for phrase in self.unless):
             return False
-        if self._phrases is not None and self._phrases.search(text) is not None:
+        words = tokens if tokens is not None else tokens_of(text)
+        if any(phrase in text for phrase in self._phrases_always):
             return True
-        return self._compiled is not None and self._compiled.search(text) is not None
+        for word in words.intersection(self._phrases_by_word):
+            if any(phrase in text for phrase in self._phrases_by_word[word]):
+                return True
+        if self._rx_always is not None and self._rx_always.search(text):
+            return True
+        return any(
+            self._rx_by_word[word].search(text) for word in words.intersection(self._rx_by_word)
+        )
+
+
+def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None]:
+    """Split a VERBOSE pattern into top-level alternatives indexed by their leading word."""
+    alternatives = _top_level_alternatives(_strip_verbose(pattern))
+    by_word: dict[str, list[str]] = {}
+    always: list[str] = []
+    for alternative in alternatives:
+        plain = _PLAIN_START.match(alternative)
+        if plain and not alternative.startswith(plain.group(1) + "?"):
+            by_word.setdefault(plain.group(1), []).append(alternative)
+        else:
+            always.append(alternative)
+    compiled = {word: re.compile("|".join(parts)) for word, parts in by_word.items()}
+    return compiled, (re.compile("|".join(always)) if always else None)
+
+
+def _strip_verbose(pattern: str) -> str:
+    """Drop VERBOSE white space and comments (outside character classes)."""
+    out: list[str] = []
+    in_class = escaped = in_comment = False
+    for char in pattern:
+        if in_comment:
+            in_comment = char != "\n"
+            continue
+        if escaped:
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            out.append(char)
+            escaped = True
+        elif in_class:
+            out.append(char)
+            in_class = char != "]"
+        elif char == "[":
+            out.append(char)
+            in_class = True
+        elif char == "#":
+            in_comment = True
+        elif not char.isspace():
+            out.append(char)
+    return "".join(out)
+
+
+def _top_level_alternatives(pattern: str) -> list[str]:
+    """The alternatives of ``(?>a|b|c)`` / ``a|b|c`` at nesting depth zero."""
+    if pattern.startswith(("(?>", "(?:")) and _closing(pattern, 0) == len(pattern) - 1:
+        pattern = pattern[3:-1]
+    parts: list[str] = []
+    depth, start, index = 0, 0, 0
+    in_class = False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            # "[]..." and "[^]..." keep a literal "]" as the first member.
+            if pattern[index + 1 : index + 2] == "]":
+                index += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    parts.append(pattern[start:])
+    return [part for part in parts if part]
+
+
+def _closing(pattern: str, open_at: int) -> int:
+    """Index of the parenthesis closing the one at ``open_at`` (-1 when unbalanced)."""
+    depth = 0
+    in_class = False
+    index = open_at
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    return -1
