@@ -33,6 +33,22 @@ ORIGINAL_MARKER = re.compile(
 )
 
 
+_ORIGINAL_MARKER_LOWER = re.compile(ORIGINAL_MARKER.pattern.replace("(?im)", "(?m)", 1))
+_MARKER_WORDS = (
+    "copy of the",
+    "original message",
+    "headers follow",
+    "message header",
+    "message below",
+    "message follows",
+    "returned message",
+    "text of your",
+    "message reads",
+    "header of the",
+    "headers of",
+)
+
+
 class Context:
     """The parsed message and the views of it detectors share."""
 
@@ -69,8 +85,15 @@ class Context:
 
     @cached_property
     def _marker(self) -> re.Match[str] | None:
-        # Reports sit at the top of the body: the marker is searched in its head only.
-        return ORIGINAL_MARKER.search(self.body_text, 0, MAX_MARKER_SEARCH)
+        # Reports sit at the top of the body: the marker is searched in its head only, and
+        # only when one of the marker's key words occurs at all (the regex is the slow part).
+        head = self.body_text[:MAX_MARKER_SEARCH]
+        lowered = head.lower()
+        if not any(word in lowered for word in _MARKER_WORDS):
+            return None
+        if head.isascii():  # same offsets: the case-sensitive pattern on lower case is faster
+            return _ORIGINAL_MARKER_LOWER.search(lowered)
+        return ORIGINAL_MARKER.search(head)
 
     @cached_property
     def report_text(self) -> str:
@@ -82,6 +105,10 @@ class Context:
     def probe(self) -> str:
         """Sender, subject and the head of the report: what detectors recognise a format by."""
         return self.sender + "\n" + self.subject + "\n" + self.report_text[:4000]
+
+    @cached_property
+    def probe_lower(self) -> str:
+        return self.probe.lower()
 
     @cached_property
     def report_command(self) -> str | None:

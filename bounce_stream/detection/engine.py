@@ -13,7 +13,7 @@ from bounce_stream.detection.headers import ADDRESS_RE
 from bounce_stream.detection.mime import MAX_MESSAGE_CHARS, normalise_newlines, parse_entity
 from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult
 from bounce_stream.detection.registry import REGISTRY
-from bounce_stream.detection.rhost import provider_reason
+from bounce_stream.detection.rhost import provider_reason, providers_serving
 
 _HEADER_LINE = re.compile(rb"^(?:From |[!-9;-~]+[ \t]*:)", re.MULTILINE)
 _ACTIONS = {action.value: action for action in Action}
@@ -84,11 +84,14 @@ def _apply_provider(ctx: Context, item: Evidence, detector_name: str) -> str:
             ),
         )
     )
-    verdict = provider_reason(hosts, item.diagnostic, item.status, item.smtp_command)
-    if verdict is None and ctx.report_text and _about_recipient(item):
+    providers = providers_serving(hosts)
+    if not providers:
+        return detector_name
+    texts: tuple[str, ...] = (item.diagnostic,)
+    if ctx.report_text and _about_recipient(item):
         # Providers that write their verdict in the human-readable part (Google).
-        text = item.diagnostic + "\n" + ctx.report_text[:2000]
-        verdict = provider_reason(hosts, text, item.status, item.smtp_command)
+        texts = (item.diagnostic, ctx.report_text[:2000])
+    verdict = provider_reason(providers, texts, item.status, item.smtp_command)
     if verdict is None:
         return detector_name
     item.reason = verdict[1]

@@ -25,6 +25,7 @@ class Au(TextBounce):
     """ezweb.ne.jp / KDDI bounce texts."""
 
     name = "au"
+    keywords = ("ezweb", "dion", "au.com", "delivered")
     signature = re.compile(
         r"(?i)ezweb\.ne\.jp|\.dion\.ne\.jp|@au\.com|could\s+not\s+be\s+delivered\s+to:"
     )

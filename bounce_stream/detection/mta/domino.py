@@ -22,6 +22,7 @@ class Domino(TextBounce):
     """Domino "DELIVERY FAILURE" reports."""
 
     name = "domino"
+    keywords = ("delivered",)
     signature = re.compile(r"(?i)was\s+not\s+delivered\s+to:")
     start = re.compile(r"(?i)was\s+not\s+delivered\s+to:[^\n]*\n")
     end = re.compile(r"(?im)^\s*because:")
@@ -47,6 +48,7 @@ class Notes(TextBounce):
     """Lotus Notes SMTP MTA reports."""
 
     name = "notes"
+    keywords = ("failure",)
     signature = re.compile(r"(?i)-+\s*failure\s+reasons\s*-+")
     start = re.compile(r"(?i)-+\s*failure\s+reasons\s*-+[^\n]*\n")
     end = re.compile(r"(?i)-+\s*returned\s+message\s*-+")

@@ -25,6 +25,7 @@ class DragonFly(TextBounce):
     """dma bounces."""
 
     name = "dragonfly"
+    keywords = ("dragonfly", "delivering")
     signature = re.compile(
         r"(?i)dragonfly\s+mail\s+agent|there\s+was\s+an\s+error\s+delivering\s+your\s+mail\s+to"
     )

@@ -35,6 +35,7 @@ class Exchange2003(TextBounce):
     """Exchange 2003 non-delivery reports without a DSN part."""
 
     name = "exchange2003"
+    keywords = ("recipient",)
     signature = re.compile(
         r"(?i)did\s+not\s+reach\s+the\s+following\s+recipient|"
         r"following\s+recipient\(?s?\)?\s+could\s+not\s+be\s+reached"

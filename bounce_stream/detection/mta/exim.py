@@ -32,6 +32,7 @@ class Exim(TextBounce):
     """Exim "Mail delivery failed: returning message to sender"."""
 
     name = "exim"
+    keywords = ("automatically", "mail.ru", "delivered")
     signature = re.compile(
         r"(?i)this\s+message\s+was\s+created\s+automatically\s+by\s+mail\s+delivery\s+software|"
         r"mail\.ru|a\s+message\s+that\s+you\s+(?:have\s+)?sent\s+could\s+not\s+be\s+delivered"

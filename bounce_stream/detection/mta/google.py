@@ -37,6 +37,7 @@ class Gmail(TextBounce):
     """Legacy Gmail bounces."""
 
     name = "gmail"
+    keywords = ("following",)
     signature = re.compile(
         r"(?i)delivery\s+to\s+the\s+following\s+recipients?\s+(?:failed|has\s+been\s+delayed)"
     )
@@ -72,6 +73,7 @@ class GoogleGroups(TextBounce):
     """Google Groups refusals of a post."""
 
     name = "googlegroups"
+    keywords = ("google",)
     signature = re.compile(r"(?i)google\s+groups|groups\.google\.com")
 
     def claims(self, ctx: Context) -> bool:

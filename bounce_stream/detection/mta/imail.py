@@ -18,6 +18,7 @@ class IMail(TextBounce):
     """IMail "Undeliverable Mail" reports."""
 
     name = "imail"
+    keywords = ("unknown", "userid", "exceeds", "attempts")
     signature = re.compile(
         r"(?im)^(?:unknown\s+user|invalid\s+final\s+delivery\s+userid|user\s+mailbox\s+exceeds"
         r"\s+allowed\s+size|unknown\s+host|delivery\s+failed\s+\d+\s+attempts)[^:\n]*:\s*\S+@"

@@ -24,6 +24,7 @@ class ApacheJames(TextBounce):
     """James "Error message below / Message details" reports."""
 
     name = "james"
+    keywords = ("details",)
     signature = re.compile(r"(?is)error\s+message\s+below:.*message\s+details:")
 
     def detect(self, ctx: Context) -> list[Evidence] | None:

@@ -20,6 +20,7 @@ class OpenSmtpd(TextBounce):
     """OpenSMTPD text reports."""
 
     name = "opensmtpd"
+    keywords = ("mailer-daemon", "opensmtpd")
     signature = re.compile(
         r"(?i)this\s+is\s+the\s+mailer-daemon,\s+please\s+do\s+not\s+reply|\(opensmtpd\)"
     )

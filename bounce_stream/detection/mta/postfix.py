@@ -25,6 +25,7 @@ class PostfixNotice(TextBounce):
     """Postfix "SMTP server: errors from" postmaster notices."""
 
     name = "postfix"
+    keywords = ("postfix",)
     signature = re.compile(r"(?i)postfix\s+smtp\s+server:\s+errors\s+from")
 
     def detect(self, ctx: Context) -> list[Evidence] | None:

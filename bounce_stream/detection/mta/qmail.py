@@ -31,6 +31,7 @@ class Qmail(TextBounce):
     """qmail-send bounces ("failure notice")."""
 
     name = "qmail"
+    keywords = ("qmail", "afraid", "vdelivermail", "vpopmail", "machine")
     signature = re.compile(
         r"(?i)this\s+is\s+the\s+qmail-send\s+program|qmail-remote|"
         r"i'm\s+afraid\s+i\s+wasn't\s+able\s+to\s+deliver\s+your\s+message|"
@@ -46,6 +47,7 @@ class Yahoo(TextBounce):
     """Yahoo! Mail: qmail-like paragraphs ("Sorry, we were unable to deliver your message")."""
 
     name = "yahoo"
+    keywords = ("unable",)
     signature = re.compile(r"(?i)sorry,\s+we\s+were\s+unable\s+to\s+deliver\s+your\s+message")
     start = re.compile(r"(?i)to\s+the\s+following\s+address(?:es)?\.?[^\n]*\n")
 
@@ -54,5 +56,6 @@ class X2(TextBounce):
     """An unnamed qmail derivative: "Unable to deliver message to the following address(es)"."""
 
     name = "x2"
+    keywords = ("unable",)
     signature = re.compile(r"(?i)unable\s+to\s+deliver\s+message\s+to\s+the\s+following\s+address")
     start = re.compile(r"(?i)following\s+address(?:\(es\)|es)?\.?[^\n]*\n")

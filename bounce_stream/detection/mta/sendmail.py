@@ -27,6 +27,7 @@ class Sendmail(TextBounce):
     """Sendmail text bounces with a session transcript."""
 
     name = "sendmail"
+    keywords = ("transcript", "addresses")
     signature = re.compile(
         r"(?i)-+\s*(?:transcript\s+of\s+session\s+follows|the\s+following\s+addresses\s+had)"
     )

@@ -25,6 +25,8 @@ class TextBounce:
 
     name = "text"
     signature: re.Pattern[str] = _NEVER  # searched in From + Subject + start of the report
+    # Lower-case words one of which the probe must contain before ``signature`` is tried.
+    keywords: tuple[str, ...] = ()
     start: re.Pattern[str] | None = None  # the recipient list begins after this line
     end: re.Pattern[str] | None = None  # and ends here (besides the original message)
     strict_lines = False
@@ -34,6 +36,8 @@ class TextBounce:
     messages: tuple[tuple[str, Reason], ...] = ()
 
     def claims(self, ctx: Context) -> bool:
+        if self.keywords and not any(word in ctx.probe_lower for word in self.keywords):
+            return False
         return self.signature.search(ctx.probe) is not None
 
     def detect(self, ctx: Context) -> list[Evidence] | None:

@@ -30,10 +30,11 @@ class TextMatcher:
     substrings: tuple[str, ...] = ()
     pattern: str = ""
     unless: tuple[str, ...] = ()
-    _phrases_by_word: dict[str, tuple[str, ...]] = field(init=False, repr=False)
-    _phrases_always: tuple[str, ...] = field(init=False, repr=False)
-    _rx_by_word: dict[str, re.Pattern[str]] = field(init=False, repr=False)
-    _rx_always: re.Pattern[str] | None = field(init=False, repr=False)
+    # word -> (phrases starting with it, pattern alternatives starting with it)
+    _index: dict[str, tuple[tuple[str, ...], re.Pattern[str] | None]] = field(
+        init=False, repr=False
+    )
+    _always: re.Pattern[str] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         by_word: dict[str, list[str]] = {}
@@ -45,31 +46,36 @@ class TextMatcher:
                 by_word.setdefault(word.group(0), []).append(phrase)
             else:
                 always.append(phrase)
-        object.__setattr__(self, "_phrases_by_word", {k: tuple(v) for k, v in by_word.items()})
-        object.__setattr__(self, "_phrases_always", tuple(always))
-        rx_by_word, rx_always = _index_pattern(self.pattern) if self.pattern else ({}, None)
-        object.__setattr__(self, "_rx_by_word", rx_by_word)
-        object.__setattr__(self, "_rx_always", rx_always)
+        rx_by_word, rx_always = _index_pattern(self.pattern) if self.pattern else ({}, [])
+        index = {
+            word: (tuple(by_word.get(word, ())), rx_by_word.get(word))
+            for word in set(by_word) | set(rx_by_word)
+        }
+        everywhere = [re.escape(phrase) for phrase in always] + rx_always
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_always", re.compile("|".join(everywhere)) if everywhere else None)
 
     def matches(self, text: str, tokens: frozenset[str] | None = None) -> bool:
         if not text:
             return False
         if self.unless and any(phrase in text for phrase in self.unless):
             return False
-        words = tokens if tokens is not None else tokens_of(text)
-        if any(phrase in text for phrase in self._phrases_always):
+        if self._always is not None and self._always.search(text) is not None:
             return True
-        for word in words.intersection(self._phrases_by_word):
-            if any(phrase in text for phrase in self._phrases_by_word[word]):
+        index = self._index
+        for word in tokens if tokens is not None else tokens_of(text):
+            entry = index.get(word)
+            if entry is None:
+                continue
+            for phrase in entry[0]:
+                if phrase in text:
+                    return True
+            if entry[1] is not None and entry[1].search(text) is not None:
                 return True
-        if self._rx_always is not None and self._rx_always.search(text):
-            return True
-        return any(
-            self._rx_by_word[word].search(text) for word in words.intersection(self._rx_by_word)
-        )
+        return False
 
 
-def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], re.Pattern[str] | None]:
+def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]:
     """Split a VERBOSE pattern into top-level alternatives indexed by their leading word."""
     alternatives = _top_level_alternatives(_strip_verbose(pattern))
     by_word: dict[str, list[str]] = {}
@@ -81,7 +87,7 @@ def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], re.Pattern
         else:
             always.append(alternative)
     compiled = {word: re.compile("|".join(parts)) for word, parts in by_word.items()}
-    return compiled, (re.compile("|".join(always)) if always else None)
+    return compiled, always
 
 
 def _strip_verbose(pattern: str) -> str:

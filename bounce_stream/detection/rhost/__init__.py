@@ -7,6 +7,7 @@ recognise the diagnostic, that reason wins. Ordered for determinism; hosts do no
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from bounce_stream.detection.reasons import Reason
@@ -24,6 +25,9 @@ class Provider(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def hosts(self) -> re.Pattern[str]: ...
 
     def serves(self, hosts: str) -> bool: ...
 
@@ -46,12 +50,25 @@ PROVIDERS: tuple[Provider, ...] = (
 )
 
 
+# One pass over the host names rules out the common case: no known provider involved.
+_ANY_PROVIDER = re.compile(
+    "|".join(f"(?:{provider.hosts.pattern.removeprefix('(?i)')})" for provider in PROVIDERS)
+)
+
+
+def providers_serving(hosts: str) -> tuple[Provider, ...]:
+    """The known providers whose host names occur in ``hosts``."""
+    if _ANY_PROVIDER.search(hosts.lower()) is None:
+        return ()
+    return tuple(provider for provider in PROVIDERS if provider.serves(hosts))
+
+
 def provider_reason(
-    hosts: str, text: str, status: str | None, command: str | None
+    providers: tuple[Provider, ...], texts: tuple[str, ...], status: str | None, command: str | None
 ) -> tuple[str, Reason] | None:
-    """(provider name, reason) when a known provider's rules classify ``text``."""
-    for provider in PROVIDERS:
-        if provider.serves(hosts):
+    """(provider name, reason) for the first text a serving provider's rules classify."""
+    for text in texts:
+        for provider in providers:
             reason = provider.reason(text, status, command)
             if reason is not None:
                 return provider.name, reason

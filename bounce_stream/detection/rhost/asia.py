@@ -37,10 +37,10 @@ class NttDocomo:
     """NTT docomo (docomo.ne.jp)."""
 
     name = "docomo"
-    _hosts = re.compile(r"(?i)docomo\.ne\.jp\b")
+    hosts = re.compile(r"(?i)docomo\.ne\.jp\b")
 
     def serves(self, hosts: str) -> bool:
-        return self._hosts.search(hosts) is not None
+        return self.hosts.search(hosts) is not None
 
     def reason(self, text: str, status: str | None, command: str | None) -> Reason | None:
         lowered = text.lower()

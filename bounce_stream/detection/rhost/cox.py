@@ -67,10 +67,10 @@ class Spectrum:
     """Charter Spectrum: numeric AUP codes, classified by documented ranges."""
 
     name = "spectrum"
-    _hosts = re.compile(r"(?i)(?:charter\.net|spectrum\.net|rr\.com)\b")
+    hosts = re.compile(r"(?i)(?:charter\.net|spectrum\.net|rr\.com)\b")
 
     def serves(self, hosts: str) -> bool:
-        return self._hosts.search(hosts) is not None
+        return self.hosts.search(hosts) is not None
 
     def reason(self, text: str, status: str | None, command: str | None) -> Reason | None:
         found = _AUP_NUMBER.search(text)
