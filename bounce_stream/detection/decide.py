@@ -11,7 +11,7 @@ from __future__ import annotations
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.reasontext import MATCHERS
+from bounce_stream.detection.reasontext import MATCHERS, entries_by_reason
 from bounce_stream.detection.reasontext.matcher import tokens_of
 from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
@@ -80,11 +80,11 @@ def decide(evidence: Evidence) -> tuple[Reason, str | None]:
 class Diagnostic:
     """A lower-cased diagnostic, its word tokens, and which reasons' texts it matches."""
 
-    __slots__ = ("_seen", "text", "tokens")
+    __slots__ = ("_entries", "_seen", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = tokens_of(text)
+        self._entries = entries_by_reason(tokens_of(text))
         self._seen: dict[Reason, bool] = {}
 
     def __bool__(self) -> bool:
@@ -94,7 +94,8 @@ class Diagnostic:
         """Whether the text matches ``reason``'s patterns (memoised)."""
         known = self._seen.get(reason)
         if known is None:
-            known = self._seen[reason] = MATCHERS[reason].matches(self.text, self.tokens)
+            entries = self._entries.get(reason, [])
+            known = self._seen[reason] = MATCHERS[reason].matches_entries(self.text, entries)
         return known
 
     def first(self, order: tuple[Reason, ...]) -> Reason | None:

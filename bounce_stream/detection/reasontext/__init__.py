@@ -15,7 +15,7 @@ from bounce_stream.detection.reasontext import (
     recipient,
     transport,
 )
-from bounce_stream.detection.reasontext.matcher import TextMatcher, tokens_of
+from bounce_stream.detection.reasontext.matcher import IndexEntry, TextMatcher, tokens_of
 
 MATCHERS: dict[Reason, TextMatcher] = {
     Reason.USERUNKNOWN: recipient.USERUNKNOWN,
@@ -87,6 +87,22 @@ TEXT_ORDER: tuple[Reason, ...] = (
     Reason.MAILERERROR,
     Reason.SYNTAXERROR,
 )
+
+
+# word -> [(reason, entry)]: one lookup per word of a diagnostic finds every candidate.
+WORD_INDEX: dict[str, list[tuple[Reason, IndexEntry]]] = {}
+for _reason, _matcher in MATCHERS.items():
+    for _word, _entry in _matcher.index.items():
+        WORD_INDEX.setdefault(_word, []).append((_reason, _entry))
+
+
+def entries_by_reason(tokens: frozenset[str]) -> dict[Reason, list[IndexEntry]]:
+    """The index entries each reason has for the words in ``tokens``."""
+    found: dict[Reason, list[IndexEntry]] = {}
+    for word in tokens:
+        for reason, entry in WORD_INDEX.get(word, ()):
+            found.setdefault(reason, []).append(entry)
+    return found
 
 
 def match_text(

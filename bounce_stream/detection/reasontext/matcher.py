@@ -18,6 +18,9 @@ _LEADING_WORD = re.compile(r"[a-z0-9]+")
 _PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$|[a-z0-9])")
 
 
+IndexEntry = tuple[tuple[str, ...], re.Pattern[str] | None]
+
+
 def tokens_of(text: str) -> frozenset[str]:
     """The word tokens of a lower-cased text."""
     return frozenset(_TOKEN.findall(text))
@@ -31,9 +34,7 @@ class TextMatcher:
     pattern: str = ""
     unless: tuple[str, ...] = ()
     # word -> (phrases starting with it, pattern alternatives starting with it)
-    _index: dict[str, tuple[tuple[str, ...], re.Pattern[str] | None]] = field(
-        init=False, repr=False
-    )
+    _index: dict[str, IndexEntry] = field(init=False, repr=False)
     _always: re.Pattern[str] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +55,25 @@ class TextMatcher:
         everywhere = [re.escape(phrase) for phrase in always] + rx_always
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_always", re.compile("|".join(everywhere)) if everywhere else None)
+
+    @property
+    def index(self) -> dict[str, IndexEntry]:
+        """Leading word -> (phrases, pattern alternatives) starting with that word."""
+        return self._index
+
+    def matches_entries(self, text: str, entries: list[IndexEntry]) -> bool:
+        """Like :meth:`matches`, with the index entries of the text's words looked up already."""
+        if self.unless and any(phrase in text for phrase in self.unless):
+            return False
+        if self._always is not None and self._always.search(text) is not None:
+            return True
+        for phrases, pattern in entries:
+            for phrase in phrases:
+                if phrase in text:
+                    return True
+            if pattern is not None and pattern.search(text) is not None:
+                return True
+        return False
 
     def matches(self, text: str, tokens: frozenset[str] | None = None) -> bool:
         if not text:
