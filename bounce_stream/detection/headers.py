@@ -15,8 +15,10 @@ from bounce_stream.detection.textutil import to_text
 MAX_HEADER_FIELDS = 500
 MAX_FIELD_CHARS = 16_000
 
-_NAME_RE = re.compile(r"[!-9;-~]+")
-_FIELD_RE = re.compile(r"([!-9;-~]+)[ \t]*:[ \t]*(.*)")
+_FIELD_BLOCK = re.compile(
+    r"^([!-9;-~]+)[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*|(?<=;)\n[^\s:][^:\n]*=[^\n]*)*)",
+    re.MULTILINE,
+)
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
 ADDRESS_RE = re.compile(
@@ -32,9 +34,8 @@ class Headers:
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
         self._fields = fields
-        self._first: dict[str, str] = {}
-        for name, value in fields:
-            self._first.setdefault(name, value)
+        # dict() keeps the last duplicate; reversing makes the first occurrence win.
+        self._first: dict[str, str] = dict(reversed(fields))
 
     def get(self, name: str) -> str | None:
         return self._first.get(name.lower())
@@ -54,34 +55,20 @@ class Headers:
 
 
 def parse_headers(head: str) -> Headers:
-    """Parse a header block; a line that is neither a field nor a continuation is skipped."""
-    fields: list[tuple[str, str]] = []
-    for line in head.split("\n"):
-        if not line:
-            continue
-        if line[0] in " \t":
-            if fields:
-                name, value = fields[-1]
-                if len(value) < MAX_FIELD_CHARS:
-                    fields[-1] = (name, value + " " + line.strip())
-            continue
-        name, colon, value = line.partition(":")
-        if colon and _NAME_RE.fullmatch(name):
-            if len(fields) >= MAX_HEADER_FIELDS:
-                break
-            fields.append((name.lower(), value.strip()[:MAX_FIELD_CHARS]))
-            continue
-        match = _FIELD_RE.match(line)
-        if match is None:
-            # A parameter list continued without indentation ("...;\nboundary=x").
-            if fields and fields[-1][1].endswith(";") and "=" in line:
-                name, value = fields[-1]
-                fields[-1] = (name, value + " " + line.strip())
-            continue
-        if len(fields) >= MAX_HEADER_FIELDS:
-            break
-        fields.append((match.group(1).lower(), match.group(2).strip()[:MAX_FIELD_CHARS]))
+    """Parse a header block; a line that is neither a field nor a continuation is skipped.
+
+    One regular-expression pass finds every field with its folded continuation lines
+    (including a parameter list continued without indentation after a ";").
+    """
+    fields = [
+        (name.lower(), (_unfold(value) if "\n" in value else value.strip())[:MAX_FIELD_CHARS])
+        for name, value in _FIELD_BLOCK.findall(head)[:MAX_HEADER_FIELDS]
+    ]
     return Headers(fields)
+
+
+def _unfold(value: str) -> str:
+    return " ".join(line.strip() for line in value[: MAX_FIELD_CHARS * 2].split("\n"))
 
 
 def decode_value(value: str | None) -> str:

@@ -24,6 +24,7 @@ _CONTEXT = re.compile(
     r"(?i)(?:in\s+reply\s+to|after|did\s+not\s+like\s+our|response\s+to|while\s+sending|"
     r"most\s+progress\s+was|while\s+talking\s+to[^:]{0,80}:\s*>>>|\[(?=rcpt|mail|data))\s*(?=([^\n]{0,40}))"
 )
+_SENT = re.compile(r"(?m)^[ \t]*>>>[ \t]*([^\n]{0,17})")
 _LIKES = re.compile(r"(?i)does\s+not\s+like\s+(recipient|sender)")
 
 
@@ -40,10 +41,9 @@ def find_command(text: str) -> str | None:
     likes = _LIKES.search(text)
     if likes:
         return "RCPT" if likes.group(1).lower() == "recipient" else "MAIL"
-    for line in text.split("\n"):
-        stripped = line.lstrip()
-        if stripped.startswith(">>>"):
+    if ">>>" in text:
+        for sent in _SENT.finditer(text):
             for pattern, command in _COMMANDS:
-                if pattern.search(stripped[3:20]):
+                if pattern.search(sent.group(1)):
                     return command
     return None

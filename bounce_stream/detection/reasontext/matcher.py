@@ -54,7 +54,9 @@ class TextMatcher:
         }
         everywhere = [re.escape(phrase) for phrase in always] + rx_always
         object.__setattr__(self, "_index", index)
-        object.__setattr__(self, "_always", re.compile("|".join(everywhere)) if everywhere else None)
+        object.__setattr__(
+            self, "_always", re.compile("|".join(everywhere)) if everywhere else None
+        )
 
     @property
     def index(self) -> dict[str, IndexEntry]:
