@@ -38,11 +38,12 @@ class Headers:
         self._first: dict[str, str] = dict(reversed(fields))
 
     def get(self, name: str) -> str | None:
-        return self._first.get(name.lower())
+        value = self._first.get(name.lower())
+        return _clean(value) if value is not None else None
 
     def get_all(self, name: str) -> list[str]:
         key = name.lower()
-        return [value for field_name, value in self._fields if field_name == key]
+        return [_clean(value) for field_name, value in self._fields if field_name == key]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._first
@@ -51,7 +52,7 @@ class Headers:
         return len(self._fields)
 
     def items(self) -> list[tuple[str, str]]:
-        return list(self._fields)
+        return [(name, _clean(value)) for name, value in self._fields]
 
 
 def parse_headers(head: str) -> Headers:
@@ -60,15 +61,18 @@ def parse_headers(head: str) -> Headers:
     One regular-expression pass finds every field with its folded continuation lines
     (including a parameter list continued without indentation after a ";").
     """
+    # Values stay folded until read: most fields (Received, DKIM...) never are.
     fields = [
-        (name.lower(), (_unfold(value) if "\n" in value else value.strip())[:MAX_FIELD_CHARS])
-        for name, value in _FIELD_BLOCK.findall(head)[:MAX_HEADER_FIELDS]
+        (name.lower(), value) for name, value in _FIELD_BLOCK.findall(head)[:MAX_HEADER_FIELDS]
     ]
     return Headers(fields)
 
 
-def _unfold(value: str) -> str:
-    return " ".join(line.strip() for line in value[: MAX_FIELD_CHARS * 2].split("\n"))
+def _clean(value: str) -> str:
+    """Unfold, strip and bound a raw field value."""
+    if "\n" in value:
+        value = " ".join(line.strip() for line in value[: MAX_FIELD_CHARS * 2].split("\n"))
+    return value.strip()[:MAX_FIELD_CHARS]
 
 
 def decode_value(value: str | None) -> str:
