@@ -73,3 +73,40 @@ def test_non_messages_are_errors(junk: bytes) -> None:
     result = parse(junk)
     assert result.error
     assert result.bounces == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "detector"),
+    [
+        ("postfix-userunknown.eml", "rfc3464"),
+        ("qmail-hostunknown.eml", "qmail"),
+        ("exim-mailboxfull.eml", "exim"),
+        ("arf-abuse.eml", "arf"),
+        ("vacation.eml", "rfc3834"),
+        ("amazonses-json.eml", "amazonses"),
+        ("opensmtpd-dsn.eml", "opensmtpd"),
+        ("sendmail-transcript.eml", "sendmail"),
+        ("dragonfly-blocked.eml", "dragonfly"),
+        ("google-dsn.eml", "rfc3464/google"),
+        ("orange-blocked.eml", "rfc3464/orange"),
+        ("imail-mailboxfull.eml", "imail"),
+        ("domino-userunknown.eml", "domino"),
+        ("exchange2003-userunknown.eml", "exchange2003"),
+        ("gmail-legacy.eml", "gmail"),
+        ("zoho-delay.eml", "zoho"),
+    ],
+)
+def test_sample_is_read_by_its_family(name: str, detector: str) -> None:
+    """Each sample is decided by the detector (and provider rules) of its MTA family."""
+    result = parse((SAMPLES / name).read_bytes())
+    assert {bounce.detected_by for bounce in result.bounces} == {detector}
+
+
+def test_feedback_and_vacation_are_not_failures() -> None:
+    """Complaints and auto-replies carry no status and are neither hard nor soft bounces."""
+    for name, feedback_type in (("arf-abuse.eml", "abuse"), ("vacation.eml", None)):
+        bounce = parse((SAMPLES / name).read_bytes()).bounces[0]
+        assert bounce.status is None
+        assert not bounce.hard_bounce
+        assert bounce.bounce_type.value == "undetermined"
+        assert bounce.feedback_type == feedback_type
