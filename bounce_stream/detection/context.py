@@ -27,6 +27,7 @@ ORIGINAL_MARKER = re.compile(
     r"|(?:your\s+)?message\s+(?:reads|follows)(?:\s*\(in\s+part\))?\s*:"
     r"|(?:start|begin)\s+of\s+(?:returned|original)\s+message"
     r"|text\s+of\s+your\s+message"
+    r"|message\s+text\s+follows"
     r"|original\s+message\s+header"
     r"|included\s+is\s+a\s+copy\s+of\s+the\s+message\s+header"
     r")"
@@ -43,6 +44,7 @@ _MARKER_WORDS = (
     "message follows",
     "returned message",
     "text of your",
+    "text follows",
     "message reads",
     "header of the",
     "headers of",

@@ -11,6 +11,7 @@ from bounce_stream.detection.mta.exim import Exim
 from bounce_stream.detection.mta.google import Gmail, GoogleGroups
 from bounce_stream.detection.mta.imail import IMail
 from bounce_stream.detection.mta.james import ApacheJames
+from bounce_stream.detection.mta.mailmarshal import MailMarshal, MimecastNotice
 from bounce_stream.detection.mta.postfix import PostfixNotice
 from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
 from bounce_stream.detection.mta.sendmail import Sendmail
@@ -24,6 +25,8 @@ TEXT_MTAS: tuple[Detector, ...] = (
     Verizon(),
     ApacheJames(),
     IMail(),
+    MailMarshal(),
+    MimecastNotice(),
     Qmail(),
     Yahoo(),
     X2(),

@@ -18,6 +18,8 @@ def test_registry_order_is_pinned() -> None:
         "verizon",
         "james",
         "imail",
+        "mailmarshal",
+        "mimecast",
         "qmail",
         "yahoo",
         "x2",
