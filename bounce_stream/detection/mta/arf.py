@@ -2,7 +2,9 @@
 
 Quirks: some providers send the feedback-report part as text/plain, omit
 Original-Rcpt-To (the complained-about recipient then comes from the returned message's
-To:), or redact the local part. Apple Mail's one-click unsubscribe arrives as a plain
+To:), or redact the local part. Microsoft's JMRP (staff@hotmail.com, "complaint about
+message from <ip>") attaches the reported message with X-HmXmrOriginalRecipient and no
+feedback-report part at all. Apple Mail's one-click unsubscribe arrives as a plain
 auto-reply saying so; it is an opt-out complaint.
 """
 
@@ -18,6 +20,7 @@ from bounce_stream.detection.headers import Headers, addresses_in, first_address
 from bounce_stream.detection.reasons import Reason
 
 _FEEDBACK_FIELD = re.compile(r"(?im)^feedback-type[ \t]*:")
+_JMRP_SUBJECT = re.compile(r"(?i)\s*complaint\s+about\s+message\s+from\b")
 _APPLE_UNSUBSCRIBE = re.compile(r"(?i)sent this e-?mail to unsubscribe from")
 
 
@@ -29,7 +32,7 @@ class Arf:
     def detect(self, ctx: Context) -> list[Evidence] | None:
         report = _report_fields(ctx)
         if report is None:
-            return _apple_unsubscribe(ctx)
+            return _hotmail_complaint(ctx) or _apple_unsubscribe(ctx)
         feedback_type = (report.get("feedback-type") or "abuse").strip().lower()
         recipients = _recipients(ctx, report)
         date = parse_date(report.get("arrival-date") or report.get("received-date"))
@@ -79,6 +82,18 @@ def _recipients(ctx: Context, report: Headers) -> list[str]:
             return list(dict.fromkeys(found))
     to = first_address(ctx.headers.get("to"))
     return [to] if to else []
+
+
+def _hotmail_complaint(ctx: Context) -> list[Evidence] | None:
+    """Microsoft's JMRP: the reported message attached to "complaint about message from"."""
+    if not _JMRP_SUBJECT.match(ctx.subject) or ctx.original is None:
+        return None
+    original = ctx.original
+    found = addresses_in(original.get("x-hmxmroriginalrecipient") or original.get("to") or "")
+    return [
+        Evidence(recipient=address, reason=Reason.FEEDBACK, feedback_type="abuse")
+        for address in dict.fromkeys(found)
+    ]
 
 
 def _apple_unsubscribe(ctx: Context) -> list[Evidence] | None:

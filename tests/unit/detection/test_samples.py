@@ -94,6 +94,9 @@ def test_non_messages_are_errors(junk: bytes) -> None:
         ("exchange2003-userunknown.eml", "exchange2003"),
         ("gmail-legacy.eml", "gmail"),
         ("zoho-delay.eml", "zoho"),
+        ("mailmarshal-userunknown.eml", "mailmarshal"),
+        ("mimecast-notice.eml", "mimecast"),
+        ("jmrp-complaint.eml", "arf"),
     ],
 )
 def test_sample_is_read_by_its_family(name: str, detector: str) -> None:
