@@ -116,9 +116,7 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         smtp_command=find_command(diagnostic)
         or (command_about(transcript, recipient) if transcript else None)
         or ctx.report_command,
-        reason=_POWERMTA_CATEGORIES.get(
-            (block.get("x-powermta-bouncecategory") or "").strip().lower()
-        ),
+        reason=_powermta_reason(block, found_status),
         arrival_date=parse_date(
             block.get("last-attempt-date") or status.message.get("arrival-date")
         ),
@@ -138,6 +136,17 @@ def _messaging_server_reason(text: str, recipient: str) -> str:
         if found.group(1).lower() == recipient:
             return found.group(2).strip()
     return ""
+
+
+def _powermta_reason(block: dict[str, str], status: str | None) -> Reason | None:
+    """PowerMTA's own classification; "bad-mailbox" with x.2.1 (mailbox disabled, RFC 3463)
+    is a disabled account rather than a missing one."""
+    reason = _POWERMTA_CATEGORIES.get(
+        (block.get("x-powermta-bouncecategory") or "").strip().lower()
+    )
+    if reason is Reason.USERUNKNOWN and status is not None and status[1:] == ".2.1":
+        return Reason.SUSPEND
+    return reason
 
 
 def _is_exit_code(diag_type: str | None) -> bool:
