@@ -126,6 +126,7 @@ class ImapMailbox:
     def __init__(self, settings: MailboxSettings) -> None:
         self._settings = settings
         self._client: Any = None
+        self._lost = asyncio.Event()
         self.uidvalidity: int = 0
         self.exists: int = 0
         self.capabilities: frozenset[str] = frozenset()
@@ -140,13 +141,16 @@ class ImapMailbox:
     async def connect(self) -> None:
         """Connect, authenticate, SELECT the folder and read its UIDVALIDITY."""
         s = self._settings
+        lost = asyncio.Event()
+        self._lost = lost
         try:
-            if s.tls:
-                client = aioimaplib.IMAP4_SSL(
-                    host=s.host, port=s.port, timeout=s.timeout_seconds, ssl_context=_ssl_context(s)
-                )
-            else:
-                client = aioimaplib.IMAP4(host=s.host, port=s.port, timeout=s.timeout_seconds)
+            client = aioimaplib.IMAP4(
+                host=s.host,
+                port=s.port,
+                timeout=s.timeout_seconds,
+                conn_lost_cb=lambda _exc: lost.set(),
+                ssl_context=_ssl_context(s) if s.tls else None,
+            )
             self._client = client
             await client.wait_hello_from_server()
             resp = await client.login(s.username, s.secret)
@@ -229,12 +233,15 @@ class ImapMailbox:
             idle = await client.idle_start(timeout=timeout)
             push = asyncio.ensure_future(client.wait_server_push(timeout=timeout))
             stopper = asyncio.ensure_future(stop.wait())
+            lost = asyncio.ensure_future(self._lost.wait())
             try:
-                await asyncio.wait({push, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({push, stopper, lost}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                stopper.cancel()
-                push.cancel()
-                client.idle_done()
+                for task in (push, stopper, lost):
+                    task.cancel()
+            if self._lost.is_set():
+                raise ConnectionError("connection closed by the server")
+            client.idle_done()
             await asyncio.wait_for(idle, timeout=self._settings.timeout_seconds)
         except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
@@ -273,6 +280,8 @@ class ImapMailbox:
     def _require(self) -> Any:
         if self._client is None:
             raise ImapError("not connected")
+        if self._lost.is_set():
+            raise ImapError("connection closed by the server")
         return self._client
 
     async def _command(self, name: str, *args: str) -> Any:

@@ -1,0 +1,249 @@
+"""The pipeline end to end against real Dovecot and real Kafka: exactly once, whatever happens."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from dev.stack import DovecotServer, KafkaNode
+from tests.integration.pipeline import (
+    ServiceProcess,
+    Setup,
+    checkpoint,
+    dead_letters,
+    events,
+    make_dsn,
+    make_not_bounce,
+    recipients,
+    wait_for_checkpoint,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def setup(
+    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path
+) -> Setup:
+    user, password = imap_user
+    workdir = stack_dir / f"svc-{user.split('@')[0]}"
+    workdir.mkdir()
+    return Setup(kafka, dovecot, user, password, workdir)
+
+
+@pytest.fixture
+def services() -> Iterator[list[ServiceProcess]]:
+    started: list[ServiceProcess] = []
+    yield started
+    for svc in started:
+        svc.stop()
+
+
+def start(setup: Setup, services: list[ServiceProcess], **mailbox: object) -> ServiceProcess:
+    svc = ServiceProcess(setup, **mailbox)
+    services.append(svc)
+    return svc
+
+
+def assert_exactly_once(setup: Setup, expected: list[str]) -> None:
+    got = events(setup)
+    keys = [k for k, _, _ in got]
+    dupes = {k: n for k, n in Counter(keys).items() if n > 1}
+    assert not dupes, f"duplicated events: {dupes}"
+    assert sorted(keys) == sorted(r.lower() for r in expected)
+
+
+def test_n_bounces_give_exactly_n_events(setup: Setup, services: list[ServiceProcess]) -> None:
+    """N appended bounces (and a non-bounce) give exactly N decodable events keyed by recipient."""
+    rcpts = recipients("n", 30)
+    setup.append([make_dsn(r, n=i) for i, r in enumerate(rcpts)] + [make_not_bounce()])
+    svc = start(setup, services)
+    svc.wait_ready()
+    cp = wait_for_checkpoint(setup, 31)
+    assert cp["uidvalidity"] == setup.dovecot.uidvalidity(setup.user)
+    assert_exactly_once(setup, rcpts)
+    for key, value, headers in events(setup):
+        assert value["recipient"] == key
+        assert value["mailbox"] == setup.mailbox_id
+        assert value["reason"] == "userunknown" and value["hard_bounce"] is True
+        assert value["status"] == "5.1.1"
+        assert value["tracking_id"] is not None and value["tracking_id"].startswith("mail-")
+        assert "single-object" in headers["content-type"]
+    assert svc.metric("bounce_stream_not_bounce_messages_total") == 1
+    assert svc.metric("bounce_stream_events_published_total") == 30
+    status, body = svc.get("/metrics")
+    assert status == 200 and setup.password not in body
+
+
+def test_restart_resumes_from_checkpoint(setup: Setup, services: list[ServiceProcess]) -> None:
+    """A stopped and restarted service resumes after the committed UID, publishing nothing twice."""
+    first, second = recipients("r", 12), recipients("r", 8, start=12)
+    setup.append([make_dsn(r) for r in first])
+    svc = start(setup, services)
+    svc.wait_ready()
+    wait_for_checkpoint(setup, 12)
+    assert svc.stop() == 0
+    setup.append([make_dsn(r) for r in second])
+    t0 = time.monotonic()
+    svc2 = start(setup, services)
+    svc2.wait_ready()
+    wait_for_checkpoint(setup, 20)
+    print(f"restart to caught-up: {time.monotonic() - t0:.2f}s")
+    assert_exactly_once(setup, first + second)
+
+
+def test_sigkill_mid_batch_loses_and_duplicates_nothing(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """kill -9 while batches are in flight, three times, then restart: every event exactly once."""
+    rcpts = recipients("k", 1500)
+    setup.append([make_dsn(r) for r in rcpts])
+    for kill in range(3):
+        svc = start(setup, services, batch_max_messages=5)
+        svc.wait_ready()
+        deadline = time.monotonic() + 30
+        while "batch_committed" not in svc.log() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.15 * (kill + 1))  # land somewhere inside a later batch
+        svc.kill()
+    cp = checkpoint(setup)
+    assert cp is not None and 0 < cp["last_uid"] < 1500, f"kills did not land mid-drain: {cp}"
+    final = start(setup, services)
+    final.wait_ready()
+    wait_for_checkpoint(setup, 1500, timeout=120)
+    assert_exactly_once(setup, rcpts)
+
+
+def test_second_instance_is_fenced_and_nothing_duplicates(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """A second instance on the same mailbox fences the first; the first stands by, no ping-pong."""
+    first = recipients("f", 10)
+    setup.append([make_dsn(r) for r in first])
+    a = start(setup, services)
+    a.wait_ready()
+    wait_for_checkpoint(setup, 10)
+    b = start(setup, services)
+    b.wait_ready()
+    second = recipients("f", 10, start=10)
+    setup.append([make_dsn(r) for r in second])
+    wait_for_checkpoint(setup, 20)
+    deadline = time.monotonic() + 15
+    while a.metric("bounce_stream_fenced_total") < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert a.metric("bounce_stream_fenced_total") == 1
+    status, body = a.get("/readyz")
+    assert status == 503 and "fenced" in body
+    time.sleep(6)  # three fenced back-offs: the standby must not take the mailbox back
+    assert b.metric("bounce_stream_fenced_total") == 0
+    assert b.get("/readyz")[0] == 200
+    third = recipients("f", 5, start=20)
+    setup.append([make_dsn(r) for r in third])
+    wait_for_checkpoint(setup, 25)
+    assert_exactly_once(setup, first + second + third)
+
+
+def test_uidvalidity_change_restarts_from_new_uid_space(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """A recreated mailbox (new UIDVALIDITY) is read from its first UID; event ids stay stable."""
+    old = recipients("u", 6)
+    setup.append([make_dsn(r, n=i) for i, r in enumerate(old)])
+    svc = start(setup, services)
+    svc.wait_ready()
+    cp = wait_for_checkpoint(setup, 6)
+    before = {v["event_id"] for _, v, _ in events(setup)}
+    new_validity = setup.dovecot.recreate_folder(setup.user, "INBOX", keep_messages=True)
+    assert new_validity != cp["uidvalidity"]
+    new = recipients("u", 3, start=6)
+    setup.append([make_dsn(r) for r in new])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        cp = checkpoint(setup)
+        if cp and cp["uidvalidity"] == new_validity and cp["last_uid"] >= 9:
+            break
+        time.sleep(0.3)
+    assert cp is not None and cp["uidvalidity"] == new_validity and cp["last_uid"] == 9
+    got = events(setup)
+    ids = [v["event_id"] for _, v, _ in got]
+    # The six old bounces were re-sent from the new UID space with the same ids.
+    assert len(ids) == 6 + 6 + 3
+    assert len(set(ids)) == 9 and before <= set(ids)
+    assert any(e.get("event") == "uidvalidity_changed" for e in svc.log_events())
+
+
+def test_poison_and_oversized_messages_are_dead_lettered(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """Unreadable and oversized messages go to the dead-letter topic and the mailbox keeps flowing."""
+    good = recipients("p", 4)
+    poison = b"\x80\x81 this is not an internet message at all\r\n\r\n\xfe\xff"
+    huge = make_dsn("huge@example.org") + b"X" * 60_000
+    setup.append([make_dsn(good[0]), poison, make_dsn(good[1]), huge, make_dsn(good[2])])
+    svc = start(setup, services, max_message_bytes=50_000)
+    svc.wait_ready()
+    wait_for_checkpoint(setup, 5)
+    setup.append([make_dsn(good[3])])
+    wait_for_checkpoint(setup, 6)
+    assert_exactly_once(setup, good)
+    dl = sorted(dead_letters(setup), key=lambda d: d["uid"])
+    assert [d["uid"] for d in dl] == [2, 4]
+    assert dl[0]["raw"] == poison and not dl[0]["truncated"]
+    assert "not an Internet message" in dl[0]["error"] or dl[0]["error"]
+    assert dl[1]["raw"] == b"" and dl[1]["truncated"] and dl[1]["size"] == len(huge)
+    assert "exceeds max_message_bytes" in dl[1]["error"]
+    assert svc.metric("bounce_stream_dead_lettered_messages_total") == 2
+
+
+def test_imap_connection_drop_reconnects_and_loses_nothing(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """Dropping the IMAP connection mid-run makes the service reconnect; nothing is lost."""
+    first, second = recipients("d", 10), recipients("d", 10, start=10)
+    setup.append([make_dsn(r) for r in first])
+    svc = start(setup, services)
+    svc.wait_ready()
+    wait_for_checkpoint(setup, 10)
+    setup.dovecot.kick(setup.user)
+    setup.append([make_dsn(r) for r in second])
+    wait_for_checkpoint(setup, 20)
+    assert_exactly_once(setup, first + second)
+    assert svc.metric("bounce_stream_imap_errors_total") >= 1
+
+
+def test_kafka_down_at_start_and_restarted_mid_run_publishes_nothing_twice(
+    kafka_factory: Callable[..., KafkaNode],
+    dovecot: DovecotServer,
+    imap_user: tuple[str, str],
+    stack_dir: Path,
+    services: list[ServiceProcess],
+) -> None:
+    """Kafka down at start, then restarted mid-run: the service retries, resumes, repeats nothing."""
+    node = kafka_factory()
+    user, password = imap_user
+    workdir = stack_dir / f"svc-{user.split('@')[0]}"
+    workdir.mkdir()
+    setup = Setup(node, dovecot, user, password, workdir)
+    first, second = recipients("b", 10), recipients("b", 10, start=10)
+    setup.append([make_dsn(r) for r in first])
+    node.stop()
+    svc = start(setup, services)
+    deadline = time.monotonic() + 30
+    while svc.metric("bounce_stream_kafka_errors_total") < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    status, body = svc.get("/readyz")
+    assert status == 503 and "kafka" in body
+    node.start()
+    svc.wait_ready()
+    wait_for_checkpoint(setup, 10, timeout=120)
+    node.stop()
+    setup.append([make_dsn(r) for r in second])
+    time.sleep(2)
+    node.start()
+    wait_for_checkpoint(setup, 20, timeout=120)
+    assert_exactly_once(setup, first + second)
+    assert svc.proc.poll() is None
