@@ -8,6 +8,8 @@ fallbacks.
 
 from __future__ import annotations
 
+import re
+
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
@@ -59,6 +61,8 @@ _OVERRULE_USERUNKNOWN = (
     Reason.REQUIREPTR,
     Reason.SPAMDETECTED,
 )
+# Local delivery agents report on the mailbox itself, not from an SMTP dialogue.
+_LOCAL_AGENT = re.compile(r"(?:^|\s)(?:mail\.local|procmail|maildrop|dovecot-lda|deliver|local):\s")
 MAX_MATCH_CHARS = 2_000  # reason texts are looked for in this much of a diagnostic
 _NON_FAILURES = frozenset({Reason.DELIVERED, Reason.VACATION, Reason.FEEDBACK})
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
@@ -149,7 +153,11 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> R
             return reason
         if not text or not text.has(reason):
             continue
-        if reason is Reason.USERUNKNOWN and command != "RCPT":
+        if (
+            reason is Reason.USERUNKNOWN
+            and command != "RCPT"
+            and not _LOCAL_AGENT.search(text.text)
+        ):
             # Sisimai: an unknown-user text not tied to RCPT TO is a filter's answer.
             if command in ("CONN", "EHLO", "HELO", "MAIL"):
                 continue

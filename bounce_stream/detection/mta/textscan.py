@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from bounce_stream.detection.headers import ADDRESS_RE
+from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.textutil import squeeze
 
 MAX_DIAGNOSTIC_CHARS = 2_000
@@ -124,8 +125,16 @@ def lines_about(transcript: str, address: str) -> str:
             session = []
             continue
         if address in lowered and not line.startswith(">>>"):
-            replies = [previous for previous in session if previous.startswith("<<<")]
-            return squeeze(" ".join([*replies, line]))[:2000]
+            # Server replies of this session; when the line about the address says nothing
+            # specific, also local delivery agent output ("mail.local: unknown user").
+            # Lines naming other addresses belong to other recipients.
+            vague = match_text(line.lower()) is None
+            context = [
+                previous
+                for previous in session
+                if previous.startswith("<<<") or (vague and ":" in previous and "@" not in previous)
+            ]
+            return squeeze(" ".join([*context, line]))[:2000]
         session.append(line)
     replies = [line for line in lines if line.startswith("<<<") or line[:3].isdigit()]
     return squeeze(" ".join(replies or lines))[:2000]
