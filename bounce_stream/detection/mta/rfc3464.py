@@ -87,20 +87,24 @@ def _recipient(block: dict[str, str]) -> str | None:
 
 def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Evidence:
     recipient = _recipient(block) or ""
-    diag_type, diagnostic = typed_value(block.get("diagnostic-code"))
-    transcript = session_transcript(ctx.report_text)
-    if not diagnostic:
-        diagnostic = _messaging_server_reason(ctx.report_text, recipient)
-        diagnostic = diagnostic or (lines_about(transcript, recipient) if transcript else "")
-        diagnostic = diagnostic or diagnostic_near(ctx.report_text, recipient)
-    elif transcript and (
-        _is_exit_code(diag_type) or statuscodes.find_reply_code(diagnostic) is None
-    ):
-        diagnostic = squeeze(diagnostic + " " + lines_about(transcript, recipient))[:2000]
     code = (block.get("status") or "").split()[0:1]
     found_status = code[0].strip(" ;()") if code else None
     if found_status and not statuscodes.is_status(found_status):
         found_status = None
+    diag_type, diagnostic = typed_value(block.get("diagnostic-code"))
+    transcript = session_transcript(ctx.report_text)
+    # Local delivery agent lines only matter when the Status itself says nothing.
+    agents = statuscodes.reason_of(found_status) is None
+    if not diagnostic:
+        diagnostic = _messaging_server_reason(ctx.report_text, recipient)
+        if not diagnostic and transcript:
+            diagnostic = lines_about(transcript, recipient, with_agents=agents)
+        diagnostic = diagnostic or diagnostic_near(ctx.report_text, recipient)
+    elif transcript and (
+        _is_exit_code(diag_type) or statuscodes.find_reply_code(diagnostic) is None
+    ):
+        extra = lines_about(transcript, recipient, with_agents=agents)
+        diagnostic = squeeze(diagnostic + " " + extra)[:2000]
     action = (block.get("action") or "").strip().lower().split(" ")[0] or None
     return Evidence(
         recipient=recipient,

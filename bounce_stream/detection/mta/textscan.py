@@ -114,7 +114,7 @@ def session_transcript(text: str) -> str:
     return rest[: end.start()] if end else rest[:4000]
 
 
-def lines_about(transcript: str, address: str) -> str:
+def lines_about(transcript: str, address: str, *, with_agents: bool = True) -> str:
     """The transcript lines about ``address``: the server replies of the SMTP session in
     which it failed plus the line naming it (or every reply when it is not named)."""
     lines = [line.strip() for line in transcript.split("\n") if line.strip()]
@@ -128,7 +128,7 @@ def lines_about(transcript: str, address: str) -> str:
             # Server replies of this session; when the line about the address says nothing
             # specific, also local delivery agent output ("mail.local: unknown user").
             # Lines naming other addresses belong to other recipients.
-            vague = match_text(line.lower()) is None
+            vague = with_agents and match_text(line.lower()) is None
             context = [
                 previous
                 for previous in session
