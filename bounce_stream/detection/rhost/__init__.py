@@ -14,7 +14,7 @@ from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.rhost.asia import TENCENT, NttDocomo
 from bounce_stream.detection.rhost.cox import COX, Spectrum
 from bounce_stream.detection.rhost.google import GOOGLE
-from bounce_stream.detection.rhost.microsoft import MICROSOFT
+from bounce_stream.detection.rhost.microsoft import EXCHANGE, MICROSOFT
 from bounce_stream.detection.rhost.misc import FACEBOOK, GODADDY, MESSAGELABS, MIMECAST
 from bounce_stream.detection.rhost.orange import ORANGE
 from bounce_stream.detection.rhost.yahoo import YAHOO
@@ -47,20 +47,24 @@ PROVIDERS: tuple[Provider, ...] = (
     FACEBOOK,
     MESSAGELABS,
     MIMECAST,
+    EXCHANGE,
 )
 
 
+# Rules that apply whatever the host (a product's own codes, not a provider's).
+_UNIVERSAL = tuple(provider for provider in PROVIDERS if provider.hosts.pattern == ".")
+_SPECIFIC = tuple(provider for provider in PROVIDERS if provider.hosts.pattern != ".")
 # One pass over the host names rules out the common case: no known provider involved.
 _ANY_PROVIDER = re.compile(
-    "|".join(f"(?:{provider.hosts.pattern.removeprefix('(?i)')})" for provider in PROVIDERS)
+    "|".join(f"(?:{provider.hosts.pattern.removeprefix('(?i)')})" for provider in _SPECIFIC)
 )
 
 
 def providers_serving(hosts: str) -> tuple[Provider, ...]:
-    """The known providers whose host names occur in ``hosts``."""
+    """The known providers whose host names occur in ``hosts``, then the universal rules."""
     if _ANY_PROVIDER.search(hosts.lower()) is None:
-        return ()
-    return tuple(provider for provider in PROVIDERS if provider.serves(hosts))
+        return _UNIVERSAL
+    return tuple(provider for provider in _SPECIFIC if provider.serves(hosts)) + _UNIVERSAL
 
 
 def provider_reason(

@@ -1,4 +1,4 @@
-"""Microsoft (Outlook.com, Hotmail, Exchange Online Protection).
+"""Microsoft (Outlook.com, Hotmail, Exchange Online Protection) and Exchange Server.
 
 Exchange Online writes its own enhanced codes (5.7.509 DMARC, 5.7.606-608 banned IP,
 4.7.650 reputation throttling, 5.4.1 directory-based edge blocking) and Outlook.com answers
@@ -13,11 +13,47 @@ import re
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.rhost.base import ProviderRules
 
+# Exchange Server names its categorizer/queue errors itself, on premises or in the cloud.
+EXCHANGE = ProviderRules(
+    name="exchange",
+    hosts=re.compile(r"."),
+    code=re.compile(r"\b((?:RESOLVER|QUEUE|SMTPSEND)\.[A-Za-z]+\.[A-Za-z]+)"),
+    codes={
+        "SMTPSEND.DNS.NONEXISTENTDOMAIN": Reason.HOSTUNKNOWN,
+        "SMTPSEND.DNS.MXLOOPBACK": Reason.NETWORKERROR,
+        "RESOLVER.ADR.BADPRIMARY": Reason.SYSTEMERROR,
+        "RESOLVER.ADR.RECIPNOTFOUND": Reason.USERUNKNOWN,
+        "RESOLVER.ADR.EXRECIPNOTFOUND": Reason.USERUNKNOWN,
+        "RESOLVER.ADR.RECIPLIMIT": Reason.TOOMANYCONN,
+        "RESOLVER.ADR.INVALIDINSMTP": Reason.SYSTEMERROR,
+        "RESOLVER.ADR.AMBIGUOUS": Reason.SYSTEMERROR,
+        "RESOLVER.RST.AUTHREQUIRED": Reason.SECURITYERROR,
+        "RESOLVER.RST.NOTAUTHORIZED": Reason.REJECTED,
+        "RESOLVER.RST.RECIPSIZELIMIT": Reason.MESGTOOBIG,
+        "QUEUE.EXPIRED": Reason.EXPIRED,
+    },
+)
+
 MICROSOFT = ProviderRules(
     name="microsoft",
     hosts=re.compile(r"(?i)(?:outlook\.com|hotmail\.com|live\.com|msn\.com)\b"),
-    code=re.compile(r"\b([45]\.[47]\.\d{3})\b"),
+    code=re.compile(r"(?<![\d.])([45]\.\d\.\d{1,3})(?![\d.])"),
     codes={
+        "4.4.312": Reason.NETWORKERROR,
+        "4.4.316": Reason.EXPIRED,
+        "5.0.350": Reason.CONTENTERROR,
+        "5.1.10": Reason.USERUNKNOWN,
+        "5.4.6": Reason.NETWORKERROR,
+        "5.4.312": Reason.NETWORKERROR,
+        "5.6.11": Reason.CONTENTERROR,
+        "5.7.501": Reason.SPAMDETECTED,
+        "5.7.502": Reason.SPAMDETECTED,
+        "5.7.503": Reason.SPAMDETECTED,
+        "5.7.504": Reason.FILTERED,
+        "5.7.505": Reason.FILTERED,
+        "5.7.506": Reason.BLOCKED,
+        "5.7.507": Reason.BLOCKED,
+        "5.7.508": Reason.TOOMANYCONN,
         "4.7.650": Reason.BADREPUTATION,
         "4.7.651": Reason.BADREPUTATION,
         "4.7.652": Reason.SPEEDING,
@@ -29,7 +65,6 @@ MICROSOFT = ProviderRules(
         "5.7.608": Reason.BLOCKED,
         "5.7.708": Reason.BLOCKED,
         "5.4.310": Reason.HOSTUNKNOWN,
-        "5.4.312": Reason.HOSTUNKNOWN,
         "5.4.316": Reason.EXPIRED,
     },
     phrases=(

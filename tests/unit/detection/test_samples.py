@@ -97,6 +97,7 @@ def test_non_messages_are_errors(junk: bytes) -> None:
         ("mailmarshal-userunknown.eml", "mailmarshal"),
         ("mimecast-notice.eml", "mimecast"),
         ("jmrp-complaint.eml", "arf"),
+        ("exchange-resolver.eml", "rfc3464/exchange"),
     ],
 )
 def test_sample_is_read_by_its_family(name: str, detector: str) -> None:
