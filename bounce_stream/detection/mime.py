@@ -20,6 +20,7 @@ MAX_MESSAGE_CHARS = 2_000_000  # structure analysis never looks past this
 MAX_PART_CHARS = 400_000  # decoded text kept per leaf part
 MAX_DEPTH = 8  # nested multiparts / message/rfc822 levels
 MAX_PARTS = 64  # leaves collected per message
+MAX_DELIMITER_TRIES = 20_000  # boundary look-alikes examined per multipart
 
 _TEXTUAL = ("text/", "message/delivery-status", "message/feedback-report", "message/global-")
 _PARAM_RE = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
@@ -180,7 +181,9 @@ def _delimiters(body: str, marker: str) -> list[tuple[int, int, bool]]:
     """(line start, line end, is closing) of every ``--boundary`` line, in order."""
     found: list[tuple[int, int, bool]] = []
     at = body.find(marker)
-    while at >= 0 and len(found) <= MAX_PARTS * 4:
+    tries = 0
+    while at >= 0 and len(found) <= MAX_PARTS * 4 and tries < MAX_DELIMITER_TRIES:
+        tries += 1
         if at == 0 or body[at - 1] == "\n":
             end = body.find("\n", at)
             end = len(body) if end < 0 else end

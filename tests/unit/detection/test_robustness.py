@@ -53,3 +53,20 @@ def test_eight_bit_headers_and_bad_charsets() -> None:
         b"Content-Type: text/plain; charset=no-such-charset\n\n\xff\xfe\xfd\n"
     )
     assert parse(raw).error is None
+
+
+def test_boundary_look_alikes_are_bounded() -> None:
+    """A body full of boundary look-alikes is split without scanning every one of them."""
+    raw = b"From: a@b.test\nContent-Type: multipart/mixed; boundary=a\n\n" + b"--a--a x\n" * 50_000
+    assert parse(raw).error is None
+
+
+def test_truncated_multipart_keeps_its_last_part() -> None:
+    """A multipart cut before its closing delimiter still yields the parts it has."""
+    raw = (
+        b"From: MAILER-DAEMON@relay.test\nSubject: Undelivered Mail\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\n\n"
+        b"--x\nContent-Type: message/delivery-status\n\n"
+        b"Final-Recipient: rfc822; cut@example.org\nAction: failed\nStatus: 5.1.1\n"
+    )
+    assert [bounce.recipient for bounce in parse(raw).bounces] == ["cut@example.org"]
