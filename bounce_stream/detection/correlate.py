@@ -29,7 +29,8 @@ def correlate(ctx: Context, options: ParseOptions) -> Correlation:
     tracking = None
     if original is not None:
         tracking = original.get(options.tracking_header)
-    if tracking is None:
+    if tracking is None and original is None:
+        # No parseable returned header: the report may still quote the header line.
         tracking = _tracking_in_text(ctx, options.tracking_header)
     return Correlation(
         original_message_id=_clean(original.get("message-id")) if original else None,

@@ -74,6 +74,9 @@ def content_type_of(headers: Headers, default: str = "text/plain") -> tuple[str,
 def decode_body(body: str, headers: Headers, charset: str | None) -> str:
     """Undo the transfer encoding of a latin-1 body and decode it with ``charset``."""
     cte = (headers.get("content-transfer-encoding") or "").strip().lower()
+    stateful = (charset or "").strip().lower().startswith(("iso-2022", "utf-7", "hz"))
+    if cte not in ("base64", "quoted-printable") and not stateful and body.isascii():
+        return body[:MAX_PART_CHARS]  # 7-bit text reads the same in any ASCII charset
     data = body[:MAX_PART_CHARS].encode("latin-1", "replace")
     if cte == "base64":
         data = _unbase64(data)

@@ -32,6 +32,8 @@ class ProviderRules:
             found = self.code.search(text)
             if found and found.group(1).upper() in self.codes:
                 return self.codes[found.group(1).upper()]
+        if not self.phrases:
+            return None
         lowered = text.lower()
         for phrase, reason in self.phrases:
             if phrase in lowered:
