@@ -225,8 +225,8 @@ def checkpoint_reset(
     checkpoint is deleted (tombstone) and the mailbox is read again from its first message;
     the events then repeat with the same event_id.
     """
-    from bounce_stream.service import build_codecs
     from bounce_stream.publishing.kafka import OutRecord, TransactionalPublisher, partition_for
+    from bounce_stream.service import build_codecs
     from bounce_stream.worker import transactional_id
 
     settings = _settings(config)
@@ -262,9 +262,7 @@ def checkpoint_reset(
                         "instance": f"checkpoint-reset:{settings.instance}",
                     }
                 )
-            await publisher.publish(
-                [OutRecord(kafka.checkpoint_topic, key, value, partition=part)]
-            )
+            await publisher.publish([OutRecord(kafka.checkpoint_topic, key, value, partition=part)])
         finally:
             await publisher.stop()
         click.echo(f"{mb.mailbox_id}: checkpoint {'set' if uid is not None else 'deleted'}")

@@ -10,13 +10,8 @@ from collections.abc import Sequence
 
 from prometheus_client import CollectorRegistry
 
-from bounce_stream.encoding.avro import Decoder, make_encoder
-from bounce_stream.encoding.registry import SchemaRegistryClient, topic_schemas
-from bounce_stream.encoding.schemas import (
-    bounce_event_schema,
-    dead_letter_schema,
-    mailbox_checkpoint_schema,
-)
+from bounce_stream.encoding.avro import Decoder
+from bounce_stream.encoding.registry import SchemaRegistryClient, topic_encoders
 from bounce_stream.http import ProbeServer
 from bounce_stream.logs import get_logger
 from bounce_stream.metrics import Metrics
@@ -57,21 +52,20 @@ def replica_slot(environ: dict[str, str] | None = None) -> tuple[int, int]:
 
 async def build_codecs(settings: Settings) -> Codecs:
     """Single-object encoding, or Confluent framing with ids from the configured registry."""
+    client = (
+        SchemaRegistryClient.from_settings(settings.schema_registry)
+        if settings.schema_registry.url is not None
+        else None
+    )
+    enc = await topic_encoders(settings.kafka, client)
     decoder = Decoder()
-    if settings.schema_registry.url is None:
-        event, checkpoint, dead = (
-            make_encoder(s)
-            for s in (bounce_event_schema(), mailbox_checkpoint_schema(), dead_letter_schema())
-        )
-    else:
-        client = SchemaRegistryClient.from_settings(settings.schema_registry)
-        encoders = []
-        for ts in topic_schemas(settings.kafka):
-            schema_id = await client.register(ts.subject, ts.schema)
-            decoder.add_schema_id(schema_id, ts.schema)
-            encoders.append(make_encoder(ts.schema, schema_id))
-        event, checkpoint, dead = encoders
-    return Codecs(event=event, checkpoint=checkpoint, dead_letter=dead, decoder=decoder)
+    for encoder in (enc.events, enc.checkpoints, enc.dead_letters):
+        schema_id = getattr(encoder, "schema_id", None)
+        if schema_id is not None:
+            decoder.add_schema_id(schema_id, encoder.schema)
+    return Codecs(
+        event=enc.events, checkpoint=enc.checkpoints, dead_letter=enc.dead_letters, decoder=decoder
+    )
 
 
 class _TopicsOnce:
@@ -99,8 +93,8 @@ class Service:
         self.probes: ProbeServer | None = None
 
     def not_ready(self) -> list[str]:
-        if not self.workers:
-            return ["no mailbox assigned to this instance"]
+        # A replica that owns no mailbox (more replicas than the hash gives work to) is idle,
+        # not broken: it must not hold up a rolling update.
         return [f"{w.mailbox.name}: {w.detail}" for w in self.workers if not w.ready]
 
     async def run(self, mailboxes: Sequence[MailboxSettings] | None = None) -> None:

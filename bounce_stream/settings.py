@@ -210,32 +210,36 @@ class Settings(_Strict):
 
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     for key, value in sorted(environ.items()):
-        if not key.startswith(ENV_PREFIX):
-            continue
-        path = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
-        if not path:
-            continue
-        node: Any = data
-        for i, part in enumerate(path):
-            last = i == len(path) - 1
-            if isinstance(node, list):
-                if not part.isdigit() or int(part) > len(node):
-                    raise ConfigError(f"{key}: {part!r} is not a valid list index here")
-                idx = int(part)
-                if idx == len(node):
-                    node.append({})
-                if last:
-                    node[idx] = value
-                else:
-                    node = node[idx]
-            elif isinstance(node, dict):
-                if last:
-                    node[part] = value
-                else:
-                    node = node.setdefault(part, [] if path[i + 1].isdigit() else {})
-            else:
-                raise ConfigError(f"{key}: {'.'.join(path[:i])} is not a section")
+        if key.startswith(ENV_PREFIX):
+            path = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
+            if path:
+                _set_path(data, path, value, key)
     return data
+
+
+def _set_path(data: dict[str, Any], path: list[str], value: str, key: str) -> None:
+    """Set ``value`` at ``path`` (dict keys and list indexes) inside ``data``."""
+    node: Any = data
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        child: Any = value if last else ([] if path[i + 1].isdigit() else {})
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) > len(node):
+                raise ConfigError(f"{key}: {part!r} is not a valid list index here")
+            idx = int(part)
+            if idx == len(node):
+                node.append(child)
+            elif last:
+                node[idx] = value
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node.setdefault(part, child)
+        else:
+            raise ConfigError(f"{key}: {'.'.join(path[:i])} is not a section")
+        if not last:
+            node = node[int(part)] if isinstance(node, list) else node[part]
 
 
 def _format_errors(exc: ValidationError) -> str:

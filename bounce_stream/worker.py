@@ -8,6 +8,7 @@ the events it covers. Housekeeping (flag/move/delete) happens after the commit, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import deque
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bounce_stream.detection import ParseOptions, parse
+from bounce_stream.detection import BounceType, ParseOptions, parse
 from bounce_stream.encoding.avro import Decoder, Encoder
 from bounce_stream.events import Source, event_records
 from bounce_stream.logs import get_logger
@@ -83,10 +84,16 @@ class Backoff:
 
 async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds`` or until ``stop`` is set, whichever is first."""
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
+
+
+def _resetter(*backoffs: Backoff) -> Callable[[], None]:
+    def reset() -> None:
+        for backoff in backoffs:
+            backoff.reset()
+
+    return reset
 
 
 def transactional_id(prefix: str, mailbox_id: str) -> str:
@@ -125,6 +132,27 @@ class MailboxWorker:
         self._key = self.mailbox_id.encode()
         self._log = get_logger(mailbox=mailbox.name)
         self._m = {"mailbox": mailbox.name}
+        self._init_series()
+
+    def _init_series(self) -> None:
+        """Export every per-mailbox series at 0 from the start, so rate() sees the first event."""
+        m, name = self._metrics, self.mailbox.name
+        for counter in (
+            m.polls,
+            m.messages_fetched,
+            m.bytes_fetched,
+            m.not_bounce,
+            m.imap_errors,
+            m.kafka_errors,
+            m.fenced,
+        ):
+            counter.labels(mailbox=name)
+        for bounce_type in BounceType:
+            m.events_published.labels(mailbox=name, bounce_type=bounce_type.value)
+        for cause in ("unparseable", "oversized"):
+            m.dead_lettered.labels(mailbox=name, cause=cause)
+        for outcome in ("committed", "aborted"):
+            m.transactions.labels(mailbox=name, outcome=outcome)
 
     @property
     def ready(self) -> bool:
@@ -148,7 +176,7 @@ class MailboxWorker:
                 if not self._imap.connected:
                     await self._connect_imap()
                 self._set_state(State.READY, "ok")
-                await self._serve(on_progress=lambda: (kafka_backoff.reset(), imap_backoff.reset()))
+                await self._serve(on_progress=_resetter(kafka_backoff, imap_backoff))
             except Fenced as exc:
                 await self._on_fenced(str(exc))
             except (KafkaUnavailable, TopicsMissing) as exc:

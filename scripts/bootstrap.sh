@@ -58,7 +58,8 @@ stop_system_dovecot() {
 
 install_debian_packages() {
     step "Debian packages"
-    local wanted=(dovecot-imapd kcat)
+    # prometheus brings promtool (metrics exposition and alert rule checks).
+    local wanted=(dovecot-imapd kcat prometheus)
     command -v java >/dev/null 2>&1 || wanted+=(openjdk-17-jre-headless)
     command -v mvn >/dev/null 2>&1 || wanted+=(maven)
     "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1 || wanted+=(python3-venv)
@@ -95,6 +96,7 @@ install_debian_packages() {
     command -v dovecot >/dev/null 2>&1 || die "dovecot not found after install"
     command -v doveadm >/dev/null 2>&1 || die "doveadm not found after install"
     command -v kcat >/dev/null 2>&1 || die "kcat not found after install"
+    command -v promtool >/dev/null 2>&1 || die "promtool not found after install (package prometheus)"
     id dovecot >/dev/null 2>&1 && id dovenull >/dev/null 2>&1 \
         || die "users dovecot/dovenull missing (the dovecot-core package creates them)"
     info "dovecot $(dovecot --version | cut -d' ' -f1), kcat $(kcat -V 2>&1 | sed -n 's/^Version \([^ ]*\).*/\1/p' | head -1)"

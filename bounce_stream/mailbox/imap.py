@@ -7,6 +7,7 @@ package imports aioimaplib.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
 from collections.abc import Iterable, Sequence
@@ -269,10 +270,9 @@ class ImapMailbox:
         client, self._client = self._client, None
         if client is None:
             return
-        try:
+        # The connection is being discarded either way.
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(client.logout(), timeout=5)
-        except Exception:  # noqa: S110 - the connection is being discarded either way
-            pass
         transport = getattr(getattr(client, "protocol", None), "transport", None)
         if transport is not None:
             transport.close()

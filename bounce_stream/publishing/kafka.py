@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ def client_options(settings: KafkaSettings) -> dict[str, Any]:
 
 def partition_for(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner (murmur2, as in the Java client) for ``key``."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def _describe(exc: BaseException) -> str:
@@ -130,7 +131,7 @@ async def topic_partitions(settings: KafkaSettings, topic: str) -> list[int]:
     try:
         await admin.start()
         described = await admin.describe_topics([topic])
-    except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, KafkaError, OSError) as exc:
         raise KafkaUnavailable(f"Kafka admin: {_describe(exc)}") from None
     finally:
         await admin.close()
@@ -217,14 +218,12 @@ class TransactionalPublisher:
 
 
 async def _quiet_abort(producer: Any) -> None:
-    try:
+    # The producer is rebuilt after any failed transaction.
+    with contextlib.suppress(Exception):
         await asyncio.wait_for(producer.abort_transaction(), timeout=10)
-    except Exception:  # noqa: S110 - the producer is rebuilt after any failed transaction
-        pass
 
 
 async def _quiet_stop(producer: Any) -> None:
-    try:
+    # Stopping a broken producer may itself fail.
+    with contextlib.suppress(Exception):
         await asyncio.wait_for(producer.stop(), timeout=10)
-    except Exception:  # noqa: S110 - stopping a broken producer may itself fail
-        pass

@@ -231,14 +231,27 @@ class ServiceProcess:
         self._log.close()
 
 
-def kcat_raw(kafka: KafkaNode, topic: str) -> list[tuple[bytes | None, bytes | None, dict[str, str]]]:
+def kcat_raw(
+    kafka: KafkaNode, topic: str
+) -> list[tuple[bytes | None, bytes | None, dict[str, str]]]:
     """(key, value, headers) of every committed record, values as exact bytes."""
     # kcat's JSON mangles binary; use a format with explicit lengths instead.
     res = subprocess.run(
         [
-            "kcat", "-b", kafka.bootstrap, "-C", "-t", topic, "-e", "-q",
-            "-X", "isolation.level=read_committed", "-o", "beginning",
-            "-f", "%K|%k%S|%s%h\n",
+            "kcat",
+            "-b",
+            kafka.bootstrap,
+            "-C",
+            "-t",
+            topic,
+            "-e",
+            "-q",
+            "-X",
+            "isolation.level=read_committed",
+            "-o",
+            "beginning",
+            "-f",
+            "%K|%k%S|%s%h\n",
         ],
         capture_output=True,
         timeout=60,
@@ -260,9 +273,7 @@ def kcat_raw(kafka: KafkaNode, topic: str) -> list[tuple[bytes | None, bytes | N
         value = data[bar + 1 : bar + 1 + max(vlen, 0)] if vlen >= 0 else None
         pos = bar + 1 + max(vlen, 0)
         nl = data.index(b"\n", pos)
-        headers = dict(
-            h.split("=", 1) for h in data[pos:nl].decode().split(",") if "=" in h
-        )
+        headers = dict(h.split("=", 1) for h in data[pos:nl].decode().split(",") if "=" in h)
         pos = nl + 1
         out.append((key, value, headers))
     return out
@@ -286,7 +297,8 @@ def events(setup: Setup) -> list[tuple[str, dict[str, Any], dict[str, str]]]:
 
 def dead_letters(setup: Setup) -> list[dict[str, Any]]:
     return [
-        decode(v, "dead_letter") for _, v, _ in kcat_raw(setup.kafka, setup.topics.dead_letter)
+        decode(v, "dead_letter")
+        for _, v, _ in kcat_raw(setup.kafka, setup.topics.dead_letter)
         if v is not None
     ]
 

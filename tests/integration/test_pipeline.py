@@ -179,7 +179,7 @@ def test_uidvalidity_change_restarts_from_new_uid_space(
 def test_poison_and_oversized_messages_are_dead_lettered(
     setup: Setup, services: list[ServiceProcess]
 ) -> None:
-    """Unreadable and oversized messages go to the dead-letter topic and the mailbox keeps flowing."""
+    """Unreadable and oversized messages are dead-lettered and the mailbox keeps flowing."""
     good = recipients("p", 4)
     poison = b"\x80\x81 this is not an internet message at all\r\n\r\n\xfe\xff"
     huge = make_dsn("huge@example.org") + b"X" * 60_000
@@ -222,7 +222,7 @@ def test_kafka_down_at_start_and_restarted_mid_run_publishes_nothing_twice(
     stack_dir: Path,
     services: list[ServiceProcess],
 ) -> None:
-    """Kafka down at start, then restarted mid-run: the service retries, resumes, repeats nothing."""
+    """Kafka down at start, then restarted mid-run: the service retries and repeats nothing."""
     node = kafka_factory()
     user, password = imap_user
     workdir = stack_dir / f"svc-{user.split('@')[0]}"
