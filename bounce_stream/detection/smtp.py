@@ -1,38 +1,41 @@
-"""The SMTP command a failure happened at, as MTAs word it in their diagnostics."""
+"""The SMTP command a failure happened at, as MTAs word it in their diagnostics.
+
+All patterns are lower case and run on lower-cased text (faster than case-insensitive).
+"""
 
 from __future__ import annotations
 
 import re
 
 _COMMANDS = (
-    (re.compile(r"(?i)\b(?:rcpt[\s_]*to|rcpt\b|recipient\s+address)"), "RCPT"),
-    (re.compile(r"(?i)\b(?:mail\s*from|mail\s+command|sender\s+address)"), "MAIL"),
+    (re.compile(r"\b(?:rcpt[\s_]*to|rcpt\b|recipient\s+address)"), "RCPT"),
+    (re.compile(r"\b(?:mail\s*from|mail\s+command|sender\s+address)"), "MAIL"),
     (
-        re.compile(r"(?i)\b(?:end\s+of\s+data|final\s+data|data\s+command|after\s+data|data\b)"),
+        re.compile(r"\b(?:end\s+of\s+data|final\s+data|data\s+command|after\s+data|data\b)"),
         "DATA",
     ),
-    (re.compile(r"(?i)\b(?:ehlo|helo)\b"), "EHLO"),
-    (re.compile(r"(?i)\bstarttls\b"), "STARTTLS"),
+    (re.compile(r"\b(?:ehlo|helo)\b"), "EHLO"),
+    (re.compile(r"\bstarttls\b"), "STARTTLS"),
     (
-        re.compile(r"(?i)\b(?:initial\s+connection|connect\s+to|connection\s+greeting|banner)"),
+        re.compile(r"\b(?:initial\s+connection|connect\s+to|connection\s+greeting|banner)"),
         "CONN",
     ),
 )
 # Where MTAs name the command: "in reply to RCPT TO command", "after RCPT TO:",
 # "did not like our RCPT TO", "SMTP error from remote mail server after end of data".
 _CONTEXT = re.compile(
-    r"(?i)(?:in\s+reply\s+to|after|did\s+not\s+like\s+our|response\s+to|while\s+sending|"
+    r"(?:in\s+reply\s+to|after|did\s+not\s+like\s+our|response\s+to|while\s+sending|"
     r"most\s+progress\s+was|while\s+talking\s+to[^:]{0,80}:\s*>>>|\[(?=rcpt|mail|data))\s*(?=([^\n]{0,40}))"
 )
 _SENT = re.compile(r"(?m)^[ \t]*>>>[ \t]*([^\n]{0,17})")
-_LIKES = re.compile(r"(?i)does\s+not\s+like\s+(recipient|sender)")
+_LIKES = re.compile(r"does\s+not\s+like\s+(recipient|sender)")
 
 
 def find_command(text: str) -> str | None:
     """The SMTP command named in ``text`` (RCPT, MAIL, DATA, EHLO, STARTTLS, CONN) or None."""
     if not text:
         return None
-    text = text[:4000]
+    text = text[:4000].lower()
     for context in _CONTEXT.finditer(text):
         snippet = context.group(1)
         for pattern, command in _COMMANDS:
@@ -40,7 +43,7 @@ def find_command(text: str) -> str | None:
                 return command
     likes = _LIKES.search(text)
     if likes:
-        return "RCPT" if likes.group(1).lower() == "recipient" else "MAIL"
+        return "RCPT" if likes.group(1) == "recipient" else "MAIL"
     if ">>>" in text:
         for sent in _SENT.finditer(text):
             for pattern, command in _COMMANDS:
