@@ -118,12 +118,6 @@ class Context:
         return find_command(self.report_text[:4000])
 
     @cached_property
-    def all_text(self) -> str:
-        """All text leaves joined (bounded): for detectors whose report spans parts."""
-        joined = "\n".join(leaf.text for leaf in self.text_leaves)
-        return joined[: MAX_REPORT_CHARS * 2]
-
-    @cached_property
     def original(self) -> Headers | None:
         """Header fields of the returned message, from a MIME part or from quoted text."""
         enclosed = _find_enclosed(self.root, 0)
