@@ -16,19 +16,51 @@ from __future__ import annotations
 
 from bounce_stream.detection.mta.amazonses import AmazonSesNotification
 from bounce_stream.detection.mta.arf import Arf
+from bounce_stream.detection.mta.au import Au
 from bounce_stream.detection.mta.base import Detector
+from bounce_stream.detection.mta.domino import Domino, Notes
+from bounce_stream.detection.mta.dragonfly import DragonFly
+from bounce_stream.detection.mta.exchange import Exchange2003
+from bounce_stream.detection.mta.exim import Exim
 from bounce_stream.detection.mta.generic import GenericText
+from bounce_stream.detection.mta.google import Gmail, GoogleGroups
+from bounce_stream.detection.mta.imail import IMail
+from bounce_stream.detection.mta.james import ApacheJames
+from bounce_stream.detection.mta.mailmarshal import MailMarshal, MimecastNotice
 from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
+from bounce_stream.detection.mta.postfix import PostfixNotice
+from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
 from bounce_stream.detection.mta.rfc3464 import Rfc3464
 from bounce_stream.detection.mta.rfc3834 import Rfc3834
-from bounce_stream.detection.mta.textmtas import TEXT_MTAS
+from bounce_stream.detection.mta.sendmail import Sendmail
+from bounce_stream.detection.mta.verizon import Verizon
+from bounce_stream.detection.mta.zoho import Zoho
 
 REGISTRY: tuple[Detector, ...] = (
     Arf(),
     AmazonSesNotification(),
     OpenSmtpd(),
     Rfc3464(),
-    *TEXT_MTAS,
+    # Text formats with an unmistakable signature first, broad wordings later.
+    DragonFly(),
+    Zoho(),
+    PostfixNotice(),
+    Verizon(),
+    ApacheJames(),
+    IMail(),
+    MailMarshal(),
+    MimecastNotice(),
+    Qmail(),
+    Yahoo(),
+    X2(),
+    Gmail(),
+    GoogleGroups(),
+    Exchange2003(),
+    Domino(),
+    Notes(),
+    Exim(),
+    Sendmail(),
+    Au(),
     GenericText(),
     Rfc3834(),
 )
