@@ -157,13 +157,15 @@ class Setup:
 class ServiceProcess:
     """``bounce-stream run`` as a child process with its own metrics port and log file."""
 
-    def __init__(self, setup: Setup, **mailbox: Any) -> None:
+    def __init__(self, setup: Setup, command: list[str] | None = None, **mailbox: Any) -> None:
         self.port = free_port()
         self.config = setup.config(metrics_port=self.port, **mailbox)
         self.log_path = setup.workdir / f"service-{self.port}.log"
         self._log = self.log_path.open("ab")
+        argv = command or [sys.executable, "-m", "bounce_stream"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bounce_stream", "run", "--config", str(self.config)],
+            [*argv, "run", "--config", str(self.config)],
+            cwd=setup.workdir,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
