@@ -106,10 +106,15 @@ class Setup:
     workdir: Path
     topics: Topics = field(default_factory=Topics.unique)
     overrides: dict[str, Any] = field(default_factory=dict)
+    imap_port: int | None = None  # default: the plain port
+
+    @property
+    def port(self) -> int:
+        return self.imap_port or self.dovecot.port
 
     @property
     def mailbox_id(self) -> str:
-        return f"imap://{self.user}@{self.dovecot.host}:{self.dovecot.port}/INBOX"
+        return f"imap://{self.user}@{self.dovecot.host}:{self.port}/INBOX"
 
     def config(self, *, metrics_port: int, **mailbox: Any) -> Path:
         kafka: dict[str, Any] = {
@@ -127,7 +132,7 @@ class Setup:
         box: dict[str, Any] = {
             "name": "main",
             "host": self.dovecot.host,
-            "port": self.dovecot.port,
+            "port": self.port,
             "username": self.user,
             "password_file": str(self.workdir / "imap-password"),
             "tls": False,
