@@ -1,9 +1,9 @@
 """One reason's text evidence: fixed phrases, an optional regular expression, exclusions.
 
-Speed: a diagnostic is tried against hundreds of phrases and alternatives. Each phrase and
-each top-level alternative of the pattern is indexed by its leading word, so only those
-whose leading word occurs in the text (as a token) are tried; alternatives that do not
-start with a plain word are always tried.
+Speed: a diagnostic is tried against hundreds of phrases and alternatives. Each phrase is
+indexed by its longest word and each top-level alternative of the pattern by its leading
+word, so only those whose word occurs in the text (as a token) are tried; alternatives that
+do not start with a plain word are always tried.
 """
 
 from __future__ import annotations
@@ -41,10 +41,11 @@ class TextMatcher:
         by_word: dict[str, list[str]] = {}
         always: list[str] = []
         for phrase in self.substrings:
-            word = _LEADING_WORD.match(phrase)
-            # Only a phrase that starts with a complete word can be found by that word.
-            if word and (word.end() == len(phrase) or not phrase[word.end()].isalnum()):
-                by_word.setdefault(word.group(0), []).append(phrase)
+            # Indexed by its longest word (the rarest, usually): any word of a phrase that
+            # is found must be a token of the text.
+            words = _LEADING_WORD.findall(phrase)
+            if words:
+                by_word.setdefault(max(words, key=len), []).append(phrase)
             else:
                 always.append(phrase)
         rx_by_word, rx_always = _index_pattern(self.pattern) if self.pattern else ({}, [])
