@@ -18,6 +18,7 @@ from bounce_stream import __version__
 from bounce_stream.cli_schema import schema
 from bounce_stream.detection import ParseOptions, parse
 from bounce_stream.encoding.avro import DecodeError, Decoder
+from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
 from bounce_stream.events import event_records, to_json_ready
 from bounce_stream.inputs import iter_messages
 from bounce_stream.settings import ConfigError, Settings, load_settings
@@ -150,6 +151,17 @@ def consume_cmd(
         "checkpoints": settings.kafka.checkpoint_topic,
     }[topic]
     decoder = Decoder()
+    registry = (
+        SchemaRegistryClient.from_settings(settings.schema_registry)
+        if settings.schema_registry.url
+        else None
+    )
+
+    async def decode(value: bytes) -> dict[str, Any]:
+        if registry is None:
+            return decoder.decode(value)
+        # Confluent-framed values name a registry id: fetch unknown ones once.
+        return await decoder.decode_fetching(value, registry)
 
     async def work() -> None:
         async for rec in tail(
@@ -168,11 +180,11 @@ def consume_cmd(
                 line["value"] = None
             else:
                 try:
-                    value = decoder.decode(rec.value)
+                    value = await decode(rec.value)
                     if "raw" in value:  # dead letters: show size, not the bytes
                         value["raw"] = f"<{len(value['raw'])} bytes>"
                     line["value"] = to_json_ready(value)
-                except DecodeError as exc:
+                except (DecodeError, RegistryError) as exc:
                     line["error"] = str(exc)
             click.echo(json.dumps(line, ensure_ascii=False))
 

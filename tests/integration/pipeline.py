@@ -145,6 +145,11 @@ class Setup:
         box.update(mailbox)
         (self.workdir / "imap-password").write_text(self.password + "\n")
         config = {
+            **(
+                {"schema_registry": self.overrides["schema_registry"]}
+                if "schema_registry" in self.overrides
+                else {}
+            ),
             "kafka": kafka,
             "mailboxes": [box],
             "metrics": {"port": metrics_port},
