@@ -180,6 +180,10 @@ HASMOVED = TextMatcher(
 
 MAILBOXFULL = TextMatcher(
     substrings=(
+        "account that you tried to reach is over quota",
+        "inbox is full",
+        "mailbox is over quota",
+        "out of storage space",
         "account disabled temporarly for exceeding receiving limits",
         "account is exceeding their quota",
         "account is over quota",
