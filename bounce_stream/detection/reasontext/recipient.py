@@ -175,7 +175,12 @@ HOSTUNKNOWN = TextMatcher(
 )
 
 HASMOVED = TextMatcher(
-    substrings=(" has been replaced by ",),
+    substrings=(
+        " has been replaced by ",
+        "has moved with no forwarding address",
+        "mailbox has moved",
+        "no longer at this address",
+    ),
 )
 
 MAILBOXFULL = TextMatcher(

@@ -9,6 +9,8 @@ from bounce_stream.detection.reasontext.matcher import TextMatcher
 
 EXPIRED = TextMatcher(
     substrings=(
+        "exceeded max time without delivery",
+        "queue lifetime exceeded",
         "could not deliver for the last",
         "retry timeout exceeded",
         "delivery retry timeout",
