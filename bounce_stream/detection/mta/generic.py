@@ -1,8 +1,9 @@
 """Fallback for bounces from MTAs no detector knows: strict about *whether* it is a bounce.
 
 A message counts as a bounce only when its sender is a mail system (MAILER-DAEMON,
-postmaster, Mail Delivery System...) or its subject is a delivery-failure subject, and its
-text names at least one address on a line of its own. It must also be able to tell the
+postmaster, Mail Delivery System...), or its subject is a delivery-failure subject and the
+message is machine-generated (null envelope sender, Auto-Submitted, X-Failed-Recipients);
+and its text names at least one address on a line of its own. It must also be able to tell the
 report from the returned message (a message/rfc822 part or a known "original message"
 marker); without that it cannot know which addresses are the failed ones and stays silent.
 """
@@ -37,7 +38,17 @@ class GenericText(TextBounce):
     def claims(self, ctx: Context) -> bool:
         if _is_human_reply(ctx) or ctx.original is None:
             return False
-        return bool(BOUNCE_SENDER.search(ctx.sender) or BOUNCE_SUBJECT.search(ctx.subject))
+        if BOUNCE_SENDER.search(ctx.sender):
+            return True
+        return BOUNCE_SUBJECT.search(ctx.subject) is not None and _machine_generated(ctx)
+
+
+def _machine_generated(ctx: Context) -> bool:
+    """Null envelope sender, Auto-Submitted or X-Failed-Recipients: not written by a person."""
+    if (ctx.headers.get("return-path") or "").strip() in ("<>", ""):
+        return "return-path" in ctx.headers
+    auto = (ctx.headers.get("auto-submitted") or "no").strip().lower()
+    return auto != "no" or "x-failed-recipients" in ctx.headers
 
 
 def _is_human_reply(ctx: Context) -> bool:
