@@ -10,23 +10,14 @@ marker); without that it cannot know which addresses are the failed ones and sta
 
 from __future__ import annotations
 
-import re
-
 from bounce_stream.detection.context import Context
+from bounce_stream.detection.mta.signals import (
+    BOUNCE_SUBJECT,
+    from_mail_system,
+    human_reply,
+    machine_generated,
+)
 from bounce_stream.detection.mta.textbounce import TextBounce
-
-BOUNCE_SENDER = re.compile(
-    r"(?i)(?:mailer[-_ ]?daemon|post_?master|mail\s+delivery\s+(?:system|subsystem)|"
-    r"mail\s+administrator|delivery\s+(?:status|subsystem)|ndr\s+administrator|"
-    r"returned\s+mail|bounce[sd]?@|no-?reply@)"
-)
-BOUNCE_SUBJECT = re.compile(
-    r"(?i)(?:undeliver|undelivered|returned\s+mail|delivery\s+(?:status|failure|failed|"
-    r"notification|problem)|failure\s+notice|mail\s+delivery\s+failed|could\s+not\s+be\s+"
-    r"delivered|non[- ]?remis|unzustellbar|nicht\s+zustellbar|mail\s+system\s+error|"
-    r"non\s+recapitabile|no\s+entregado|message\s+not\s+delivered|delivery\s+has\s+failed|"
-    r"returned\s+to\s+sender|mail\s+failure|rejected|error)"
-)
 
 
 class GenericText(TextBounce):
@@ -36,21 +27,8 @@ class GenericText(TextBounce):
     single_original_recipient = True
 
     def claims(self, ctx: Context) -> bool:
-        if _is_human_reply(ctx) or ctx.original is None:
+        if human_reply(ctx) or ctx.original is None:
             return False
-        if BOUNCE_SENDER.search(ctx.sender):
+        if from_mail_system(ctx):
             return True
-        return BOUNCE_SUBJECT.search(ctx.subject) is not None and _machine_generated(ctx)
-
-
-def _machine_generated(ctx: Context) -> bool:
-    """Null envelope sender, Auto-Submitted or X-Failed-Recipients: not written by a person."""
-    if (ctx.headers.get("return-path") or "").strip() in ("<>", ""):
-        return "return-path" in ctx.headers
-    auto = (ctx.headers.get("auto-submitted") or "no").strip().lower()
-    return auto != "no" or "x-failed-recipients" in ctx.headers
-
-
-def _is_human_reply(ctx: Context) -> bool:
-    subject = ctx.subject.strip().lower()
-    return subject.startswith(("re:", "fw:", "fwd:")) and "mailer-daemon" not in ctx.sender.lower()
+        return BOUNCE_SUBJECT.search(ctx.subject) is not None and machine_generated(ctx)

@@ -15,7 +15,7 @@ import re
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import first_address
-from bounce_stream.detection.mta.generic import BOUNCE_SENDER
+from bounce_stream.detection.mta.signals import from_mail_system
 from bounce_stream.detection.reasons import Reason
 
 _AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-response-suppress")
@@ -32,7 +32,7 @@ class Rfc3834:
     name = "rfc3834"
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
-        if not _is_auto_reply(ctx) or BOUNCE_SENDER.search(ctx.sender):
+        if not _is_auto_reply(ctx) or from_mail_system(ctx):
             return None
         sender = first_address(ctx.headers.get("from"))
         if sender is None:

@@ -8,6 +8,7 @@ from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in, first_address
+from bounce_stream.detection.mta.signals import human_reply
 from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import match_text
@@ -36,6 +37,8 @@ class TextBounce:
     messages: tuple[tuple[str, Reason], ...] = ()
 
     def claims(self, ctx: Context) -> bool:
+        if human_reply(ctx):
+            return False
         if self.keywords and not any(word in ctx.probe_lower for word in self.keywords):
             return False
         return self.signature.search(ctx.probe) is not None
