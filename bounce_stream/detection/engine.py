@@ -13,11 +13,10 @@ from bounce_stream.detection.headers import ADDRESS_RE
 from bounce_stream.detection.mime import MAX_MESSAGE_CHARS, normalise_newlines, parse_entity
 from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult
 from bounce_stream.detection.registry import REGISTRY
-from bounce_stream.detection.rhost import provider_reason, providers_serving
+from bounce_stream.detection.rhost import apply_provider
 
 _HEADER_LINE = re.compile(rb"^(?:From |[!-9;-~]+[ \t]*:)", re.MULTILINE)
 _ACTIONS = {action.value: action for action in Action}
-_HOST_IN_TEXT = re.compile(r"(?i)\bhost\s+([a-z0-9][a-z0-9.-]+\.[a-z]{2,})")
 
 
 def classify(raw: bytes, options: ParseOptions) -> ParseResult:
@@ -38,9 +37,7 @@ def classify(raw: bytes, options: ParseOptions) -> ParseResult:
     bounces: tuple[Bounce, ...] = ()
     if found:
         link = correlate(ctx, options)
-        bounces = tuple(
-            _bounce(item, _apply_provider(ctx, item, detector_name), link) for item in found
-        )
+        bounces = tuple(_bounce(item, _label(ctx, item, detector_name), link) for item in found)
     return ParseResult(bounces=bounces, bounce_message_id=message_id, fingerprint=fingerprint)
 
 
@@ -68,39 +65,10 @@ def _valid(address: str) -> bool:
     return ADDRESS_RE.fullmatch(address) is not None
 
 
-def _apply_provider(ctx: Context, item: Evidence, detector_name: str) -> str:
-    """Let a known provider's own error vocabulary decide; returns the detected_by label."""
-    if item.reason is not None or item.action in ("delivered", "relayed", "expanded"):
-        return detector_name
-    hosts = " ".join(
-        filter(
-            None,
-            (
-                item.remote_mta,
-                item.reporting_mta,
-                ctx.sender,
-                item.recipient.rpartition("@")[2],
-                " ".join(_HOST_IN_TEXT.findall(item.diagnostic[:500])),
-            ),
-        )
-    )
-    providers = providers_serving(hosts)
-    if not providers:
-        return detector_name
-    texts: tuple[str, ...] = (item.diagnostic,)
-    if ctx.report_text and _about_recipient(item):
-        # Providers that write their verdict in the human-readable part (Google).
-        texts = (item.diagnostic, ctx.report_text[:2000])
-    verdict = provider_reason(providers, texts, item.status, item.smtp_command)
-    if verdict is None:
-        return detector_name
-    item.reason = verdict[1]
-    return f"{detector_name}/{verdict[0]}"
-
-
-def _about_recipient(item: Evidence) -> bool:
-    """A diagnostic that is no SMTP reply, or a reply naming the recipient itself."""
-    return item.reply_code is None or item.recipient in item.diagnostic.lower()
+def _label(ctx: Context, item: Evidence, detector_name: str) -> str:
+    """``detector`` or ``detector/provider`` when a provider's own vocabulary decided."""
+    provider = apply_provider(ctx, item)
+    return f"{detector_name}/{provider}" if provider else detector_name
 
 
 def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:

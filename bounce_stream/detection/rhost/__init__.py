@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from typing import Protocol
 
+from bounce_stream.detection.context import Context
+from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.rhost.asia import TENCENT, NttDocomo
 from bounce_stream.detection.rhost.cox import COX, Spectrum
@@ -51,6 +53,7 @@ PROVIDERS: tuple[Provider, ...] = (
 )
 
 
+_HOST_IN_TEXT = re.compile(r"(?i)\bhost\s+([a-z0-9][a-z0-9.-]+\.[a-z]{2,})")
 # Rules that apply whatever the host (a product's own codes, not a provider's).
 _UNIVERSAL = tuple(provider for provider in PROVIDERS if provider.hosts.pattern == ".")
 _SPECIFIC = tuple(provider for provider in PROVIDERS if provider.hosts.pattern != ".")
@@ -77,3 +80,38 @@ def provider_reason(
             if reason is not None:
                 return provider.name, reason
     return None
+
+
+def apply_provider(ctx: Context, item: Evidence) -> str | None:
+    """Let a known provider's own error vocabulary decide ``item.reason``; its name or None."""
+    if item.reason is not None or item.action in ("delivered", "relayed", "expanded"):
+        return None
+    hosts = " ".join(
+        filter(
+            None,
+            (
+                item.remote_mta,
+                item.reporting_mta,
+                ctx.sender,
+                item.recipient.rpartition("@")[2],
+                " ".join(_HOST_IN_TEXT.findall(item.diagnostic[:500])),
+            ),
+        )
+    )
+    providers = providers_serving(hosts)
+    if not providers:
+        return None
+    texts: tuple[str, ...] = (item.diagnostic,)
+    if ctx.report_text and _about_recipient(item):
+        # Providers that write their verdict in the human-readable part (Google).
+        texts = (item.diagnostic, ctx.report_text[:2000])
+    verdict = provider_reason(providers, texts, item.status, item.smtp_command)
+    if verdict is None:
+        return None
+    item.reason = verdict[1]
+    return verdict[0]
+
+
+def _about_recipient(item: Evidence) -> bool:
+    """A diagnostic that is no SMTP reply, or a reply naming the recipient itself."""
+    return item.reply_code is None or item.recipient in item.diagnostic.lower()
