@@ -126,6 +126,7 @@ class MailboxWorker:
         self._checkpoint_partition = 0
         self._position: Position | None = None
         self._pending: deque[int] = deque()
+        self._dead_uids: set[int] = set()
         self._last_commit = 0.0
         self.state = State.STARTING
         self.detail = "starting"
@@ -194,6 +195,7 @@ class MailboxWorker:
                 self._retrying("imap unavailable", exc, delay)
                 await sleep_unless(self._stop, delay)
             except Exception as exc:
+                # A bug hit by one mailbox is logged and retried; it never stops the others.
                 self._log.exception("mailbox_error", error=type(exc).__name__)
                 await self._drop_kafka()
                 await self._imap.close()
@@ -380,7 +382,13 @@ class MailboxWorker:
             self._pending.popleft()
         self._metrics.backlog.labels(**self._m).set(len(self._pending))
         self._metrics.batch_duration.labels(**self._m).observe(time.perf_counter() - started)
-        await self._housekeeping([m.uid for m in fetched] + [i.uid for i in oversized])
+        cap = self._settings.dead_letter.max_raw_bytes
+        # A message whose dead letter holds only part of it (or a reference) is the one full
+        # copy left: housekeeping may flag or move it, never delete it.
+        partial = {i.uid for i in oversized} | {
+            m.uid for m in fetched if m.uid in self._dead_uids and len(m.raw) > cap
+        }
+        await self._housekeeping([m.uid for m in fetched] + [i.uid for i in oversized], partial)
         return True
 
     def _select(
@@ -415,6 +423,7 @@ class MailboxWorker:
         assert self._position is not None
         kafka = self._settings.kafka
         records: list[OutRecord] = []
+        self._dead_uids = set()
         now = datetime.now(UTC)
         uv = self._position.uidvalidity
         m = self._m
@@ -441,7 +450,10 @@ class MailboxWorker:
                 if not result.bounces:
                     self._metrics.not_bounce.labels(**m).inc()
             except Exception as exc:
+                # Poison goes to the dead-letter topic: a detector or encoder bug on one
+                # message must never block the mailbox.
                 records.append(self._dead_letter(msg.uid, msg.size, msg.raw, str(exc)[:1000]))
+                self._dead_uids.add(msg.uid)
                 self._metrics.dead_lettered.labels(
                     mailbox=self.mailbox.name, cause="unparseable"
                 ).inc()
@@ -530,9 +542,11 @@ class MailboxWorker:
                 "batch_committed", messages=messages, records=len(records), last_uid=new.last_uid
             )
 
-    async def _housekeeping(self, uids: list[int]) -> None:
+    async def _housekeeping(self, uids: list[int], keep: set[int]) -> None:
         """After commit only; a failure here is logged and never re-publishes anything."""
         mode = self.mailbox.housekeeping
+        if mode == "delete":
+            uids = [u for u in uids if u not in keep]
         if mode == "none" or not uids:
             return
         try:

@@ -655,10 +655,26 @@ class DovecotServer:
     # -- test helpers
 
     def add_user(self, user: str, password: str) -> None:
-        """Add (or re-password) a user while running: Dovecot re-reads the passwd file."""
+        """Add (or re-password) a user while running; returns once the user can log in.
+
+        Dovecot re-reads the passwd file when it changes, but checks at most once a second, so
+        a login right after the write can still be refused: wait until one succeeds.
+        """
         _make_home(self.workdir, user)
         self.users[user] = password
         _write_passwd(self.workdir, self.users)
+        deadline = time.monotonic() + 10
+        while True:
+            probe = _RawImap(self, user)
+            try:
+                probe.__enter__()
+                return
+            except StackError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+            finally:
+                probe.__exit__(None, None, None)
 
     def kick(self, user: str) -> None:
         """Drop every IMAP connection of ``user`` (server side), like a network cut."""

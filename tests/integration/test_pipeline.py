@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import imaplib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -247,3 +248,63 @@ def test_kafka_down_at_start_and_restarted_mid_run_publishes_nothing_twice(
     wait_for_checkpoint(setup, 20, timeout=120)
     assert_exactly_once(setup, first + second)
     assert svc.proc.poll() is None
+
+
+def _folder_state(setup: Setup, folder: str) -> list[tuple[int, bool]]:
+    """(size, seen) of every message in ``folder``, read with the stdlib IMAP client."""
+    imap = imaplib.IMAP4(setup.dovecot.host, setup.dovecot.port)
+    try:
+        imap.login(setup.user, setup.password)
+        typ, _ = imap.select(folder, readonly=True)
+        if typ != "OK":
+            return []
+        _, data = imap.fetch("1:*", "(RFC822.SIZE FLAGS)")
+    finally:
+        imap.logout()
+    out = []
+    for item in data:
+        if isinstance(item, bytes) and b"RFC822.SIZE" in item:
+            size = int(item.split(b"RFC822.SIZE ")[1].split(b" ")[0].rstrip(b")"))
+            out.append((size, b"\\Seen" in item))
+    return out
+
+
+def test_housekeeping_runs_after_commit_and_keeps_partial_dead_letters(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """delete removes committed messages but keeps one dead-lettered only by reference."""
+    good = recipients("h", 3)
+    huge = make_dsn("huge@example.org") + b"X" * 60_000
+    setup.append([make_dsn(good[0]), huge, make_dsn(good[1]), make_dsn(good[2])])
+    assert all(not seen for _, seen in _folder_state(setup, "INBOX"))
+    svc = start(setup, services, max_message_bytes=50_000, housekeeping="delete")
+    svc.wait_ready()
+    wait_for_checkpoint(setup, 4)
+    assert_exactly_once(setup, good)
+    deadline = time.monotonic() + 10
+    while len(_folder_state(setup, "INBOX")) > 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _folder_state(setup, "INBOX") == [(len(huge), False)]
+
+
+def test_housekeeping_move_and_no_seen_flag_by_default(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """Reading never sets \\Seen; housekeeping=move files committed messages in the target."""
+    setup.dovecot.append(setup.user, "Processed", [make_not_bounce()])  # creates the folder
+    rcpts = recipients("m", 3)
+    setup.append([make_dsn(r) for r in rcpts])
+    svc = start(setup, services)
+    svc.wait_ready()
+    wait_for_checkpoint(setup, 3)
+    assert [seen for _, seen in _folder_state(setup, "INBOX")] == [False, False, False]
+    svc.stop()
+    setup.append([make_dsn("m-moved@example.org")])
+    svc = start(setup, services, housekeeping="move", move_to="Processed")
+    svc.wait_ready()
+    wait_for_checkpoint(setup, 4)
+    deadline = time.monotonic() + 10
+    while len(_folder_state(setup, "Processed")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(_folder_state(setup, "Processed")) == 2
+    assert len(_folder_state(setup, "INBOX")) == 3
