@@ -111,11 +111,11 @@ async def ensure_topics(settings: KafkaSettings, dead_letter_max_bytes: int) -> 
                 for name in missing
             ]
         )
+        # topic_errors rows are (topic, code) or (topic, code, message) by protocol version.
         failures = [
-            f"{topic}: error {code} {msg or ''}".strip()
-            for topic, code, *rest in resp.topic_errors
-            for msg in [rest[0] if rest else None]
-            if code not in (0, TOPIC_ALREADY_EXISTS)
+            " ".join(str(part) for part in (row[0], "error", *row[1:]) if part)
+            for row in resp.topic_errors
+            if row[1] not in (0, TOPIC_ALREADY_EXISTS)
         ]
         if failures:
             raise TopicsMissing("cannot create Kafka topics: " + "; ".join(failures))

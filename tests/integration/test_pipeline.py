@@ -308,3 +308,19 @@ def test_housekeeping_move_and_no_seen_flag_by_default(
         time.sleep(0.2)
     assert len(_folder_state(setup, "Processed")) == 2
     assert len(_folder_state(setup, "INBOX")) == 3
+
+
+def test_missing_topics_are_reported_when_creation_is_off(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """With kafka.create_topics false, missing topics are named in /readyz and nothing is read."""
+    setup.overrides["kafka"] = {"create_topics": False}
+    setup.append([make_dsn("t-missing@example.org")])
+    svc = start(setup, services)
+    deadline = time.monotonic() + 30
+    while svc.metric("bounce_stream_kafka_errors_total") < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    status, body = svc.get("/readyz")
+    assert status == 503
+    assert setup.topics.checkpoints in body and "create_topics is false" in body
+    assert checkpoint(setup) is None
