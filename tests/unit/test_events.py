@@ -1,0 +1,191 @@
+"""Event records: deterministic ids, source fields, JSON-ready conversion."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+from bounce_stream.detection import Action, Bounce, ParseResult, Reason
+from bounce_stream.events import (
+    SOURCE_FIELDS,
+    Source,
+    event_id,
+    event_record,
+    event_records,
+    to_json_ready,
+)
+
+FINGERPRINT = "mid:<dsn-1@mx.sender.test>"
+
+
+def _bounce(recipient: str = "alice@example.org", **overrides: object) -> Bounce:
+    fields: dict[str, object] = {
+        "recipient": recipient,
+        "reason": Reason.USERUNKNOWN,
+        "detected_by": "rfc3464",
+        "action": Action.FAILED,
+        "status": "5.1.1",
+        "reply_code": "550",
+    }
+    fields.update(overrides)
+    return Bounce(**fields)  # type: ignore[arg-type]
+
+
+def _result(*bounces: Bounce, fingerprint: str = FINGERPRINT) -> ParseResult:
+    return ParseResult(
+        bounces=bounces, bounce_message_id="<dsn-1@mx.sender.test>", fingerprint=fingerprint
+    )
+
+
+SOURCE_A = Source(
+    mailbox="imap://a@imap.example.com:993/INBOX",
+    uid=17,
+    uidvalidity=1000,
+    detected_at=datetime(2026, 11, 25, 20, 0, tzinfo=UTC),
+)
+SOURCE_B = Source(
+    mailbox="imap://b@other.example.com:993/Bounces",
+    uid=4242,
+    uidvalidity=2000,
+    detected_at=datetime(2026, 11, 26, 8, 30, tzinfo=UTC),
+)
+
+
+def test_event_id_is_a_uuid() -> None:
+    """event_id is a canonical UUID string."""
+    value = event_id(FINGERPRINT, _bounce())
+    assert str(uuid.UUID(value)) == value
+
+
+def test_event_id_same_bounce_same_id_regardless_of_source() -> None:
+    """The same bounce and recipient get the same id whatever mailbox/UID it was read from."""
+    bounce = _bounce()
+    a = event_record(_result(bounce), bounce, SOURCE_A)
+    b = event_record(_result(bounce), bounce, SOURCE_B)
+    offline = event_record(_result(bounce), bounce, None)
+    assert a["event_id"] == b["event_id"] == offline["event_id"]
+
+
+def test_event_id_is_stable_across_calls() -> None:
+    """Recomputing the id for an equal bounce gives the same value (no randomness)."""
+    assert event_id(FINGERPRINT, _bounce()) == event_id(FINGERPRINT, _bounce())
+
+
+def test_event_id_differs_per_recipient() -> None:
+    """Two recipients of the same bounce message get different ids."""
+    assert event_id(FINGERPRINT, _bounce("alice@example.org")) != event_id(
+        FINGERPRINT, _bounce("bob@example.org")
+    )
+
+
+def test_event_id_differs_per_message() -> None:
+    """The same recipient in two different bounce messages gets different ids."""
+    bounce = _bounce()
+    assert event_id("mid:<one@x>", bounce) != event_id("mid:<two@x>", bounce)
+
+
+def test_event_id_recipient_case_insensitive() -> None:
+    """Recipient case does not change the id."""
+    assert event_id(FINGERPRINT, _bounce("Alice@Example.ORG")) == event_id(
+        FINGERPRINT, _bounce("alice@example.org")
+    )
+
+
+def test_record_recipient_lower_cased() -> None:
+    """The record's recipient (the Kafka key) is lower-cased."""
+    bounce = _bounce("Alice@Example.ORG")
+    assert event_record(_result(bounce), bounce, None)["recipient"] == "alice@example.org"
+
+
+def test_record_without_source_lacks_source_fields() -> None:
+    """Without a Source the record has none of detected_at/mailbox/uid/uidvalidity."""
+    bounce = _bounce()
+    record = event_record(_result(bounce), bounce, None)
+    assert set(SOURCE_FIELDS) == {"detected_at", "mailbox", "uid", "uidvalidity"}
+    assert not set(SOURCE_FIELDS) & record.keys()
+    assert record["recipient"] == "alice@example.org"
+
+
+def test_record_with_source_has_source_fields() -> None:
+    """With a Source the record carries its mailbox, uid, uidvalidity and detected_at."""
+    bounce = _bounce()
+    record = event_record(_result(bounce), bounce, SOURCE_A)
+    assert record["mailbox"] == SOURCE_A.mailbox
+    assert record["uid"] == 17
+    assert record["uidvalidity"] == 1000
+    assert record["detected_at"] == SOURCE_A.detected_at
+
+
+def test_record_carries_bounce_fields() -> None:
+    """The record maps enum fields to their values and derives hard_bounce/bounce_type."""
+    bounce = _bounce()
+    record = event_record(_result(bounce), bounce, None)
+    assert record["bounce_message_id"] == "<dsn-1@mx.sender.test>"
+    assert record["action"] == "failed"
+    assert record["reason"] == "userunknown"
+    assert record["status"] == "5.1.1"
+    assert record["reply_code"] == "550"
+    assert record["hard_bounce"] is True
+    assert record["bounce_type"] == "hard"
+    assert record["detected_by"] == "rfc3464"
+
+
+def test_record_without_action_has_null_action() -> None:
+    """A bounce without an Action gives action None, not the string 'None'."""
+    bounce = _bounce(action=None)
+    assert event_record(_result(bounce), bounce, None)["action"] is None
+
+
+def test_event_records_one_per_bounce_in_order() -> None:
+    """event_records yields one record per recipient, in the order detection gave them."""
+    result = _result(_bounce("c@x.test"), _bounce("a@x.test"), _bounce("b@x.test"))
+    records = event_records(result, None)
+    assert [r["recipient"] for r in records] == ["c@x.test", "a@x.test", "b@x.test"]
+    assert len({r["event_id"] for r in records}) == 3
+
+
+def test_event_records_empty_for_non_bounce() -> None:
+    """A result without bounces gives no records."""
+    assert event_records(ParseResult(fingerprint=FINGERPRINT), SOURCE_A) == []
+
+
+def test_to_json_ready_converts_datetimes_and_bytes() -> None:
+    """Datetimes become ISO 8601 strings with their offset, bytes latin-1 text, rest untouched."""
+    tz = timezone(timedelta(hours=2))
+    record = {
+        "detected_at": datetime(2026, 11, 25, 20, 0, 5, tzinfo=UTC),
+        "arrival_date": datetime(2026, 11, 25, 22, 0, tzinfo=tz),
+        "raw": b"caf\xe9",
+        "uid": 7,
+        "hard_bounce": False,
+        "status": None,
+    }
+    ready = to_json_ready(record)
+    assert ready == {
+        "detected_at": "2026-11-25T20:00:05+00:00",
+        "arrival_date": "2026-11-25T22:00:00+02:00",
+        "raw": "café",
+        "uid": 7,
+        "hard_bounce": False,
+        "status": None,
+    }
+    json.dumps(ready)
+
+
+def test_to_json_ready_makes_full_record_serialisable() -> None:
+    """A record with a Source and an arrival date survives json.dumps after conversion."""
+    bounce = _bounce(arrival_date=datetime(2026, 11, 25, 19, 0, tzinfo=UTC))
+    record = event_record(_result(bounce), bounce, SOURCE_A)
+    decoded = json.loads(json.dumps(to_json_ready(record)))
+    assert decoded["detected_at"] == "2026-11-25T20:00:00+00:00"
+    assert decoded["arrival_date"] == "2026-11-25T19:00:00+00:00"
+    assert decoded["event_id"] == record["event_id"]
+
+
+def test_to_json_ready_does_not_mutate_input() -> None:
+    """Conversion returns a new dict and leaves the record's datetimes in place."""
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    record = {"detected_at": when}
+    to_json_ready(record)
+    assert record["detected_at"] is when
