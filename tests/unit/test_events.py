@@ -6,7 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
-from bounce_stream.detection import Action, Bounce, ParseResult, Reason
+from bounce_stream.detection import Action, Bounce, ParseResult, Reason, parse
 from bounce_stream.events import (
     SOURCE_FIELDS,
     Source,
@@ -189,3 +189,40 @@ def test_to_json_ready_does_not_mutate_input() -> None:
     record = {"detected_at": when}
     to_json_ready(record)
     assert record["detected_at"] is when
+
+
+_DSN = b"""\
+From: Mail Delivery System <MAILER-DAEMON@mx.sender.test>
+To: bounces@sender.test
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <dsn-7@mx.sender.test>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+Delivery failed.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.sender.test
+
+Final-Recipient: rfc822; carol@example.org
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 no such user
+
+--B--
+"""
+
+
+def test_event_id_same_for_copies_delivered_to_two_mailboxes() -> None:
+    """The same bounce delivered to two mailboxes (different trace headers) keeps its ids."""
+    copy_a = b"Delivered-To: bounces-a@sender.test\nReturn-Path: <>\n" + _DSN
+    copy_b = b"Delivered-To: bounces-b@sender.test\nX-Original-To: b@sender.test\n" + _DSN
+    ids_a = [r["event_id"] for r in event_records(parse(copy_a), SOURCE_A)]
+    ids_b = [r["event_id"] for r in event_records(parse(copy_b), SOURCE_B)]
+    assert len(ids_a) == 1
+    assert ids_a == ids_b

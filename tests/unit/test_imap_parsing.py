@@ -174,6 +174,14 @@ def test_internal_date_space_padded_day_and_negative_offset() -> None:
     assert value.utcoffset() == -timedelta(hours=2, minutes=30)
 
 
+def test_internal_date_minus_zero_zone_is_utc() -> None:
+    """A '-0000' zone (no zone information) still yields an aware datetime, taken as UTC."""
+    value = _internal_date(b"25-Nov-2026 20:12:34 -0000")
+    assert value == datetime(2026, 11, 25, 20, 12, 34, tzinfo=UTC)
+    assert value is not None
+    assert value.tzinfo is not None
+
+
 @pytest.mark.parametrize("raw", [b"garbage", b"", b"\xff\xfe"])
 def test_internal_date_unparseable_is_none(raw: bytes) -> None:
     """An INTERNALDATE that cannot be read gives None rather than raising."""

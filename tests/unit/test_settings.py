@@ -232,6 +232,16 @@ def test_env_value_is_validated_with_key_path() -> None:
 # --- secrets --------------------------------------------------------------------------------
 
 
+def test_env_password_conflicts_with_yaml_password_file(tmp_path: Path) -> None:
+    """An env password on a mailbox that already has password_file is refused, not merged."""
+    secret_file = tmp_path / "imap.pw"
+    secret_file.write_text("from-file\n", encoding="utf-8")
+    data = {"mailboxes": [_mailbox(password=None, password_file=str(secret_file))]}
+    message = _config_error(tmp_path, data, {"BOUNCE_STREAM__MAILBOXES__0__PASSWORD": SECRET})
+    assert "give only one of" in message
+    assert SECRET not in message
+
+
 def test_password_file_trailing_newline_stripped(tmp_path: Path) -> None:
     """password_file is read and its trailing newline dropped (inner spaces kept)."""
     secret_file = tmp_path / "imap.pw"
