@@ -109,8 +109,8 @@ def match_text(
     text: str, order: tuple[Reason, ...] = TEXT_ORDER, tokens: frozenset[str] | None = None
 ) -> Reason | None:
     """The first reason in ``order`` whose patterns match ``text`` (already lower-cased)."""
-    words = tokens if tokens is not None else tokens_of(text)
+    entries = entries_by_reason(tokens if tokens is not None else tokens_of(text))
     for reason in order:
-        if MATCHERS[reason].matches(text, words):
+        if MATCHERS[reason].matches_entries(text, entries.get(reason, [])):
             return reason
     return None
