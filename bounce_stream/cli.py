@@ -105,7 +105,8 @@ def parse_cmd(
             line["events"] = [to_json_ready(r) for r in event_records(result, None)]
             if result.error:
                 line["error"] = result.error
-        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        # ASCII JSON: a file name that is not valid UTF-8 (a lone surrogate) stays printable.
+        out.write(json.dumps(line) + "\n")
 
 
 def _run_kafka(work: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,16 +27,23 @@ class Source:
     detected_at: datetime
 
 
-def event_id(fingerprint: str, bounce: Bounce) -> str:
-    """Deterministic id: same bounce message and recipient -> same id, wherever it was read."""
-    action = bounce.action.value if bounce.action else ""
-    name = f"{fingerprint}\n{bounce.recipient.lower()}\n{action}\n{bounce.reason.value}"
+def event_id(fingerprint: str, recipient: str, occurrence: int = 0) -> str:
+    """Deterministic id: same bounce message and recipient -> same id, wherever it was read.
+
+    It depends on nothing the classifier decides (reason, status, action), so a re-read after
+    an upgrade still matches. ``occurrence`` tells apart one recipient listed twice.
+    """
+    name = f"{fingerprint}\n{recipient.lower()}\n{occurrence}"
     return str(uuid.uuid5(_EVENT_NAMESPACE, name))
 
 
-def event_record(result: ParseResult, bounce: Bounce, source: Source | None) -> dict[str, Any]:
+def event_record(
+    result: ParseResult, bounce: Bounce, source: Source | None, occurrence: int = 0
+) -> dict[str, Any]:
     """The Avro record for one bounce; without ``source`` the source fields are left out."""
-    record: dict[str, Any] = {"event_id": event_id(result.fingerprint, bounce)}
+    record: dict[str, Any] = {
+        "event_id": event_id(result.fingerprint, bounce.recipient, occurrence)
+    }
     if source is not None:
         record.update(
             detected_at=source.detected_at,
@@ -71,7 +79,13 @@ def event_record(result: ParseResult, bounce: Bounce, source: Source | None) -> 
 
 
 def event_records(result: ParseResult, source: Source | None) -> list[dict[str, Any]]:
-    return [event_record(result, b, source) for b in result.bounces]
+    seen: Counter[str] = Counter()
+    records = []
+    for bounce in result.bounces:
+        key = bounce.recipient.lower()
+        records.append(event_record(result, bounce, source, seen[key]))
+        seen[key] += 1
+    return records
 
 
 def to_json_ready(record: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ transactional producer is initialised; otherwise 503 with one line per mailbox t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -77,7 +78,15 @@ class ProbeServer:
             ).encode()
             writer.write(head + (body if parts and parts[0] != "HEAD" else b""))
             await writer.drain()
+        except ValueError:
+            # readline() past the stream limit: an oversized request line or header.
+            with contextlib.suppress(ConnectionError):
+                writer.write(
+                    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
+                await writer.drain()
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
-            pass
+            pass  # slow or vanished clients get no answer; nothing worth logging
         finally:
             writer.close()

@@ -27,25 +27,36 @@ def iter_messages(paths: list[Path]) -> Iterator[InputMessage]:
     """Yield every message under ``paths``; unreadable ones carry an error, never raise."""
     for path in paths:
         label = str(path)
-        if path.is_dir():
-            if all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
-                md = mailbox.Maildir(path, factory=None, create=False)
-                for key in sorted(md.iterkeys()):
-                    try:
-                        yield InputMessage(f"{label}#{key}", md.get_bytes(key))
-                    except OSError as exc:
-                        yield InputMessage(f"{label}#{key}", None, f"cannot read: {exc.strerror}")
-            else:
-                yield from iter_messages(
-                    sorted(p for p in path.iterdir() if not p.name.startswith("."))
-                )
-            continue
-        if _is_mbox(path):
-            mb = mailbox.mbox(path, factory=None, create=False)
-            for i, key in enumerate(mb.iterkeys(), start=1):
-                yield InputMessage(f"{label}#{i}", mb.get_bytes(key))
-            continue
         try:
-            yield InputMessage(label, path.read_bytes())
+            if path.is_dir():
+                yield from _folder(path, label)
+            elif _is_mbox(path):
+                yield from _mbox(path, label)
+            else:
+                yield InputMessage(label, path.read_bytes())
         except OSError as exc:
             yield InputMessage(label, None, f"cannot read: {exc.strerror or exc}")
+
+
+def _folder(path: Path, label: str) -> Iterator[InputMessage]:
+    if all((path / sub).is_dir() for sub in ("cur", "new", "tmp")):
+        md = mailbox.Maildir(path, factory=None, create=False)
+        for key in sorted(md.iterkeys()):
+            try:
+                raw = md.get_bytes(key)
+            except OSError as exc:
+                yield InputMessage(f"{label}#{key}", None, f"cannot read: {exc.strerror}")
+                continue
+            yield InputMessage(f"{label}#{key}", raw)
+        return
+    children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+    yield from iter_messages(children)
+
+
+def _mbox(path: Path, label: str) -> Iterator[InputMessage]:
+    mb = mailbox.mbox(path, factory=None, create=False)
+    try:
+        for i, key in enumerate(mb.iterkeys(), start=1):
+            yield InputMessage(f"{label}#{i}", mb.get_bytes(key))
+    finally:
+        mb.close()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry
 
@@ -34,17 +35,21 @@ def owned_mailboxes(
     return [mb for mb in mailboxes if zlib.crc32(mb.mailbox_id.encode()) % count == index]
 
 
-def replica_slot(environ: dict[str, str] | None = None) -> tuple[int, int]:
+# A bare ordinal, or a StatefulSet pod name ending in one ("bounce-stream-2").
+_ORDINAL = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.-]*-)?([0-9]+)$")
+
+
+def replica_slot(environ: Mapping[str, str] | None = None) -> tuple[int, int]:
+    """(index, count) of this replica; index may be a StatefulSet pod name ("name-2")."""
     env = os.environ if environ is None else environ
     raw_index = env.get(REPLICA_INDEX_ENV, "0") or "0"
     raw_count = env.get(REPLICA_COUNT_ENV, "1") or "1"
-    # A StatefulSet pod name ends with its ordinal ("bounce-stream-2").
-    raw_index = raw_index.rsplit("-", 1)[-1]
-    if not raw_index.isdigit() or not raw_count.isdigit() or int(raw_count) < 1:
+    index_match = _ORDINAL.match(raw_index)
+    if index_match is None or not re.fullmatch(r"[0-9]+", raw_count) or int(raw_count) < 1:
         raise ConfigError(
             f"{REPLICA_INDEX_ENV}/{REPLICA_COUNT_ENV} must be whole numbers (count >= 1)"
         )
-    index, count = int(raw_index), int(raw_count)
+    index, count = int(index_match.group(1)), int(raw_count)
     if index >= count:
         raise ConfigError(f"{REPLICA_INDEX_ENV}={index} is not below {REPLICA_COUNT_ENV}={count}")
     return index, count

@@ -32,6 +32,9 @@ ENV_PREFIX = "BOUNCE_STREAM__"
 MiB = 1024 * 1024
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class ConfigError(Exception):
     """Invalid configuration. The message names the key and never contains a secret."""
 
@@ -48,12 +51,17 @@ def _read_secret(
         raise ValueError(f"give only one of {key}, {key}_file, {key}_env")
     if file is not None:
         try:
-            return SecretStr(file.read_text(encoding="utf-8").rstrip("\r\n"))
+            text = file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise ValueError(f"{key}_file cannot be read: {exc.strerror}") from None
+        if not text:
+            raise ValueError(f"{key}_file is empty")
+        return SecretStr(text)
     if env is not None:
         if env not in os.environ:
-            raise ValueError(f"{key}_env names environment variable {env!r}, which is not set")
+            # Name the variable only when it looks like one: never echo a misplaced secret.
+            shown = repr(env) if _ENV_NAME.match(env) else "(name not shown)"
+            raise ValueError(f"{key}_env names environment variable {shown}, which is not set")
         return SecretStr(os.environ[env])
     return value
 
@@ -208,8 +216,13 @@ class Settings(_Strict):
         return self
 
 
+def _env_order(item: tuple[str, str]) -> list[tuple[int, int, str]]:
+    # List indexes in numeric order, so item 2 exists before item 10 is reached.
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in item[0].split("__")]
+
+
 def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    for key, value in sorted(environ.items()):
+    for key, value in sorted(environ.items(), key=_env_order):
         if key.startswith(ENV_PREFIX):
             path = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
             if path:

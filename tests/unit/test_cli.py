@@ -185,11 +185,6 @@ def test_parse_mbox(tmp_path: Path) -> None:
     assert lines[1]["events"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inputs.py:44 opens mailbox.mbox(...) and never closes it: the file handle leaks "
-    "until garbage collection (ResourceWarning: unclosed file)",
-)
 def test_parse_mbox_closes_the_file(tmp_path: Path) -> None:
     """Parsing an mbox closes the file it opened (no ResourceWarning for a leaked handle)."""
     mbox_path = tmp_path / "bounces.mbox"
@@ -252,11 +247,6 @@ def test_parse_tracking_header_option(tmp_path: Path) -> None:
     assert {e["tracking_id"] for e in line["events"]} == {"camp-42"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.py:108 json.dumps(ensure_ascii=False) keeps the lone surrogate of a non-UTF-8 "
-    "file name; writing it to a strict UTF-8 stdout raises UnicodeEncodeError and aborts the run",
-)
 def test_parse_non_utf8_file_name_does_not_abort(tmp_path: Path) -> None:
     """A file whose name is not valid UTF-8 still gets a JSON line, and later files are parsed."""
     odd = Path(os.fsdecode(os.fsencode(tmp_path) + b"/b\xffad.eml"))
@@ -270,11 +260,6 @@ def test_parse_non_utf8_file_name_does_not_abort(tmp_path: Path) -> None:
     assert lines[1]["file"] == str(eml)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inputs.py:40 Path.iterdir() of an unreadable folder raises PermissionError, "
-    "which is not caught, so parse aborts instead of reporting the folder and going on",
-)
 def test_parse_unreadable_folder_does_not_abort(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -171,11 +171,6 @@ def test_env_mailboxes_without_any_file() -> None:
     assert (mb.name, mb.port, mb.secret) == ("envbox", 143, "p")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="settings.py:212 applies variables in lexicographic order, so index 10 is seen "
-    "before index 2 and rejected as 'not a valid list index here'",
-)
 def test_env_mailboxes_with_two_digit_indexes() -> None:
     """Eleven mailboxes defined only in the environment (indexes 0..10) all load."""
     env: dict[str, str] = {}

@@ -131,20 +131,12 @@ def test_replica_slot_rejects_non_numbers(environ: dict[str, str]) -> None:
         replica_slot(environ)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.py:47 rsplit('-') drops the minus sign, so index '-1' is read as 1",
-)
 def test_replica_slot_rejects_negative_index() -> None:
     """A negative index is a ConfigError, not silently replica 1."""
     with pytest.raises(ConfigError):
         replica_slot({REPLICA_INDEX_ENV: "-1", REPLICA_COUNT_ENV: "3"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service.py:48 str.isdigit() accepts '²' but int() rejects it: ValueError escapes",
-)
 def test_replica_slot_non_ascii_digit_is_config_error() -> None:
     """A digit-like character int() cannot read is a ConfigError, not a ValueError crash."""
     with pytest.raises(ConfigError):
