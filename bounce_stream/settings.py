@@ -285,4 +285,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(exc)) from None
+        message = _format_errors(exc)
+    # Raised outside the handler: the pydantic error (which holds the raw input, secrets
+    # included) must not even ride along as __context__.
+    raise ConfigError(message)
