@@ -108,6 +108,21 @@ class Setup:
     overrides: dict[str, Any] = field(default_factory=dict)
     imap_port: int | None = None  # default: the plain port
 
+    @classmethod
+    def create(
+        cls,
+        kafka: KafkaNode,
+        dovecot: DovecotServer,
+        user: str,
+        password: str,
+        root: Path,
+        **kwargs: Any,
+    ) -> Setup:
+        """A Setup with its own fresh work dir under ``root``."""
+        workdir = root / f"svc-{uuid.uuid4().hex[:10]}"
+        workdir.mkdir()
+        return cls(kafka, dovecot, user, password, workdir, **kwargs)
+
     @property
     def port(self) -> int:
         return self.imap_port or self.dovecot.port

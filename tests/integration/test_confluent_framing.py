@@ -31,17 +31,15 @@ def test_events_use_registered_schema_ids(
 ) -> None:
     """With schema_registry.url set, events carry magic 0 + the registered id and decode with it."""
     user, password = imap_user
-    workdir = stack_dir / f"svc-{user.split('@')[0]}"
-    workdir.mkdir()
-    setup = Setup(kafka, dovecot, user, password, workdir)
+    setup = Setup.create(kafka, dovecot, user, password, stack_dir)
     rcpts = recipients("c", 4)
     setup.append([make_dsn(r) for r in rcpts])
     with running_registry() as registry:
-        (workdir / "registry-password").write_text(registry.password)
+        (setup.workdir / "registry-password").write_text(registry.password)
         setup.overrides["schema_registry"] = {
             "url": registry.url,
             "username": registry.username,
-            "password_file": str(workdir / "registry-password"),
+            "password_file": str(setup.workdir / "registry-password"),
         }
         svc = ServiceProcess(setup)
         try:

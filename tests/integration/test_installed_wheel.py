@@ -65,9 +65,7 @@ def test_installed_wheel_runs_the_service(
     ).stdout
     assert "run" in help_text and "parse" in help_text
     user, password = imap_user
-    workdir = stack_dir / f"svc-{user.split('@')[0]}"
-    workdir.mkdir()
-    setup = Setup(kafka, dovecot, user, password, workdir)
+    setup = Setup.create(kafka, dovecot, user, password, stack_dir)
     rcpts = recipients("w", 5)
     setup.append([make_dsn(r) for r in rcpts])
     svc = ServiceProcess(setup, command=[str(cli)])

@@ -31,9 +31,7 @@ def setup(
     kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path
 ) -> Setup:
     user, password = imap_user
-    workdir = stack_dir / f"svc-{user.split('@')[0]}"
-    workdir.mkdir()
-    return Setup(kafka, dovecot, user, password, workdir)
+    return Setup.create(kafka, dovecot, user, password, stack_dir)
 
 
 @pytest.fixture
@@ -226,9 +224,7 @@ def test_kafka_down_at_start_and_restarted_mid_run_publishes_nothing_twice(
     """Kafka down at start, then restarted mid-run: the service retries and repeats nothing."""
     node = kafka_factory()
     user, password = imap_user
-    workdir = stack_dir / f"svc-{user.split('@')[0]}"
-    workdir.mkdir()
-    setup = Setup(node, dovecot, user, password, workdir)
+    setup = Setup.create(node, dovecot, user, password, stack_dir)
     first, second = recipients("b", 10), recipients("b", 10, start=10)
     setup.append([make_dsn(r) for r in first])
     node.stop()

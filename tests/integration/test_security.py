@@ -36,12 +36,6 @@ def sasl_kafka(kafka_factory: Callable[..., KafkaNode]) -> KafkaNode:
     return kafka_factory(sasl=True)
 
 
-def _setup(kafka: KafkaNode, dovecot: DovecotServer, user: str, password: str, root: Path) -> Setup:
-    workdir = root / f"sec-{time.monotonic_ns()}"
-    workdir.mkdir()
-    return Setup(kafka, dovecot, user, password, workdir, imap_port=dovecot.tls_port)
-
-
 def _wait_for(svc: ServiceProcess, metric: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while svc.metric(metric) < 1:
@@ -53,7 +47,9 @@ def test_tls_imap_and_sasl_ssl_kafka(
     tls_dovecot: DovecotServer, sasl_kafka: KafkaNode, stack_dir: Path
 ) -> None:
     """Verified TLS to IMAP and SASL_SSL to Kafka publish events; no password reaches the log."""
-    setup = _setup(sasl_kafka, tls_dovecot, TLS_USER, TLS_PASSWORD, stack_dir)
+    setup = Setup.create(
+        sasl_kafka, tls_dovecot, TLS_USER, TLS_PASSWORD, stack_dir, imap_port=tls_dovecot.tls_port
+    )
     name, kafka_password = next(iter(SASL_USERS.items()))
     (setup.workdir / "kafka-password").write_text(kafka_password)
     setup.overrides["kafka"] = {
@@ -82,7 +78,9 @@ def test_tls_certificate_is_verified_by_default(
     tls_dovecot: DovecotServer, kafka: KafkaNode, stack_dir: Path
 ) -> None:
     """Without the test CA the server certificate is refused: not ready, retried, nothing read."""
-    setup = _setup(kafka, tls_dovecot, TLS_USER, TLS_PASSWORD, stack_dir)
+    setup = Setup.create(
+        kafka, tls_dovecot, TLS_USER, TLS_PASSWORD, stack_dir, imap_port=tls_dovecot.tls_port
+    )
     setup.append([make_dsn("unverified@example.org")])
     svc = ServiceProcess(setup, tls=True)
     try:
@@ -102,8 +100,7 @@ def test_wrong_imap_password_is_reported_without_the_password(
     """A refused login is retried and reported by user name; the password is never printed."""
     user, _ = imap_user
     wrong = "Wr0ng-Pa55-7c4d1a"
-    setup = Setup(kafka, dovecot, user, wrong, stack_dir / f"sec-{time.monotonic_ns()}")
-    setup.workdir.mkdir()
+    setup = Setup.create(kafka, dovecot, user, wrong, stack_dir)
     svc = ServiceProcess(setup)
     try:
         _wait_for(svc, "bounce_stream_imap_errors_total")
