@@ -9,7 +9,7 @@ from bounce_stream.detection.context import Context
 BOUNCE_SENDER = re.compile(
     r"(?i)(?:mailer[-_ ]?daemon|post_?master|mail\s+delivery\s+(?:system|subsystem)|"
     r"mail\s+administrator|delivery\s+(?:status|subsystem)|ndr\s+administrator|"
-    r"returned\s+mail|bounce[sd]?@|no-?reply@)"
+    r"returned\s+mail)"
 )
 BOUNCE_SUBJECT = re.compile(
     r"(?i)(?:undeliver|undelivered|returned\s+mail|delivery\s+(?:status|failure|failed|"
