@@ -23,6 +23,7 @@ from bounce_stream.detection.dsnfields import (
 )
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import first_address
+from bounce_stream.detection.mta.signals import human_reply
 from bounce_stream.detection.mta.textscan import (
     command_about,
     diagnostic_near,
@@ -71,6 +72,8 @@ def _dsn_text(ctx: Context) -> str | None:
     parts = [leaf.text for leaf in ctx.leaves if leaf.content_type in _DSN_TYPES and leaf.text]
     if parts:
         return "\n\n".join(parts)[:200_000]
+    if human_reply(ctx):  # a person quoting a DSN in a reply or forward
+        return None
     for leaf in ctx.leaves:
         if leaf.text and looks_like_dsn(leaf.text[:64_000]):
             return leaf.text[:64_000]
