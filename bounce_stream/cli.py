@@ -98,13 +98,16 @@ def parse_cmd(
     out = sys.stdout
     for item in iter_messages(list(paths)):
         line: dict[str, object] = {"file": item.label}
-        if item.raw is None:
-            line.update(events=[], error=item.error)
-        else:
-            result = parse(item.raw, options)
-            line["events"] = [to_json_ready(r) for r in event_records(result, None)]
+        events: list[dict[str, object]] = []
+        errors = [item.error] if item.error else []
+        for raw in item.raws:
+            result = parse(raw, options)
+            events.extend(to_json_ready(r) for r in event_records(result, None))
             if result.error:
-                line["error"] = result.error
+                errors.append(result.error)
+        line["events"] = events
+        if errors:
+            line["error"] = "; ".join(errors)
         # ASCII JSON: a file name that is not valid UTF-8 (a lone surrogate) stays printable.
         out.write(json.dumps(line) + "\n")
 

@@ -10,8 +10,15 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class InputMessage:
+    """One unit of input: one JSON line of ``parse`` output.
+
+    ``raws`` holds one message, except for an ``.eml`` file that turns out to hold several
+    (messages saved one after another with their mbox "From " lines): a file named as one
+    message is reported as one unit, with the events of all its messages in order.
+    """
+
     label: str
-    raw: bytes | None
+    raws: tuple[bytes, ...] = ()
     error: str | None = None
 
 
@@ -33,9 +40,9 @@ def iter_messages(paths: list[Path]) -> Iterator[InputMessage]:
             elif _is_mbox(path):
                 yield from _mbox(path, label)
             else:
-                yield InputMessage(label, path.read_bytes())
+                yield InputMessage(label, (path.read_bytes(),))
         except OSError as exc:
-            yield InputMessage(label, None, f"cannot read: {exc.strerror or exc}")
+            yield InputMessage(label, (), f"cannot read: {exc.strerror or exc}")
 
 
 def _folder(path: Path, label: str) -> Iterator[InputMessage]:
@@ -45,9 +52,9 @@ def _folder(path: Path, label: str) -> Iterator[InputMessage]:
             try:
                 raw = md.get_bytes(key)
             except OSError as exc:
-                yield InputMessage(f"{label}#{key}", None, f"cannot read: {exc.strerror}")
+                yield InputMessage(f"{label}#{key}", (), f"cannot read: {exc.strerror}")
                 continue
-            yield InputMessage(f"{label}#{key}", raw)
+            yield InputMessage(f"{label}#{key}", (raw,))
         return
     children = sorted(p for p in path.iterdir() if not p.name.startswith("."))
     yield from iter_messages(children)
@@ -56,7 +63,10 @@ def _folder(path: Path, label: str) -> Iterator[InputMessage]:
 def _mbox(path: Path, label: str) -> Iterator[InputMessage]:
     mb = mailbox.mbox(path, factory=None, create=False)
     try:
+        if path.suffix.lower() == ".eml":
+            yield InputMessage(label, tuple(mb.get_bytes(key) for key in mb.iterkeys()))
+            return
         for i, key in enumerate(mb.iterkeys(), start=1):
-            yield InputMessage(f"{label}#{i}", mb.get_bytes(key))
+            yield InputMessage(f"{label}#{i}", (mb.get_bytes(key),))
     finally:
         mb.close()

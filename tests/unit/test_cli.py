@@ -85,6 +85,11 @@ def _lines(result: Result) -> list[dict[str, Any]]:
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
 def _dsn_with_id(n: int) -> bytes:
     return DSN.replace(b"<dsn-1@mx.sender.test>", f"<dsn-{n}@mx.sender.test>".encode())
 
@@ -183,6 +188,19 @@ def test_parse_mbox(tmp_path: Path) -> None:
         "bob@example.net",
     ]
     assert lines[1]["events"] == []
+
+
+def test_parse_eml_saved_with_from_lines_is_one_unit(tmp_path: Path) -> None:
+    """An .eml holding messages saved with mbox "From " lines is one line with all events."""
+    eml = tmp_path / "saved.eml"
+    box = mailbox.mbox(eml, create=True)
+    box.add(_dsn_with_id(1))
+    box.add(_dsn_with_id(2))
+    box.close()
+    single = _lines(_invoke("parse", str(eml)))
+    assert [line["file"] for line in single] == [str(eml)]
+    one = _lines(_invoke("parse", str(_write(tmp_path / "one.eml", _dsn_with_id(1)))))[0]
+    assert len(single[0]["events"]) == 2 * len(one["events"]) > 0
 
 
 def test_parse_mbox_closes_the_file(tmp_path: Path) -> None:
