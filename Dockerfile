@@ -12,7 +12,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md LICENSE CHANGELOG.md ./
+COPY pyproject.toml README.md LICENSE NOTICE CHANGELOG.md ./
 COPY schemas/ schemas/
 COPY bounce_stream/ bounce_stream/
 # The wheel of the project and of every dependency, then an install from those wheels only.

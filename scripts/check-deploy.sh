@@ -174,7 +174,7 @@ check_image_install() {
     # committed tree (HEAD), as CI and a release build see them, so that a colleague's
     # half-written change in the shared work tree does not decide this check;
     # BOUNCE_STREAM_CHECK_WORKTREE=1 takes the work tree instead (what `docker build .` sends).
-    local p paths=(pyproject.toml README.md LICENSE CHANGELOG.md schemas bounce_stream)
+    local p paths=(pyproject.toml README.md LICENSE NOTICE CHANGELOG.md schemas bounce_stream)
     for p in "${paths[@]}"; do
         grep -qx "!$p/\?" "$REPO/.dockerignore" || die ".dockerignore does not admit $p, which the Dockerfile copies"
     done
