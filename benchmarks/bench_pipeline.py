@@ -3,8 +3,8 @@
 
 Usage (from the repo root, with the project venv)::
 
-    .venv/bin/python benchmarks/bench_pipeline.py [--n 2000] [--restart-n 200]
-        [--backlog 20000] [--memory-deadline 480] [--no-memory] [--json]
+    .venv/bin/python benchmarks/bench_pipeline.py [--n 2000] [--repeat 3] [--restart-n 200]
+        [--backlog 20000] [--memory-deadline 480] [--no-memory] [--json] [--keep-dir]
 
 Starts its own single-node Kafka and Dovecot (dev.stack, 127.0.0.1 only, a 0755 temp dir
 under /tmp) and stops them at the end, also on error or Ctrl-C. Then:
@@ -227,6 +227,10 @@ class BaselineResult:
     events: int
     seconds: float
     round_trips: int  # SEARCH + one FETCH per message (LOGIN/SELECT/LOGOUT not counted)
+    complete: bool  # False when the deadline stopped it early
+
+
+BASELINE_DEADLINE = 120.0  # s; the loop stops there and reports what it read
 
 
 def baseline_poll(
@@ -238,13 +242,17 @@ def baseline_poll(
         conn.select("INBOX", readonly=True)
         last_seen = 0  # the poller's whole "checkpoint": lost on restart
         started = time.perf_counter()
-        _, data = conn.uid("SEARCH", None, "ALL")
+        # Benchmark only: max_uid pins the same messages in every run (and keeps the SEARCH
+        # response of a huge mailbox under imaplib's 1,000,000-byte line limit).
+        criteria = "ALL" if max_uid is None else f"UID 1:{max_uid}"
+        _, data = conn.uid("SEARCH", None, criteria)
         round_trips = 1
         uids = [int(u) for u in data[0].split()] if data and data[0] else []
-        if max_uid is not None:  # benchmark only: the same messages in every run
-            uids = [u for u in uids if u <= max_uid]
+        uids = [u for u in uids if max_uid is None or u <= max_uid]  # "n:*" quirk
         messages = events = 0
         for uid in uids:
+            if time.perf_counter() - started > BASELINE_DEADLINE:
+                break
             if uid <= last_seen:
                 continue
             _, fetched = conn.uid("FETCH", str(uid), "(BODY.PEEK[])")
@@ -255,7 +263,8 @@ def baseline_poll(
                 messages += 1
             last_seen = uid
         seconds = time.perf_counter() - started
-        return BaselineResult(messages, events, seconds, round_trips)
+        complete = not uids or last_seen == uids[-1]
+        return BaselineResult(messages, events, seconds, round_trips, complete)
     finally:
         with contextlib.suppress(Exception):
             conn.logout()
@@ -274,6 +283,7 @@ def run_baseline(setup: Setup, n: int) -> dict[str, Any]:
         "seconds": res.seconds,
         "messages_per_s": rate(res.messages, res.seconds),
         "round_trips": res.round_trips,
+        "complete": res.complete,
     }
 
 
@@ -640,7 +650,11 @@ def phase_memory(
     res["events_in_topic"] = got
     # Is a big mailbox itself slower to read? The baseline over 2000 of its messages.
     sample = min(2000, target)
-    big = baseline_poll(imap.host, imap.port, USER_B, PASSWORD, max_uid=sample)
+    try:
+        big = baseline_poll(imap.host, imap.port, USER_B, PASSWORD, max_uid=sample)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        out(f"   [baseline poller on this mailbox] failed: {exc}")
+        return
     res["baseline_on_big_mailbox_messages_per_s"] = rate(big.messages, big.seconds)
     out(
         f"   [baseline poller on this {target}-message mailbox, first {sample} UIDs] "
@@ -669,7 +683,26 @@ def machine_facts() -> dict[str, Any]:
             from importlib.metadata import version  # noqa: PLC0415
 
             versions[pkg] = version(pkg)
+    git = ""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "bounce_stream"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.split("\n")
+        changed = sum(1 for line in dirty if line.strip())
+        git = head + (f"+{changed} uncommitted bounce_stream/ files" if changed else "")
     return {
+        "git": git,
         "nproc": os.cpu_count(),
         "nproc_usable": len(os.sched_getaffinity(0)),
         "cpu": cpu,
