@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from functools import cached_property
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, overload
 
 from bounce_stream.detection.headers import Headers, decode_value, parse_headers
 from bounce_stream.detection.mime import Part, iter_leaves, split_head_body
@@ -51,6 +52,35 @@ _MARKER_WORDS = (
 )
 
 
+_T = TypeVar("_T")
+
+
+class lazy(Generic[_T]):
+    """``functools.cached_property`` without its lock (Python 3.11 takes one on every first
+    access): computed on first read, then stored in the instance ``__dict__``, which shadows
+    this non-data descriptor, so later reads are plain attribute lookups."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> lazy[_T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> lazy[_T] | _T:
+        if instance is None:
+            return self
+        value = self.func(instance)
+        instance.__dict__[self.name] = value
+        return value
+
+
 class Context:
     """The parsed message and the views of it detectors share."""
 
@@ -58,23 +88,23 @@ class Context:
         self.root = root
         self.headers: Headers = root.headers
 
-    @cached_property
+    @lazy
     def subject(self) -> str:
         return decode_value(self.headers.get("subject"))
 
-    @cached_property
+    @lazy
     def sender(self) -> str:
         return decode_value(self.headers.get("from"))
 
-    @cached_property
+    @lazy
     def leaves(self) -> list[Part]:
         return iter_leaves(self.root)
 
-    @cached_property
+    @lazy
     def text_leaves(self) -> list[Part]:
         return [leaf for leaf in self.leaves if leaf.content_type.startswith("text/")]
 
-    @cached_property
+    @lazy
     def body_text(self) -> str:
         """The first human-readable text part (HTML stripped when it is the only one)."""
         for leaf in self.text_leaves:
@@ -85,7 +115,7 @@ class Context:
                 return html_to_text(leaf.text[: MAX_REPORT_CHARS * 4])[:MAX_REPORT_CHARS]
         return self.root.text[:MAX_REPORT_CHARS]
 
-    @cached_property
+    @lazy
     def _marker(self) -> re.Match[str] | None:
         # Reports sit at the top of the body: the marker is searched in its head only, and
         # only when one of the marker's key words occurs at all (the regex is the slow part).
@@ -97,27 +127,27 @@ class Context:
             return _ORIGINAL_MARKER_LOWER.search(lowered)
         return ORIGINAL_MARKER.search(head)
 
-    @cached_property
+    @lazy
     def report_text(self) -> str:
         """``body_text`` cut where a quoted copy of the original message starts."""
         marker = self._marker
         return self.body_text[: marker.start()] if marker else self.body_text
 
-    @cached_property
+    @lazy
     def probe(self) -> str:
         """Sender, subject and the head of the report: what detectors recognise a format by."""
         return self.sender + "\n" + self.subject + "\n" + self.report_text[:4000]
 
-    @cached_property
+    @lazy
     def probe_lower(self) -> str:
         return self.probe.lower()
 
-    @cached_property
+    @lazy
     def report_command(self) -> str | None:
         """The SMTP command the report text names, if any (shared by every recipient)."""
         return find_command(self.report_text[:4000])
 
-    @cached_property
+    @lazy
     def original(self) -> Headers | None:
         """Header fields of the returned message, from a MIME part or from quoted text."""
         enclosed = _find_enclosed(self.root, 0)
