@@ -37,9 +37,10 @@ class TextBounce:
     messages: tuple[tuple[str, Reason], ...] = ()
 
     def claims(self, ctx: Context) -> bool:
-        if human_reply(ctx):
-            return False
+        # Cheapest test first: most messages contain none of the keywords.
         if self.keywords and not any(word in ctx.probe_lower for word in self.keywords):
+            return False
+        if human_reply(ctx):
             return False
         return self.signature.search(ctx.probe) is not None
 
