@@ -25,6 +25,7 @@ _PER_MESSAGE = frozenset(
         "x-sender",
     }
 )
+_TYPE_NAME = re.compile(r"[A-Za-z0-9-]{1,20}")
 DSN_HINT = re.compile(r"(?im)^(?:final|original)-recipient[ \t]*:")
 STATUS_HINT = re.compile(r"(?im)^(?:status|action|diagnostic-code)[ \t]*:")
 
@@ -87,6 +88,6 @@ def typed_value(value: str | None) -> tuple[str | None, str]:
     if not value:
         return None, ""
     kind, sep, rest = value.partition(";")
-    if sep and re.fullmatch(r"[A-Za-z0-9-]{1,20}", kind.strip()):
+    if sep and _TYPE_NAME.fullmatch(kind.strip()):
         return kind.strip().upper(), rest.strip()
     return None, value.strip()

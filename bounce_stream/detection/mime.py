@@ -24,6 +24,8 @@ MAX_DELIMITER_TRIES = 20_000  # boundary look-alikes examined per multipart
 
 _TEXTUAL = ("text/", "message/delivery-status", "message/feedback-report", "message/global-")
 _PARAM_RE = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
+_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_FIRST_DELIMITER = re.compile(r"^--([^\s-][^\n]{0,69}?)[ \t]*$", re.MULTILINE)
 
 
 @dataclass(slots=True)
@@ -86,7 +88,7 @@ def decode_body(body: str, headers: Headers, charset: str | None) -> str:
 
 
 def _unbase64(data: bytes) -> bytes:
-    compact = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    compact = _NOT_BASE64.sub(b"", data)
     compact = compact[: len(compact) - len(compact) % 4]
     try:
         return binascii.a2b_base64(compact)
@@ -142,7 +144,7 @@ def parse_entity(text: str, depth: int = 0, budget: list[int] | None = None) -> 
 
 def _guess_boundary(body: str) -> str:
     """The boundary of a multipart whose Content-Type lost it: its first ``--x`` line."""
-    found = re.search(r"^--([^\s-][^\n]{0,69}?)[ \t]*$", body[:4000], re.MULTILINE)
+    found = _FIRST_DELIMITER.search(body[:4000])
     return found.group(1) if found else ""
 
 

@@ -181,6 +181,8 @@ _REPLY_PATTERNS = (
     ),
 )
 _VALID_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+_IP_BEFORE = re.compile(r"\d\.$")
+_IP_AFTER = re.compile(r"\.\d")
 
 
 def is_status(value: str) -> bool:
@@ -215,7 +217,7 @@ def find_last_status(text: str) -> str | None:
 def _inside_ip(text: str, start: int, end: int) -> bool:
     before = text[max(0, start - 4) : start]
     after = text[end : end + 4]
-    return bool(re.search(r"\d\.$", before) or re.match(r"\.\d", after))
+    return bool(_IP_BEFORE.search(before) or _IP_AFTER.match(after))
 
 
 def find_reply_code(text: str) -> str | None:

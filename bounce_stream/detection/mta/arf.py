@@ -20,6 +20,7 @@ from bounce_stream.detection.headers import Headers, addresses_in, first_address
 from bounce_stream.detection.reasons import Reason
 
 _FEEDBACK_FIELD = re.compile(r"(?im)^feedback-type[ \t]*:")
+_USER_AGENT_FIELD = re.compile(r"(?im)^user-agent[ \t]*:")
 _JMRP_SUBJECT = re.compile(r"(?i)\s*complaint\s+about\s+message\s+from\b")
 _APPLE_UNSUBSCRIBE = re.compile(r"(?i)sent this e-?mail to unsubscribe from")
 
@@ -60,7 +61,7 @@ def _report_fields(ctx: Context) -> Headers | None:
         head = leaf.text[:8000]
         if "eedback-" not in head and "EEDBACK-" not in head:
             continue
-        if _FEEDBACK_FIELD.search(head) and re.search(r"(?im)^user-agent[ \t]*:", head):
+        if _FEEDBACK_FIELD.search(head) and _USER_AGENT_FIELD.search(head):
             start = _FEEDBACK_FIELD.search(head)
             return parse_headers(head[start.start() :] if start else head)
     return None

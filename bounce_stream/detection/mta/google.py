@@ -30,6 +30,7 @@ _STATES: dict[str, tuple[str, Reason]] = {
     "17": ("DATA", Reason.FILTERED),
     "18": ("DATA", Reason.FILTERED),
 }
+_DELAYED = re.compile(r"(?i)has\s+been\s+delayed")
 _DETAILS = re.compile(r"(?is)technical\s+details\s+of\s+(?:permanent|temporary)\s+failure:\s*(.+)")
 
 
@@ -54,9 +55,11 @@ class Gmail(TextBounce):
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
+        if not found:
+            return found
         details = _DETAILS.search(ctx.report_text)
-        delayed = re.search(r"(?i)has\s+been\s+delayed", ctx.report_text[:2000]) is not None
-        for item in found or []:
+        delayed = _DELAYED.search(ctx.report_text[:2000]) is not None
+        for item in found:
             if details:
                 item.diagnostic = squeeze(details.group(1))[:2000]
                 again = self.evidence(ctx, item.recipient, item.diagnostic)

@@ -130,6 +130,7 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
     )
 
 
+_ENVELOPE_ID = re.compile(r"(?im)^original-envelope-id[ \t]*:[ \t]*(\S[^\n]*)")
 _RECIPIENT_REASON = re.compile(
     r"(?im)^\s*recipient\s+address:\s*<?([^\s>]+)>?\s*\n\s*reason:\s*(.+)"
 )
@@ -166,5 +167,5 @@ def envelope_id(ctx: Context) -> str | None:
     text = _dsn_text(ctx)
     if text is None:
         return None
-    match = re.search(r"(?im)^original-envelope-id[ \t]*:[ \t]*(\S[^\n]*)", text)
+    match = _ENVELOPE_ID.search(text)
     return match.group(1).strip() if match else None
