@@ -13,7 +13,7 @@ import re
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.reasontext import MATCHERS, entries_by_reason
+from bounce_stream.detection.reasontext import MATCHERS, TRIED_ALWAYS, entries_by_reason
 from bounce_stream.detection.reasontext.matcher import tokens_of
 from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
@@ -98,8 +98,12 @@ class Diagnostic:
         """Whether the text matches ``reason``'s patterns (memoised)."""
         known = self._seen.get(reason)
         if known is None:
-            entries = self._entries.get(reason, [])
-            known = self._seen[reason] = MATCHERS[reason].matches_entries(self.text, entries)
+            entries = self._entries.get(reason)
+            if entries is None and reason not in TRIED_ALWAYS:
+                known = False  # nothing of this reason's can occur in the text
+            else:
+                known = MATCHERS[reason].matches_entries(self.text, entries or [])
+            self._seen[reason] = known
         return known
 
     def first(self, order: tuple[Reason, ...]) -> Reason | None:

@@ -96,6 +96,10 @@ for _reason, _matcher in MATCHERS.items():
         WORD_INDEX.setdefault(_word, []).append((_reason, _entry))
 
 
+# Reasons that may match a text none of whose words is in their index.
+TRIED_ALWAYS = frozenset(reason for reason, matcher in MATCHERS.items() if matcher.tries_always)
+
+
 def entries_by_reason(tokens: frozenset[str]) -> dict[Reason, list[IndexEntry]]:
     """The index entries each reason has for the words in ``tokens``."""
     found: dict[Reason, list[IndexEntry]] = {}
@@ -111,6 +115,9 @@ def match_text(
     """The first reason in ``order`` whose patterns match ``text`` (already lower-cased)."""
     entries = entries_by_reason(tokens if tokens is not None else tokens_of(text))
     for reason in order:
-        if MATCHERS[reason].matches_entries(text, entries.get(reason, [])):
+        found = entries.get(reason)
+        if found is None and reason not in TRIED_ALWAYS:
+            continue  # nothing of this reason's can occur in the text
+        if MATCHERS[reason].matches_entries(text, found or []):
             return reason
     return None

@@ -60,6 +60,11 @@ class TextMatcher:
         )
 
     @property
+    def tries_always(self) -> bool:
+        """Whether some phrase or alternative is tried whatever the words of the text."""
+        return self._always is not None
+
+    @property
     def index(self) -> dict[str, IndexEntry]:
         """Leading word -> (phrases, pattern alternatives) starting with that word."""
         return self._index
