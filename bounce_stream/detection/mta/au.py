@@ -41,11 +41,13 @@ class Au(TextBounce):
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
+        if not found:
+            return found
         section = self.section(ctx)
         whole = squeeze(section)[:2000]
         command = find_command(section)
         spam = (ctx.headers.get("x-spasign") or "").strip().upper() == "NG"
-        for item in found or []:
+        for item in found:
             item.diagnostic = whole
             item.smtp_command = command
             item.hint = self.evidence(ctx, item.recipient, whole).hint

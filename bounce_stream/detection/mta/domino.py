@@ -36,8 +36,10 @@ class Domino(TextBounce):
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
+        if not found:
+            return found
         reason = _BECAUSE.search(ctx.report_text)
-        for item in found or []:
+        for item in found:
             if reason:
                 item.diagnostic = squeeze(reason.group(1))[:2000]
                 item.hint = self.evidence(ctx, item.recipient, item.diagnostic).hint
@@ -59,8 +61,10 @@ class Notes(TextBounce):
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
+        if not found:
+            return found
         section = self.section(ctx)
-        for item in found or []:
+        for item in found:
             item.diagnostic = squeeze(section)[:2000]
             item.hint = self.evidence(ctx, item.recipient, item.diagnostic).hint
         return found

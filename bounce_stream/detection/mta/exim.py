@@ -47,8 +47,10 @@ class Exim(TextBounce):
         found = super().detect(ctx)
         if found == []:
             found = self._local_parts(ctx)
+        if not found:
+            return found
         delayed = _DELAYED.search(ctx.report_text) is not None
-        for item in found or []:
+        for item in found:
             if delayed:
                 item.action = "delayed"
             if item.smtp_command == "MAIL" and not statuscodes.find_status(item.diagnostic):
