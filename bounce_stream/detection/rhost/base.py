@@ -14,13 +14,16 @@ class ProviderRules:
 
     ``code`` extracts the provider's own error code from the diagnostic (group 1), looked up
     in ``codes``; ``phrases`` are lower-case fragments of the provider's error texts. Codes
-    win over phrases, as they are the provider's own classification.
+    win over phrases, as they are the provider's own classification. ``code_words``, when
+    set, are literal fragments one of which every ``code`` match contains: a text with none
+    of them is not searched (the regular expression is the slow part).
     """
 
     name: str
     hosts: re.Pattern[str]
     codes: dict[str, Reason] = field(default_factory=dict)
     code: re.Pattern[str] | None = None
+    code_words: tuple[str, ...] = ()
     phrases: tuple[tuple[str, Reason], ...] = ()
 
     def serves(self, hosts: str) -> bool:
@@ -28,7 +31,9 @@ class ProviderRules:
 
     def reason(self, text: str, status: str | None, command: str | None) -> Reason | None:
         """The provider's verdict on ``text`` (original case), or None."""
-        if self.code is not None:
+        if self.code is not None and (
+            not self.code_words or any(word in text for word in self.code_words)
+        ):
             found = self.code.search(text)
             if found and found.group(1).upper() in self.codes:
                 return self.codes[found.group(1).upper()]

@@ -18,6 +18,7 @@ EXCHANGE = ProviderRules(
     name="exchange",
     hosts=re.compile(r"."),
     code=re.compile(r"\b((?:RESOLVER|QUEUE|SMTPSEND)\.[A-Za-z]+\.[A-Za-z]+)"),
+    code_words=("RESOLVER.", "QUEUE.", "SMTPSEND."),  # tried on every diagnostic
     codes={
         "SMTPSEND.DNS.NONEXISTENTDOMAIN": Reason.HOSTUNKNOWN,
         "SMTPSEND.DNS.MXLOOPBACK": Reason.NETWORKERROR,
