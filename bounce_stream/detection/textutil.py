@@ -26,7 +26,8 @@ def squeeze(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-_REPLY_PREFIX = re.compile(r"(?<![\w.])[245]\d\d[ -](?:#?[245]\.\d{1,3}\.\d{1,3}\s+)?")
+# ``[245](?<![\w.][245])`` is ``(?<![\w.])[245]``, searched several times faster (see statuscodes).
+_REPLY_PREFIX = re.compile(r"[245](?<![\w.][245])\d\d[ -](?:#?[245]\.\d{1,3}\.\d{1,3}\s+)?")
 
 
 def strip_reply_continuations(text: str) -> str:
@@ -47,3 +48,21 @@ def html_to_text(html: str) -> str:
     text = _BREAKS.sub("\n", html)
     text = _TAGS.sub(" ", text)
     return _ENTITY_RE.sub(lambda match: _ENTITIES[match.group(0)], text)
+
+
+_LEADING_FLAGS = re.compile(r"\(\?([a-z]+)\)")
+_CODED_CHARACTER = re.compile(r"\\[0-9xu]")  # \101, \x41, \u0041: may stand for "A"
+
+
+def lower_case_variant(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """``pattern`` without its (?i) flag, when that finds exactly the same matches in
+    lower-cased ASCII text (case-sensitive matching is several times faster): an ASCII,
+    lower-case pattern, so no escapes such as \\S, \\W, \\B or \\x41. None otherwise."""
+    flags = _LEADING_FLAGS.match(pattern.pattern)
+    if flags is None or "i" not in flags.group(1):
+        return None
+    body = pattern.pattern[flags.end() :]
+    if not body.isascii() or body != body.lower() or _CODED_CHARACTER.search(body):
+        return None
+    rest = flags.group(1).replace("i", "")
+    return re.compile(f"(?{rest}){body}" if rest else body)

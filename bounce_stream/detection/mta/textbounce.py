@@ -13,24 +13,9 @@ from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.smtp import find_command
-from bounce_stream.detection.textutil import squeeze
+from bounce_stream.detection.textutil import lower_case_variant, squeeze
 
 _NEVER = re.compile(r"(?!)")
-_LEADING_FLAGS = re.compile(r"\(\?([a-z]+)\)")
-
-
-def lower_case_variant(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
-    """``pattern`` without its (?i) flag, when that finds exactly the same matches in
-    lower-cased ASCII text (case-sensitive matching is several times faster): an ASCII,
-    lower-case pattern, so no escapes such as \\S, \\W, \\B or \\x41. None otherwise."""
-    flags = _LEADING_FLAGS.match(pattern.pattern)
-    if flags is None or "i" not in flags.group(1):
-        return None
-    body = pattern.pattern[flags.end() :]
-    if not body.isascii() or body != body.lower() or "\\x" in body or "\\u" in body:
-        return None
-    rest = flags.group(1).replace("i", "")
-    return re.compile(f"(?{rest}){body}" if rest else body)
 
 
 class TextBounce:

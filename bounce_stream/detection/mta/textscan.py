@@ -11,10 +11,11 @@ import re
 
 from bounce_stream.detection.headers import ADDRESS_RE
 from bounce_stream.detection.reasontext import match_text
-from bounce_stream.detection.textutil import squeeze
+from bounce_stream.detection.textutil import lower_case_variant, squeeze
 
 MAX_DIAGNOSTIC_CHARS = 2_000
 _TRANSCRIPT = re.compile(r"(?i)-+\s*transcript\s+of\s+session\s+follows\s*-+")
+_TRANSCRIPT_LOWER = lower_case_variant(_TRANSCRIPT)
 _SECTION_END = re.compile(
     r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)|"
     r"^(?:reporting-mta|final-recipient|original-recipient|received-from-mta|arrival-date):"
@@ -106,7 +107,10 @@ def unique_blocks(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def session_transcript(text: str) -> str:
     """The SMTP session transcript sendmail-like MTAs write, or an empty string."""
-    found = _TRANSCRIPT.search(text)
+    if _TRANSCRIPT_LOWER is not None and text.isascii():  # same offsets, faster
+        found = _TRANSCRIPT_LOWER.search(text.lower())
+    else:
+        found = _TRANSCRIPT.search(text)
     if found is None:
         return ""
     rest = text[found.end() :]
