@@ -1,3 +1,5 @@
 from bounce_stream.cli import main
 
-main()
+# The guard matters: parse worker processes (forkserver) import the main module again.
+if __name__ == "__main__":
+    main()

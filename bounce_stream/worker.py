@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import itertools
 import random
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bounce_stream.detection import BounceType, ParseOptions, parse
+from bounce_stream.detection import BounceType, ParseOptions, ParseResult, parse
 from bounce_stream.encoding.avro import Decoder, Encoder
 from bounce_stream.events import Source, event_records
 from bounce_stream.logs import get_logger
@@ -63,6 +65,24 @@ class Codecs:
 class Position:
     uidvalidity: int
     last_uid: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    fetched: list[FetchedMessage]
+    oversized: list[MessageInfo]
+    cutoff: int  # the last UID the batch covers (what the checkpoint moves to)
+    started: float
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What one batch will have done once committed."""
+
+    messages: int
+    events: Counter[str] = field(default_factory=Counter)
+    dead: Counter[str] = field(default_factory=Counter)
+    not_bounce: int = 0
 
 
 class Backoff:
@@ -335,64 +355,97 @@ class MailboxWorker:
     async def _serve(self, on_progress: Callable[[], object]) -> None:
         """Drain batches; when caught up, wait for news (IDLE) and heartbeat the checkpoint.
 
+        While one batch's transaction commits, the next batch is already being fetched
+        (unless housekeeping needs the connection after each commit): Kafka's commit latency
+        and IMAP's transfer overlap instead of adding up.
+
         ``on_progress`` runs after every successful step: back-offs only reset once a
         connection has proved useful, so a server that accepts and then fails at once is
         retried ever more slowly instead of in a tight loop.
         """
         heartbeat = self._settings.kafka.checkpoint_heartbeat_seconds
-        while not self._stop.is_set():
-            progressed = await self._drain_once()
-            on_progress()
-            if progressed:
-                continue
-            now = time.time()
-            self._metrics.last_success.labels(**self._m).set(now)
-            if now - self._last_commit >= heartbeat:
-                await self._commit([], [], messages=0)
-            wait = min(
-                self.mailbox.idle_timeout_seconds
-                if self._imap.supports_idle
-                else self.mailbox.poll_interval_seconds,
-                heartbeat,
-            )
-            await self._imap.wait_for_news(wait, self._stop)
+        prefetch: asyncio.Future[_Batch | None] | None = None
+        try:
+            while not self._stop.is_set():
+                assert self._position is not None
+                if prefetch is not None:
+                    batch, prefetch = await prefetch, None
+                else:
+                    batch = await self._fetch_batch(self._position.last_uid)
+                on_progress()
+                if batch is None:
+                    await self._caught_up(heartbeat)
+                    continue
+                if self.mailbox.housekeeping == "none" and self._has_pending_after(batch.cutoff):
+                    prefetch = asyncio.ensure_future(self._fetch_batch(batch.cutoff))
+                results = [parse(m.raw, self._options) for m in batch.fetched]
+                records, tally = self._build_records(batch, results)
+                await self._commit(
+                    records, batch.fetched, messages=tally.messages, last_uid=batch.cutoff
+                )
+                self._after_commit(batch, tally)
+                await self._housekeeping(batch)
+        finally:
+            if prefetch is not None:
+                await self._abandon(prefetch)
+
+    async def _abandon(self, prefetch: asyncio.Future[_Batch | None]) -> None:
+        """Drop a prefetch; one stopped mid-command leaves the connection in an unknown state."""
+        if not prefetch.done():
+            prefetch.cancel()
+            await self._imap.close()
+        with contextlib.suppress(BaseException):
+            await prefetch
+
+    async def _caught_up(self, heartbeat: float) -> None:
+        now = time.time()
+        self._metrics.last_success.labels(**self._m).set(now)
+        if now - self._last_commit >= heartbeat:
+            await self._commit([], [], messages=0)
+        wait = min(
+            self.mailbox.idle_timeout_seconds
+            if self._imap.supports_idle
+            else self.mailbox.poll_interval_seconds,
+            heartbeat,
+        )
+        await self._imap.wait_for_news(wait, self._stop)
 
     # -- one batch -------------------------------------------------------------------------
 
-    async def _drain_once(self) -> bool:
-        """Process one bounded batch. False when the mailbox has nothing new."""
-        assert self._position is not None
-        if not self._pending:
+    def _has_pending_after(self, uid: int) -> bool:
+        return bool(self._pending) and self._pending[-1] > uid
+
+    async def _fetch_batch(self, after: int) -> _Batch | None:
+        """The IMAP half of one bounded batch: messages after UID ``after``, or None."""
+        if not self._has_pending_after(after):
+            self._pending.clear()
             self._metrics.polls.labels(**self._m).inc()
-            self._pending.extend(await self._imap.uids_after(self._position.last_uid))
-        self._metrics.backlog.labels(**self._m).set(len(self._pending))
-        if not self._pending:
-            return False
+            self._pending.extend(await self._imap.uids_after(after))
+            self._metrics.backlog.labels(**self._m).set(len(self._pending))
+            if not self._pending:
+                return None
         started = time.perf_counter()
-        candidates = [
-            self._pending[i]
-            for i in range(min(len(self._pending), self.mailbox.batch_max_messages))
-        ]
+        pending_after = (uid for uid in self._pending if uid > after)
+        candidates = list(itertools.islice(pending_after, self.mailbox.batch_max_messages))
         infos = await self._imap.fetch_info(candidates)
-        chosen, oversized, cutoff = self._select(candidates, infos)
+        chosen, oversized, cutoff = self._select(after, candidates, infos)
         fetched = await self._imap.fetch_bodies([i.uid for i in chosen])
-        records, messages = self._build_records(fetched, oversized)
-        await self._commit(records, fetched, messages=messages, last_uid=cutoff)
-        while self._pending and self._pending[0] <= cutoff:
+        return _Batch(fetched, oversized, cutoff, started)
+
+    def _after_commit(self, batch: _Batch, tally: _Tally) -> None:
+        name = self.mailbox.name
+        for bounce_type, count in tally.events.items():
+            self._metrics.events_published.labels(mailbox=name, bounce_type=bounce_type).inc(count)
+        for cause, count in tally.dead.items():
+            self._metrics.dead_lettered.labels(mailbox=name, cause=cause).inc(count)
+        self._metrics.not_bounce.labels(**self._m).inc(tally.not_bounce)
+        while self._pending and self._pending[0] <= batch.cutoff:
             self._pending.popleft()
         self._metrics.backlog.labels(**self._m).set(len(self._pending))
-        self._metrics.batch_duration.labels(**self._m).observe(time.perf_counter() - started)
-        cap = self._settings.dead_letter.max_raw_bytes
-        # A message whose dead letter holds only part of it (or a reference) is the one full
-        # copy left: housekeeping may flag or move it, never delete it.
-        partial = {i.uid for i in oversized} | {
-            m.uid for m in fetched if m.uid in self._dead_uids and len(m.raw) > cap
-        }
-        await self._housekeeping([m.uid for m in fetched] + [i.uid for i in oversized], partial)
-        return True
+        self._metrics.batch_duration.labels(**self._m).observe(time.perf_counter() - batch.started)
 
     def _select(
-        self, candidates: list[int], infos: list[MessageInfo]
+        self, after: int, candidates: list[int], infos: list[MessageInfo]
     ) -> tuple[list[MessageInfo], list[MessageInfo], int]:
         """Split a UID-ordered prefix of ``candidates`` into messages to fetch and oversized
         ones, within the batch byte budget. Returns the last UID the batch covers."""
@@ -400,7 +453,7 @@ class MailboxWorker:
         chosen: list[MessageInfo] = []
         oversized: list[MessageInfo] = []
         budget = self.mailbox.batch_max_bytes
-        cutoff = self._position.last_uid if self._position else 0
+        cutoff = after
         for uid in candidates:
             info = by_uid.get(uid)
             if info is None:  # expunged since SEARCH: nothing left to read
@@ -418,55 +471,53 @@ class MailboxWorker:
         return chosen, oversized, cutoff
 
     def _build_records(
-        self, fetched: list[FetchedMessage], oversized: list[MessageInfo]
-    ) -> tuple[list[OutRecord], int]:
+        self, batch: _Batch, results: list[ParseResult]
+    ) -> tuple[list[OutRecord], _Tally]:
+        """Encode one batch's events and dead letters; count them (metrics move on commit)."""
         assert self._position is not None
-        kafka = self._settings.kafka
+        source_of = functools.partial(
+            Source,
+            self.mailbox_id,
+            uidvalidity=self._position.uidvalidity,
+            detected_at=datetime.now(UTC),
+        )
         records: list[OutRecord] = []
+        tally = _Tally(messages=len(batch.fetched) + len(batch.oversized))
         self._dead_uids = set()
-        now = datetime.now(UTC)
-        uv = self._position.uidvalidity
-        m = self._m
-        for msg in fetched:
-            self._metrics.messages_fetched.labels(**m).inc()
-            self._metrics.bytes_fetched.labels(**m).inc(len(msg.raw))
+        for msg, result in zip(batch.fetched, results, strict=True):
+            self._metrics.messages_fetched.labels(**self._m).inc()
+            self._metrics.bytes_fetched.labels(**self._m).inc(len(msg.raw))
             try:
-                result = parse(msg.raw, self._options)
                 if result.error:
                     raise ValueError(result.error)
-                source = Source(self.mailbox_id, msg.uid, uv, now)
-                for rec in event_records(result, source):
-                    records.append(
-                        OutRecord(
-                            kafka.events_topic,
-                            rec["recipient"].encode(),
-                            self._codecs.event.encode(rec),
-                            tuple(self._codecs.event.headers()),
-                        )
-                    )
-                    self._metrics.events_published.labels(
-                        mailbox=self.mailbox.name, bounce_type=rec["bounce_type"]
-                    ).inc()
-                if not result.bounces:
-                    self._metrics.not_bounce.labels(**m).inc()
+                for rec in event_records(result, source_of(uid=msg.uid)):
+                    records.append(self._event_record(rec))
+                    tally.events[rec["bounce_type"]] += 1
+                tally.not_bounce += not result.bounces
             except Exception as exc:
                 # Poison goes to the dead-letter topic: a detector or encoder bug on one
                 # message must never block the mailbox.
                 records.append(self._dead_letter(msg.uid, msg.size, msg.raw, str(exc)[:1000]))
                 self._dead_uids.add(msg.uid)
-                self._metrics.dead_lettered.labels(
-                    mailbox=self.mailbox.name, cause="unparseable"
-                ).inc()
+                tally.dead["unparseable"] += 1
                 self._log.warning("dead_lettered", uid=msg.uid, error=str(exc)[:200])
-        for info in oversized:
+        for info in batch.oversized:
             error = (
                 f"message of {info.size} bytes exceeds max_message_bytes "
                 f"({self.mailbox.max_message_bytes}); not fetched"
             )
             records.append(self._dead_letter(info.uid, info.size, b"", error))
-            self._metrics.dead_lettered.labels(mailbox=self.mailbox.name, cause="oversized").inc()
+            tally.dead["oversized"] += 1
             self._log.warning("dead_lettered", uid=info.uid, size=info.size, error="oversized")
-        return records, len(fetched) + len(oversized)
+        return records, tally
+
+    def _event_record(self, rec: dict[str, Any]) -> OutRecord:
+        return OutRecord(
+            self._settings.kafka.events_topic,
+            rec["recipient"].encode(),
+            self._codecs.event.encode(rec),
+            tuple(self._codecs.event.headers()),
+        )
 
     def _dead_letter(self, uid: int, size: int, raw: bytes, error: str) -> OutRecord:
         assert self._position is not None
@@ -542,8 +593,15 @@ class MailboxWorker:
                 "batch_committed", messages=messages, records=len(records), last_uid=new.last_uid
             )
 
-    async def _housekeeping(self, uids: list[int], keep: set[int]) -> None:
+    async def _housekeeping(self, batch: _Batch) -> None:
         """After commit only; a failure here is logged and never re-publishes anything."""
+        cap = self._settings.dead_letter.max_raw_bytes
+        # A message whose dead letter holds only part of it (or a reference) is the one full
+        # copy left: housekeeping may flag or move it, never delete it.
+        keep = {i.uid for i in batch.oversized} | {
+            m.uid for m in batch.fetched if m.uid in self._dead_uids and len(m.raw) > cap
+        }
+        uids = [m.uid for m in batch.fetched] + [i.uid for i in batch.oversized]
         mode = self.mailbox.housekeeping
         if mode == "delete":
             uids = [u for u in uids if u not in keep]

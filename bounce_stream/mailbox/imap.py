@@ -44,6 +44,7 @@ class FetchedMessage:
     raw: bytes
 
 
+FETCH_CHUNK = 50
 _FETCH_HEAD = re.compile(rb"^\*?\s*\d+\s+FETCH\s+\(", re.IGNORECASE)
 _UID = re.compile(rb"\bUID\s+(\d+)", re.IGNORECASE)
 _SIZE = re.compile(rb"\bRFC822\.SIZE\s+(\d+)", re.IGNORECASE)
@@ -200,26 +201,32 @@ class ImapMailbox:
         return sorted(u for u in set(uids) if u > last_uid)
 
     async def fetch_info(self, uids: Sequence[int]) -> list[MessageInfo]:
-        """Size and arrival time of ``uids`` in one round trip, no bodies."""
-        if not uids:
-            return []
-        resp = await self._command("uid", "fetch", uid_set(uids), "(UID RFC822.SIZE INTERNALDATE)")
-        return sorted((info for info, _ in parse_fetch(resp.lines)), key=lambda m: m.uid)
+        """Size and arrival time of ``uids``, no bodies; one UID FETCH per chunk."""
+        lines = await self._fetch(uids, "(UID RFC822.SIZE INTERNALDATE)")
+        return sorted((info for info, _ in parse_fetch(lines)), key=lambda m: m.uid)
 
     async def fetch_bodies(self, uids: Sequence[int]) -> list[FetchedMessage]:
-        """Whole messages for ``uids`` in one round trip; BODY.PEEK never sets \\Seen."""
-        if not uids:
-            return []
-        resp = await self._command(
-            "uid", "fetch", uid_set(uids), "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])"
-        )
+        """Whole messages for ``uids``; BODY.PEEK never sets \\Seen."""
+        lines = await self._fetch(uids, "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])")
         got = {
             info.uid: FetchedMessage(info.uid, info.size, info.internal_date, literal)
-            for info, literal in parse_fetch(resp.lines)
+            for info, literal in parse_fetch(lines)
             if literal is not None
         }
         # A UID expunged between SEARCH and FETCH is simply absent: nothing to process.
         return [got[u] for u in sorted(got)]
+
+    async def _fetch(self, uids: Sequence[int], items: str) -> list[Any]:
+        # aioimaplib rescans a FETCH response from its start on every line it receives
+        # (quadratic in messages per command) and parses lines recursively (depth grows with
+        # the lines in one read): commands of FETCH_CHUNK messages keep both small, at a
+        # cost of one round trip per chunk, never one per message.
+        ordered = sorted(uids)
+        lines: list[Any] = []
+        for i in range(0, len(ordered), FETCH_CHUNK):
+            resp = await self._command("uid", "fetch", uid_set(ordered[i : i + FETCH_CHUNK]), items)
+            lines.extend(resp.lines)
+        return lines
 
     async def wait_for_news(self, timeout: float, stop: asyncio.Event) -> None:
         """Block until the server reports new mail, ``timeout`` passes, or ``stop`` is set.
@@ -243,7 +250,7 @@ class ImapMailbox:
             if self._lost.is_set():
                 raise ConnectionError("connection closed by the server")
             client.idle_done()
-            await asyncio.wait_for(idle, timeout=self._settings.timeout_seconds)
+            await self._unless_lost(idle)
         except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
             raise ImapError(f"IDLE failed: {_describe(exc)}") from None
@@ -277,6 +284,29 @@ class ImapMailbox:
         if transport is not None:
             transport.close()
 
+    async def _unless_lost(self, aw: Any) -> Any:
+        """Await ``aw``, but fail at once if the server drops the connection meanwhile.
+
+        aioimaplib leaves a command pending until its own timeout when the connection goes;
+        a kicked session or a restarted server must not stall the mailbox for that long.
+        """
+        task = asyncio.ensure_future(aw)
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {task, lost},
+                timeout=self._settings.timeout_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            lost.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()
+        if self._lost.is_set():
+            raise ConnectionError("connection closed by the server")
+        raise TimeoutError
+
     def _require(self) -> Any:
         if self._client is None:
             raise ImapError("not connected")
@@ -287,7 +317,7 @@ class ImapMailbox:
     async def _command(self, name: str, *args: str) -> Any:
         client = self._require()
         try:
-            resp = await getattr(client, name)(*args)
+            resp = await self._unless_lost(getattr(client, name)(*args))
         except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
             raise ImapError(f"{name.upper()} failed: {_describe(exc)}") from None
