@@ -53,7 +53,8 @@ PROVIDERS: tuple[Provider, ...] = (
 )
 
 
-_HOST_IN_TEXT = re.compile(r"(?i)\bhost\s+([a-z0-9][a-z0-9.-]+\.[a-z]{2,})")
+# ``h(?<!\wh)ost`` is ``\bhost``, searched faster (see statuscodes).
+_HOST_IN_TEXT = re.compile(r"(?i)h(?<!\wh)ost\s+([a-z0-9][a-z0-9.-]+\.[a-z]{2,})")
 # Rules that apply whatever the host (a product's own codes, not a provider's).
 _UNIVERSAL = tuple(provider for provider in PROVIDERS if provider.hosts.pattern == ".")
 _SPECIFIC = tuple(provider for provider in PROVIDERS if provider.hosts.pattern != ".")
