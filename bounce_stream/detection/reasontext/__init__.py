@@ -96,6 +96,7 @@ for _reason, _matcher in MATCHERS.items():
         WORD_INDEX.setdefault(_word, []).append((_reason, _entry))
 
 
+_INDEXED_WORDS = frozenset(WORD_INDEX)
 # Reasons that may match a text none of whose words is in their index.
 TRIED_ALWAYS = frozenset(reason for reason, matcher in MATCHERS.items() if matcher.tries_always)
 
@@ -103,8 +104,8 @@ TRIED_ALWAYS = frozenset(reason for reason, matcher in MATCHERS.items() if match
 def entries_by_reason(tokens: frozenset[str]) -> dict[Reason, list[IndexEntry]]:
     """The index entries each reason has for the words in ``tokens``."""
     found: dict[Reason, list[IndexEntry]] = {}
-    for word in tokens:
-        for reason, entry in WORD_INDEX.get(word, ()):
+    for word in tokens & _INDEXED_WORDS:
+        for reason, entry in WORD_INDEX[word]:
             found.setdefault(reason, []).append(entry)
     return found
 

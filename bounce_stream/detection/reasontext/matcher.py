@@ -36,6 +36,9 @@ class TextMatcher:
     # word -> (phrases starting with it, pattern alternatives starting with it)
     _index: dict[str, IndexEntry] = field(init=False, repr=False)
     _always: re.Pattern[str] | None = field(init=False, repr=False)
+    # One literal per alternative of ``_always`` that each of its matches contains; None
+    # when some alternative has none. A text with none of them is not searched.
+    _always_needs: tuple[str, ...] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         by_word: dict[str, list[str]] = {}
@@ -58,6 +61,8 @@ class TextMatcher:
         object.__setattr__(
             self, "_always", re.compile("|".join(everywhere)) if everywhere else None
         )
+        needs = tuple(_required_literal(alternative) for alternative in everywhere)
+        object.__setattr__(self, "_always_needs", needs if all(needs) else None)
 
     @property
     def tries_always(self) -> bool:
@@ -73,7 +78,7 @@ class TextMatcher:
         """Like :meth:`matches`, with the index entries of the text's words looked up already."""
         if self.unless and any(phrase in text for phrase in self.unless):
             return False
-        if self._always is not None and self._always.search(text) is not None:
+        if self._always_match(text):
             return True
         for phrases, pattern in entries:
             for phrase in phrases:
@@ -83,12 +88,21 @@ class TextMatcher:
                 return True
         return False
 
+    def _always_match(self, text: str) -> bool:
+        if self._always is None:
+            return False
+        if self._always_needs is not None and not any(
+            literal in text for literal in self._always_needs
+        ):
+            return False
+        return self._always.search(text) is not None
+
     def matches(self, text: str, tokens: frozenset[str] | None = None) -> bool:
         if not text:
             return False
         if self.unless and any(phrase in text for phrase in self.unless):
             return False
-        if self._always is not None and self._always.search(text) is not None:
+        if self._always_match(text):
             return True
         index = self._index
         for word in tokens if tokens is not None else tokens_of(text):
@@ -116,6 +130,68 @@ def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]
             always.append(alternative)
     compiled = {word: re.compile("|".join(parts)) for word, parts in by_word.items()}
     return compiled, always
+
+
+_QUANTIFIERS = ("?", "*", "+", "{")
+_INLINE_FLAGS = re.compile(r"\(\?[aiLmsux]")
+
+
+def _required_literal(alternative: str) -> str:
+    """The longest run of characters every match of ``alternative`` contains literally ("" when
+    none is certain). Conservative: only plain characters, one-character classes like ``[ ]``
+    and escaped punctuation count; a group, a class, a quantified character or any other
+    construct ends the run (groups and classes are skipped whole)."""
+    if _INLINE_FLAGS.search(alternative):
+        return ""  # (?i) and friends change what a literal matches
+    runs = [""]
+    index = 0
+    while index < len(alternative):
+        char = alternative[index]
+        literal: str | None = None
+        end = index + 1
+        if char == "\\":
+            escaped = alternative[index + 1 : index + 2]
+            if escaped and not escaped.isalnum():
+                literal = escaped
+            end = index + 2
+        elif char == "[":
+            member = alternative[index + 1 : index + 2]
+            if alternative[index + 2 : index + 3] == "]" and member not in ("", "^", "\\", "]"):
+                literal, end = member, index + 3
+            else:
+                end = _class_end(alternative, index) + 1
+        elif char == "(":
+            closing = _closing(alternative, index)
+            end = len(alternative) if closing < 0 else closing + 1
+        elif char == "{":
+            closing = alternative.find("}", index)
+            end = len(alternative) if closing < 0 else closing + 1
+        elif char not in ".^$*+?|)]}":
+            literal = char
+        if literal is not None and alternative[end : end + 1] not in _QUANTIFIERS:
+            runs[-1] += literal
+        else:
+            runs.append("")
+        index = max(end, index + 1)
+    return max(runs, key=len)
+
+
+def _class_end(pattern: str, open_at: int) -> int:
+    """Index of the "]" closing the character class opened at ``open_at`` (last index when
+    unclosed); "[]...]" and "[^]...]" keep a literal "]" as the first member."""
+    index = open_at + 1
+    if pattern[index : index + 1] == "^":
+        index += 1
+    if pattern[index : index + 1] == "]":
+        index += 1
+    while index < len(pattern):
+        if pattern[index] == "\\":
+            index += 2
+            continue
+        if pattern[index] == "]":
+            return index
+        index += 1
+    return len(pattern) - 1
 
 
 def _strip_verbose(pattern: str) -> str:
