@@ -39,7 +39,9 @@ class Headers:
 
     def get(self, name: str) -> str | None:
         value = self._first.get(name.lower())
-        return _clean(value) if value is not None else None
+        if value is None:
+            return None
+        return _clean(value) if "\n" in value else value.strip()[:MAX_FIELD_CHARS]
 
     def get_all(self, name: str) -> list[str]:
         key = name.lower()

@@ -68,8 +68,9 @@ def content_type_of(headers: Headers, default: str = "text/plain") -> tuple[str,
     if "/" not in ctype:
         ctype = default
     params: dict[str, str] = {}
-    for name, raw_value in _PARAM_RE.findall(value):
-        params.setdefault(name.lower(), raw_value.strip('"').strip())
+    if ";" in value:  # every parameter follows one
+        for name, raw_value in _PARAM_RE.findall(value):
+            params.setdefault(name.lower(), raw_value.strip('"').strip())
     return ctype, params
 
 

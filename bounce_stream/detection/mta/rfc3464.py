@@ -165,7 +165,7 @@ def _is_exit_code(diag_type: str | None) -> bool:
 def envelope_id(ctx: Context) -> str | None:
     """The RFC 3461 ENVID echoed as Original-Envelope-Id, if any."""
     text = _dsn_text(ctx)
-    if text is None:
+    if text is None or "envelope-" not in text.lower():  # no letter of it has odd cases
         return None
     match = _ENVELOPE_ID.search(text)
     return match.group(1).strip() if match else None
