@@ -61,7 +61,10 @@ class Metrics:
             registry=reg,
             build_info=info,
             polls=Counter(
-                f"{PREFIX}_polls", "IMAP fetch rounds (one UID FETCH range).", mb, registry=reg
+                f"{PREFIX}_polls",
+                "Looks for new mail: one UID SEARCH past the position.",
+                mb,
+                registry=reg,
             ),
             messages_fetched=Counter(
                 f"{PREFIX}_messages_fetched", "Messages fetched from IMAP.", mb, registry=reg

@@ -108,6 +108,12 @@ async def sleep_unless(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
+async def _settle(task: asyncio.Future[None] | None) -> None:
+    """Wait for ``task``, if there is one."""
+    if task is not None:
+        await task
+
+
 def _resetter(*backoffs: Backoff) -> Callable[[], None]:
     def reset() -> None:
         for backoff in backoffs:
@@ -355,39 +361,57 @@ class MailboxWorker:
     async def _serve(self, on_progress: Callable[[], object]) -> None:
         """Drain batches; when caught up, wait for news (IDLE) and heartbeat the checkpoint.
 
-        While one batch's transaction commits, the next batch is already being fetched
-        (unless housekeeping needs the connection after each commit): Kafka's commit latency
-        and IMAP's transfer overlap instead of adding up.
+        Three stages overlap: while batch k's transaction commits, batch k+1 is fetched and
+        classified (unless housekeeping needs the connection after each commit). Transactions
+        stay strictly one after another, each holding its own checkpoint, so a failure at any
+        point leaves Kafka at a batch boundary.
 
         ``on_progress`` runs after every successful step: back-offs only reset once a
         connection has proved useful, so a server that accepts and then fails at once is
         retried ever more slowly instead of in a tight loop.
         """
+        assert self._position is not None
         heartbeat = self._settings.kafka.checkpoint_heartbeat_seconds
+        pipelined = self.mailbox.housekeeping == "none"
         prefetch: asyncio.Future[_Batch | None] | None = None
+        committing: asyncio.Future[None] | None = None
+        after = self._position.last_uid  # the last UID handed on (committed or in flight)
         try:
             while not self._stop.is_set():
-                assert self._position is not None
                 if prefetch is not None:
                     batch, prefetch = await prefetch, None
                 else:
-                    batch = await self._fetch_batch(self._position.last_uid)
+                    batch = await self._fetch_batch(after)
                 on_progress()
                 if batch is None:
+                    await _settle(committing)
+                    committing = None
                     await self._caught_up(heartbeat)
                     continue
-                if self.mailbox.housekeeping == "none" and self._has_pending_after(batch.cutoff):
-                    prefetch = asyncio.ensure_future(self._fetch_batch(batch.cutoff))
+                after = batch.cutoff
+                if pipelined and self._has_pending_after(after):
+                    prefetch = asyncio.ensure_future(self._fetch_batch(after))
                 results = [parse(m.raw, self._options) for m in batch.fetched]
                 records, tally = self._build_records(batch, results)
-                await self._commit(
-                    records, batch.fetched, messages=tally.messages, last_uid=batch.cutoff
-                )
-                self._after_commit(batch, tally)
-                await self._housekeeping(batch)
+                await _settle(committing)
+                committing = asyncio.ensure_future(self._commit_batch(batch, records, tally))
+                if not pipelined:
+                    await _settle(committing)
+                    committing = None
+        except asyncio.CancelledError:
+            if committing is not None:
+                committing.cancel()
+            raise
         finally:
             if prefetch is not None:
                 await self._abandon(prefetch)
+            # A transaction in flight is valid work: let it finish (or raise its own error).
+            await _settle(committing)
+
+    async def _commit_batch(self, batch: _Batch, records: list[OutRecord], tally: _Tally) -> None:
+        await self._commit(records, batch.fetched, messages=tally.messages, last_uid=batch.cutoff)
+        self._after_commit(batch, tally)
+        await self._housekeeping(batch)
 
     async def _abandon(self, prefetch: asyncio.Future[_Batch | None]) -> None:
         """Drop a prefetch; one stopped mid-command leaves the connection in an unknown state."""
