@@ -50,7 +50,7 @@ def parse_delivery_status(text: str) -> DeliveryStatus:
     last: tuple[dict[str, str], str] | None = None
     count = 0
     for line in text.split("\n"):
-        if not line.strip():
+        if not line or line.isspace():
             current = _close(result, current)
             last = None
             continue

@@ -108,7 +108,8 @@ def unique_blocks(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def session_transcript(text: str) -> str:
     """The SMTP session transcript sendmail-like MTAs write, or an empty string."""
     if _TRANSCRIPT_LOWER is not None and text.isascii():  # same offsets, faster
-        found = _TRANSCRIPT_LOWER.search(text.lower())
+        lowered = text.lower()
+        found = _TRANSCRIPT_LOWER.search(lowered) if "transcript" in lowered else None
     else:
         found = _TRANSCRIPT.search(text)
     if found is None:
