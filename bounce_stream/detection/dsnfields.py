@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bounce_stream.detection.textutil import lower_case_variant
+
 MAX_FIELDS = 2_000
 _FIELD = re.compile(r"([A-Za-z][A-Za-z0-9-]{1,60})[ \t]*:[ \t]*(.*)")
 _PER_MESSAGE = frozenset(
@@ -28,6 +30,8 @@ _PER_MESSAGE = frozenset(
 _TYPE_NAME = re.compile(r"[A-Za-z0-9-]{1,20}")
 DSN_HINT = re.compile(r"(?im)^(?:final|original)-recipient[ \t]*:")
 STATUS_HINT = re.compile(r"(?im)^(?:status|action|diagnostic-code)[ \t]*:")
+_DSN_HINT_LOWER = lower_case_variant(DSN_HINT)
+_STATUS_HINT_LOWER = lower_case_variant(STATUS_HINT)
 
 
 @dataclass(slots=True)
@@ -40,6 +44,15 @@ class DeliveryStatus:
 
 def looks_like_dsn(text: str) -> bool:
     """Whether ``text`` carries RFC 3464 recipient fields."""
+    if _DSN_HINT_LOWER is not None and _STATUS_HINT_LOWER is not None and text.isascii():
+        # Lower-cased ASCII: the same answer from the faster case-sensitive patterns, and
+        # none at all without the word every recipient field has.
+        lowered = text.lower()
+        return (
+            "-recipient" in lowered
+            and _DSN_HINT_LOWER.search(lowered) is not None
+            and _STATUS_HINT_LOWER.search(lowered) is not None
+        )
     return DSN_HINT.search(text) is not None and STATUS_HINT.search(text) is not None
 
 
