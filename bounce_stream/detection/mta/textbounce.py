@@ -12,6 +12,7 @@ from bounce_stream.detection.mta.signals import human_reply
 from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import match_text
+from bounce_stream.detection.reasontext.matcher import required_literals
 from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import lower_case_variant, squeeze
 
@@ -36,10 +37,13 @@ class TextBounce:
     # The MTA's own fixed sentences and what they mean (lower-case fragments).
     messages: tuple[tuple[str, Reason], ...] = ()
     _signature_lower: re.Pattern[str] | None = None  # see lower_case_variant
+    _signature_needs: tuple[str, ...] | None = None  # see required_literals
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         cls._signature_lower = lower_case_variant(cls.signature)
+        if cls._signature_lower is not None:
+            cls._signature_needs = required_literals(cls._signature_lower.pattern)
 
     def claims(self, ctx: Context) -> bool:
         # Cheapest test first: most messages contain none of the keywords.
@@ -48,7 +52,11 @@ class TextBounce:
         if human_reply(ctx):
             return False
         if self._signature_lower is not None and ctx.probe.isascii():
-            return self._signature_lower.search(ctx.probe_lower) is not None
+            probe = ctx.probe_lower
+            needs = self._signature_needs
+            if needs is not None and not any(literal in probe for literal in needs):
+                return False
+            return self._signature_lower.search(probe) is not None
         return self.signature.search(ctx.probe) is not None
 
     def detect(self, ctx: Context) -> list[Evidence] | None:

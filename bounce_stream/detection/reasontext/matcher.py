@@ -132,6 +132,14 @@ def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]
     return compiled, always
 
 
+def required_literals(pattern: str) -> tuple[str, ...] | None:
+    """One literal per top-level alternative of ``pattern`` (not VERBOSE) that each of its
+    matches contains; None when some alternative has none. A text containing none of them
+    cannot match."""
+    needs = tuple(_required_literal(part) for part in _top_level_alternatives(pattern))
+    return needs if needs and all(needs) else None
+
+
 _QUANTIFIERS = ("?", "*", "+", "{")
 _INLINE_FLAGS = re.compile(r"\(\?[aiLmsux]")
 
