@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import imaplib
+import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -10,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bounce_stream.events import SOURCE_FIELDS, to_json_ready
 from dev.stack import DovecotServer, KafkaNode
 from tests.integration.pipeline import (
     ServiceProcess,
@@ -59,7 +63,8 @@ def assert_exactly_once(setup: Setup, expected: list[str]) -> None:
 def test_n_bounces_give_exactly_n_events(setup: Setup, services: list[ServiceProcess]) -> None:
     """N appended bounces (and a non-bounce) give exactly N decodable events keyed by recipient."""
     rcpts = recipients("n", 30)
-    setup.append([make_dsn(r, n=i) for i, r in enumerate(rcpts)] + [make_not_bounce()])
+    messages = [make_dsn(r, n=i) for i, r in enumerate(rcpts)]
+    setup.append([*messages, make_not_bounce()])
     svc = start(setup, services)
     svc.wait_ready()
     cp = wait_for_checkpoint(setup, 31)
@@ -73,6 +78,21 @@ def test_n_bounces_give_exactly_n_events(setup: Setup, services: list[ServicePro
         assert value["tracking_id"] is not None and value["tracking_id"].startswith("mail-")
         assert "single-object" in headers["content-type"]
     assert svc.metric("bounce_stream_not_bounce_messages_total") == 1
+    # `parse` prints exactly what `run` published, minus where and when it was read.
+    for i, message in enumerate(messages[:3]):
+        (setup.workdir / f"m{i}.eml").write_bytes(message)
+    parsed = subprocess.run(
+        [sys.executable, "-m", "bounce_stream", "parse"]
+        + [str(setup.workdir / f"m{i}.eml") for i in range(3)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    published = {v["recipient"]: v for _, v, _ in events(setup)}
+    for line in parsed:
+        (event,) = json.loads(line)["events"]
+        want = to_json_ready(published[event["recipient"]])
+        assert event == {k: v for k, v in want.items() if k not in SOURCE_FIELDS}
     assert svc.metric("bounce_stream_events_published_total") == 30
     status, body = svc.get("/metrics")
     assert status == 200 and setup.password not in body
