@@ -64,7 +64,8 @@ def parse_delivery_status(text: str) -> DeliveryStatus:
     count = 0
     for line in text.split("\n"):
         if not line or line.isspace():
-            current = _close(result, current)
+            if current:  # an empty block needs no closing
+                current = _close(result, current)
             last = None
             continue
         if line[0] in " \t" and last is not None:
@@ -77,7 +78,8 @@ def parse_delivery_status(text: str) -> DeliveryStatus:
         count += 1
         if count > MAX_FIELDS:
             break
-        name, value = match.group(1).lower(), match.group(2).strip()
+        name, value = match.groups()
+        name, value = name.lower(), value.strip()
         if name in _PER_MESSAGE:
             result.message.setdefault(name, value)
             last = (result.message, name)
