@@ -149,8 +149,8 @@ def _required_literal(alternative: str) -> str:
     none is certain). Conservative: only plain characters, one-character classes like ``[ ]``
     and escaped punctuation count; a group, a class, a quantified character or any other
     construct ends the run (groups and classes are skipped whole)."""
-    if _INLINE_FLAGS.search(alternative):
-        return ""  # (?i) and friends change what a literal matches
+    if _INLINE_FLAGS.search(alternative) or len(_top_level_alternatives(alternative)) != 1:
+        return ""  # (?i) and friends change what a literal matches; "a|b" is two alternatives
     runs = [""]
     index = 0
     while index < len(alternative):
