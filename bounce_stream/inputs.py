@@ -61,6 +61,12 @@ def _folder(path: Path, label: str) -> Iterator[InputMessage]:
 
 
 def _mbox(path: Path, label: str) -> Iterator[InputMessage]:
+    raw = path.read_bytes()
+    if b"\n" not in raw:
+        # Bare-CR line endings: the mailbox module cannot split them; detection itself
+        # skips a leading "From " line, so hand the file over whole.
+        yield InputMessage(label, (raw,))
+        return
     mb = mailbox.mbox(path, factory=None, create=False)
     try:
         if path.suffix.lower() == ".eml":

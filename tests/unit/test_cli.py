@@ -203,6 +203,18 @@ def test_parse_eml_saved_with_from_lines_is_one_unit(tmp_path: Path) -> None:
     assert len(single[0]["events"]) == 2 * len(one["events"]) > 0
 
 
+def test_parse_eml_with_from_line_and_bare_cr_endings(tmp_path: Path) -> None:
+    """A bare-CR .eml starting with an mbox "From " line is classified, not reported unreadable."""
+    eml = tmp_path / "mac.eml"
+    eml.write_bytes(b"From MAILER-DAEMON Wed Nov 25 20:00:00 2026\r" + DSN.replace(b"\n", b"\r"))
+    (line,) = _lines(_invoke("parse", str(eml)))
+    assert "error" not in line
+    assert [e["recipient"] for e in line["events"]] == [
+        e["recipient"]
+        for e in _lines(_invoke("parse", str(_write(tmp_path / "lf.eml", DSN))))[0]["events"]
+    ]
+
+
 def test_parse_mbox_closes_the_file(tmp_path: Path) -> None:
     """Parsing an mbox closes the file it opened (no ResourceWarning for a leaked handle)."""
     mbox_path = tmp_path / "bounces.mbox"
