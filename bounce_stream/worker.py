@@ -200,6 +200,8 @@ class MailboxWorker:
             try:
                 if self._publisher is None:
                     await self._start_kafka()
+                    if self._imap.connected:
+                        self._reconcile_position()
                 if not self._imap.connected:
                     await self._connect_imap()
                 self._set_state(State.READY, "ok")
@@ -338,6 +340,17 @@ class MailboxWorker:
 
     async def _connect_imap(self) -> None:
         await self._imap.connect()
+        self._reconcile_position()
+        self._log.info(
+            "imap_connected",
+            uidvalidity=self._imap.uidvalidity,
+            exists=self._imap.exists,
+            idle=self._imap.supports_idle,
+        )
+
+    def _reconcile_position(self) -> None:
+        """Match the committed position with the folder's UIDVALIDITY (after either side
+        (re)connects): no checkpoint, or one from a recreated folder, means "from UID 1"."""
         current = self._imap.uidvalidity
         pos = self._position
         if pos is not None and pos.uidvalidity != current:
@@ -347,16 +360,9 @@ class MailboxWorker:
                 uidvalidity=current,
                 action="mailbox was recreated: reading it again from its first UID",
             )
-            self._position = Position(current, 0)
-        elif pos is None:
+        if pos is None or pos.uidvalidity != current:
             self._position = Position(current, 0)
         self._pending.clear()
-        self._log.info(
-            "imap_connected",
-            uidvalidity=current,
-            exists=self._imap.exists,
-            idle=self._imap.supports_idle,
-        )
 
     async def _serve(self, on_progress: Callable[[], object]) -> None:
         """Drain batches; when caught up, wait for news (IDLE) and heartbeat the checkpoint.
