@@ -340,3 +340,43 @@ def test_missing_topics_are_reported_when_creation_is_off(
     assert status == 503
     assert setup.topics.checkpoints in body and "create_topics is false" in body
     assert checkpoint(setup) is None
+
+
+def test_checkpoint_show_and_reset_replay_with_stable_ids(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """`checkpoint reset --uid` rewinds a mailbox; replayed events carry their original ids."""
+    rcpts = recipients("cp", 5)
+    setup.append([make_dsn(r) for r in rcpts])
+    svc = start(setup, services)
+    svc.wait_ready()
+    cp = wait_for_checkpoint(setup, 5)
+    assert svc.stop() == 0
+
+    def cli(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "bounce_stream", *args, "--config", str(svc.config)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+
+    (shown,) = [json.loads(line) for line in cli("checkpoint", "show").splitlines()]
+    assert shown["name"] == "main" and shown["checkpoint"]["last_uid"] == 5
+    cli(
+        "checkpoint",
+        "reset",
+        "main",
+        "--uid",
+        "2",
+        "--uidvalidity",
+        str(cp["uidvalidity"]),
+        "--yes",
+    )
+    assert checkpoint(setup)["last_uid"] == 2
+    again = start(setup, services)
+    again.wait_ready()
+    wait_for_checkpoint(setup, 5)
+    ids = [v["event_id"] for _, v, _ in events(setup)]
+    assert len(ids) == 5 + 3 and len(set(ids)) == 5
