@@ -380,3 +380,28 @@ def test_checkpoint_show_and_reset_replay_with_stable_ids(
     wait_for_checkpoint(setup, 5)
     ids = [v["event_id"] for _, v, _ in events(setup)]
     assert len(ids) == 5 + 3 and len(set(ids)) == 5
+
+
+def test_standby_takes_over_when_the_owner_dies(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """A fenced standby takes the mailbox back once the owner's heartbeat has gone quiet."""
+    first = recipients("o", 5)
+    setup.append([make_dsn(r) for r in first])
+    a = start(setup, services)
+    a.wait_ready()
+    wait_for_checkpoint(setup, 5)
+    b = start(setup, services)
+    b.wait_ready()
+    deadline = time.monotonic() + 15
+    while a.metric("bounce_stream_fenced_total") < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert a.get("/readyz")[0] == 503
+    b.kill()
+    second = recipients("o", 5, start=5)
+    setup.append([make_dsn(r) for r in second])
+    # Liveness window: max(2 heartbeats, 30 s) after the owner's last checkpoint.
+    a.wait_ready(timeout=90)
+    wait_for_checkpoint(setup, 10)
+    assert_exactly_once(setup, first + second)
+    assert any(e.get("event") == "reacquiring_mailbox" for e in a.log_events())
