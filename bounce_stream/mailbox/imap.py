@@ -184,7 +184,8 @@ class ImapMailbox:
 
     @property
     def supports_idle(self) -> bool:
-        return "IDLE" in self.capabilities
+        """IDLE is used when the server offers it and the config does not turn it off."""
+        return self._settings.idle and "IDLE" in self.capabilities
 
     async def uids_after(self, last_uid: int) -> list[int]:
         """UIDs greater than ``last_uid``, ascending (one UID SEARCH round trip)."""

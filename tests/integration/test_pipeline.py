@@ -218,6 +218,18 @@ def test_poison_and_oversized_messages_are_dead_lettered(
     assert svc.metric("bounce_stream_dead_lettered_messages_total") == 2
 
 
+def test_polling_without_idle_picks_up_new_mail(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """With IDLE off the service polls every poll_interval_seconds and still sees new mail."""
+    svc = start(setup, services, idle=False, poll_interval_seconds=0.5)
+    svc.wait_ready()
+    assert any(e.get("event") == "imap_connected" and e["idle"] is False for e in svc.log_events())
+    setup.append([make_dsn("poll@example.org")])
+    wait_for_checkpoint(setup, 1, timeout=15)
+    assert_exactly_once(setup, ["poll@example.org"])
+
+
 def test_imap_connection_drop_reconnects_and_loses_nothing(
     setup: Setup, services: list[ServiceProcess]
 ) -> None:
