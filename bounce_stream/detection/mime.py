@@ -63,27 +63,10 @@ def content_type_of(headers: Headers, default: str = "text/plain") -> tuple[str,
     value = headers.get("content-type")
     if not value:
         return default, {}
-    parsed = _CONTENT_TYPES.get(value)
-    if parsed is None:
-        parsed = _parse_content_type(value)
-        if len(_CONTENT_TYPES) >= _MAX_CACHED_TYPES:
-            _CONTENT_TYPES.clear()
-        _CONTENT_TYPES[value] = parsed
-    ctype, params = parsed
-    return ctype or default, dict(params)
-
-
-# Field value -> (media type, "" when invalid; parameters): most values recur from message
-# to message ("text/plain; charset=us-ascii", "message/delivery-status"...).
-_CONTENT_TYPES: dict[str, tuple[str, dict[str, str]]] = {}
-_MAX_CACHED_TYPES = 1024
-
-
-def _parse_content_type(value: str) -> tuple[str, dict[str, str]]:
     head, _, _ = value.partition(";")
-    ctype = head.strip().lower()
+    ctype = head.strip().lower() or default
     if "/" not in ctype:
-        ctype = ""
+        ctype = default
     params: dict[str, str] = {}
     if ";" in value:  # every parameter follows one
         for name, raw_value in _PARAM_RE.findall(value):
