@@ -167,7 +167,7 @@ class ImapMailbox:
             raise
         except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
-            raise ImapError(f"cannot connect to {s.host}:{s.port}: {_describe(exc)}") from None
+            raise ImapError(f"cannot connect to {s.host}:{s.port}: {self._describe(exc)}") from None
 
     async def select(self) -> None:
         resp = await self._command("select", self._settings.folder)
@@ -254,7 +254,7 @@ class ImapMailbox:
             await self._unless_lost(idle)
         except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
-            raise ImapError(f"IDLE failed: {_describe(exc)}") from None
+            raise ImapError(f"IDLE failed: {self._describe(exc)}") from None
 
     async def mark_seen(self, uids: Sequence[int]) -> None:
         await self._command("uid", "store", uid_set(uids), "+FLAGS.SILENT", r"(\Seen)")
@@ -308,6 +308,11 @@ class ImapMailbox:
             raise ConnectionError("connection closed by the server")
         raise TimeoutError
 
+    def _describe(self, exc: BaseException) -> str:
+        """The error as text, with the password blanked: aioimaplib's exceptions can carry
+        the command they failed on, and a LOGIN command carries the password."""
+        return _describe(exc).replace(self._settings.secret, "***")
+
     def _require(self) -> Any:
         if self._client is None:
             raise ImapError("not connected")
@@ -321,7 +326,7 @@ class ImapMailbox:
             resp = await self._unless_lost(getattr(client, name)(*args))
         except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()
-            raise ImapError(f"{name.upper()} failed: {_describe(exc)}") from None
+            raise ImapError(f"{name.upper()} failed: {self._describe(exc)}") from None
         if resp.result != "OK":
             text = b" ".join(
                 bytes(x) for x in resp.lines[-1:] if isinstance(x, bytes | bytearray)

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import aioimaplib
 import pytest
 
-from bounce_stream.mailbox.imap import MessageInfo, _internal_date, parse_fetch, uid_set
+from bounce_stream.mailbox.imap import (
+    ImapMailbox,
+    MessageInfo,
+    _internal_date,
+    parse_fetch,
+    uid_set,
+)
+from bounce_stream.settings import MailboxSettings
 
 BODY_1 = bytearray(b"From: a@x.test\r\nSubject: one\r\n\r\nbody one\r\n")
 BODY_2 = bytearray(b"From: b@x.test\r\nSubject: two\r\n\r\nbody two, longer\r\n")
@@ -186,3 +194,14 @@ def test_internal_date_minus_zero_zone_is_utc() -> None:
 def test_internal_date_unparseable_is_none(raw: bytes) -> None:
     """An INTERNALDATE that cannot be read gives None rather than raising."""
     assert _internal_date(raw) is None
+
+
+def test_errors_never_carry_the_password() -> None:
+    """An aioimaplib error that quotes the LOGIN command is reported with the password blanked."""
+    secret = "Sup3r-s3cret-pw"
+    mailbox = ImapMailbox(
+        MailboxSettings(name="m", host="imap.test", username="u", password=secret)
+    )
+    exc = aioimaplib.Abort(f'A1 LOGIN u "{secret}" timed out')
+    text = mailbox._describe(exc)
+    assert secret not in text and "***" in text
