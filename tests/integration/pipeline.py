@@ -166,7 +166,7 @@ class Setup:
                 else {}
             ),
             "kafka": kafka,
-            "mailboxes": [box],
+            "mailboxes": [box, *self.overrides.get("extra_mailboxes", [])],
             "metrics": {"port": metrics_port},
             "logging": {"format": "json", "level": "INFO"},
             "shutdown_grace_seconds": 5,

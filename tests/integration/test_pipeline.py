@@ -218,6 +218,34 @@ def test_poison_and_oversized_messages_are_dead_lettered(
     assert svc.metric("bounce_stream_dead_lettered_messages_total") == 2
 
 
+def test_one_failing_mailbox_never_stops_the_others(
+    setup: Setup, services: list[ServiceProcess]
+) -> None:
+    """A mailbox that cannot log in is retried and reported; its neighbour keeps publishing."""
+    (setup.workdir / "wrong-password").write_text("not-the-password")
+    setup.overrides["extra_mailboxes"] = [
+        {
+            "name": "broken",
+            "host": setup.dovecot.host,
+            "port": setup.dovecot.port,
+            "username": setup.user,
+            "password_file": str(setup.workdir / "wrong-password"),
+            "folder": "Other",
+            "tls": False,
+            "reconnect_initial_seconds": 0.2,
+            "reconnect_max_seconds": 1,
+        }
+    ]
+    rcpts = recipients("ind", 4)
+    setup.append([make_dsn(r) for r in rcpts])
+    svc = start(setup, services)
+    wait_for_checkpoint(setup, 4)
+    assert_exactly_once(setup, rcpts)
+    status, body = svc.get("/readyz")
+    assert status == 503 and "broken:" in body and "main:" not in body
+    assert "not-the-password" not in svc.log()
+
+
 def test_polling_without_idle_picks_up_new_mail(
     setup: Setup, services: list[ServiceProcess]
 ) -> None:
