@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -82,4 +82,3 @@ class ParseResult:
     # otherwise a digest of its normalised bytes.
     fingerprint: str = ""
     error: str | None = None
-    notes: tuple[str, ...] = field(default=())
