@@ -96,6 +96,10 @@ def test_n_bounces_give_exactly_n_events(setup: Setup, services: list[ServicePro
     assert svc.metric("bounce_stream_events_published_total") == 30
     status, body = svc.get("/metrics")
     assert status == 200 and setup.password not in body
+    lint = subprocess.run(
+        ["promtool", "check", "metrics"], input=body, capture_output=True, text=True, check=False
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
 
 
 def test_restart_resumes_from_checkpoint(setup: Setup, services: list[ServiceProcess]) -> None:
