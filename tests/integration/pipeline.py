@@ -229,6 +229,15 @@ class ServiceProcess:
                 total += float(line.rsplit(" ", 1)[1])
         return total
 
+    def wait_for_metric(self, name: str, at_least: float = 1, timeout: float = 30) -> None:
+        """Wait until the sum of ``name`` reaches ``at_least``; fail with the log tail if not."""
+        deadline = time.monotonic() + timeout
+        while self.metric(name) < at_least:
+            assert time.monotonic() < deadline, (
+                f"{name} stayed below {at_least}:\n{self.log()[-2000:]}"
+            )
+            time.sleep(0.2)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 

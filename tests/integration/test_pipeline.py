@@ -155,9 +155,7 @@ def test_second_instance_is_fenced_and_nothing_duplicates(
     second = recipients("f", 10, start=10)
     setup.append([make_dsn(r) for r in second])
     wait_for_checkpoint(setup, 20)
-    deadline = time.monotonic() + 15
-    while a.metric("bounce_stream_fenced_total") < 1 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    a.wait_for_metric("bounce_stream_fenced_total", timeout=15)
     assert a.metric("bounce_stream_fenced_total") == 1
     status, body = a.get("/readyz")
     assert status == 503 and "fenced" in body
@@ -293,9 +291,7 @@ def test_kafka_down_at_start_and_restarted_mid_run_publishes_nothing_twice(
     setup.append([make_dsn(r) for r in first])
     node.stop()
     svc = start(setup, services)
-    deadline = time.monotonic() + 30
-    while svc.metric("bounce_stream_kafka_errors_total") < 1 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    svc.wait_for_metric("bounce_stream_kafka_errors_total", timeout=30)
     status, body = svc.get("/readyz")
     assert status == 503 and "kafka" in body
     node.start()
@@ -377,9 +373,7 @@ def test_missing_topics_are_reported_when_creation_is_off(
     setup.overrides["kafka"] = {"create_topics": False}
     setup.append([make_dsn("t-missing@example.org")])
     svc = start(setup, services)
-    deadline = time.monotonic() + 30
-    while svc.metric("bounce_stream_kafka_errors_total") < 1 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    svc.wait_for_metric("bounce_stream_kafka_errors_total", timeout=30)
     status, body = svc.get("/readyz")
     assert status == 503
     assert setup.topics.checkpoints in body and "create_topics is false" in body
@@ -437,9 +431,7 @@ def test_standby_takes_over_when_the_owner_dies(
     wait_for_checkpoint(setup, 5)
     b = start(setup, services)
     b.wait_ready()
-    deadline = time.monotonic() + 15
-    while a.metric("bounce_stream_fenced_total") < 1 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    a.wait_for_metric("bounce_stream_fenced_total", timeout=15)
     assert a.get("/readyz")[0] == 503
     b.kill()
     second = recipients("o", 5, start=5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -34,13 +33,6 @@ def tls_dovecot(dovecot_factory: Callable[..., DovecotServer]) -> DovecotServer:
 def sasl_kafka(kafka_factory: Callable[..., KafkaNode]) -> KafkaNode:
     """A Kafka node with SASL_SSL (SCRAM-SHA-512) next to its PLAINTEXT listener."""
     return kafka_factory(sasl=True)
-
-
-def _wait_for(svc: ServiceProcess, metric: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while svc.metric(metric) < 1:
-        assert time.monotonic() < deadline, f"{metric} stayed 0:\n{svc.log()[-2000:]}"
-        time.sleep(0.2)
 
 
 def test_tls_imap_and_sasl_ssl_kafka(
@@ -84,7 +76,7 @@ def test_tls_certificate_is_verified_by_default(
     setup.append([make_dsn("unverified@example.org")])
     svc = ServiceProcess(setup, tls=True)
     try:
-        _wait_for(svc, "bounce_stream_imap_errors_total")
+        svc.wait_for_metric("bounce_stream_imap_errors_total")
         status, body = svc.get("/readyz")
         log = svc.log()
     finally:
@@ -103,7 +95,7 @@ def test_wrong_imap_password_is_reported_without_the_password(
     setup = Setup.create(kafka, dovecot, user, wrong, stack_dir)
     svc = ServiceProcess(setup)
     try:
-        _wait_for(svc, "bounce_stream_imap_errors_total")
+        svc.wait_for_metric("bounce_stream_imap_errors_total")
         status, body = svc.get("/readyz")
         metrics = svc.get("/metrics")[1]
     finally:
