@@ -62,6 +62,13 @@ class Codecs:
 
 
 @dataclass(frozen=True, slots=True)
+class _Headers:
+    event: tuple[tuple[str, bytes], ...]
+    checkpoint: tuple[tuple[str, bytes], ...]
+    dead_letter: tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Position:
     uidvalidity: int
     last_uid: int
@@ -140,6 +147,12 @@ class MailboxWorker:
         self.mailbox_id = mailbox.mailbox_id
         self._settings = settings
         self._codecs = codecs
+        # Kafka headers depend only on the encoder: computed once, not per record.
+        self._headers = _Headers(
+            tuple(codecs.event.headers()),
+            tuple(codecs.checkpoint.headers()),
+            tuple(codecs.dead_letter.headers()),
+        )
         self._metrics = metrics
         self._ensure_topics = ensure_topics
         self._stop = stop
@@ -546,7 +559,7 @@ class MailboxWorker:
             self._settings.kafka.events_topic,
             rec["recipient"].encode(),
             self._codecs.event.encode(rec),
-            tuple(self._codecs.event.headers()),
+            self._headers.event,
         )
 
     def _dead_letter(self, uid: int, size: int, raw: bytes, error: str) -> OutRecord:
@@ -566,7 +579,7 @@ class MailboxWorker:
             self._settings.kafka.dead_letter_topic,
             self._key,
             self._codecs.dead_letter.encode(value),
-            tuple(self._codecs.dead_letter.headers()),
+            self._headers.dead_letter,
         )
 
     async def _commit(
@@ -596,7 +609,7 @@ class MailboxWorker:
                 self._settings.kafka.checkpoint_topic,
                 self._key,
                 self._codecs.checkpoint.encode(checkpoint),
-                tuple(self._codecs.checkpoint.headers()),
+                self._headers.checkpoint,
                 partition=self._checkpoint_partition,
             ),
         ]
