@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, Generic, TypeVar, cast, overload
 
 from bounce_stream.detection.headers import Headers, decode_value, parse_headers
 from bounce_stream.detection.mime import Part, iter_leaves, split_head_body
@@ -43,19 +43,20 @@ _MARKER_AFTER_NEWLINE = re.compile(ORIGINAL_MARKER.pattern.replace("(?im)^", r"(
 _MARKER_AFTER_NEWLINE_LOWER = re.compile(
     _ORIGINAL_MARKER_LOWER.pattern.replace("(?m)^", r"(?m)\n", 1)
 )
+# Most frequent first (in bounces that have a marker at all): the scan stops at the first found.
 _MARKER_WORDS = (
-    "copy of the",
     "original message",
-    "headers follow",
-    "message header",
-    "message below",
-    "message follows",
     "returned message",
+    "copy of the",
+    "headers follow",
+    "message follows",
+    "message below",
+    "headers of",
     "text of your",
     "text follows",
     "message reads",
+    "message header",
     "header of the",
-    "headers of",
 )
 
 
@@ -94,6 +95,16 @@ class Context:
     def __init__(self, root: Part) -> None:
         self.root = root
         self.headers: Headers = root.headers
+        self._memo: dict[Callable[[Context], object], object] = {}
+
+    def memo(self, compute: Callable[[Context], _T]) -> _T:
+        """``compute(self)``, computed once per message: for views a detector module owns but
+        correlation reads again (the lazy properties below are the shared ones)."""
+        if compute in self._memo:
+            return cast(_T, self._memo[compute])
+        value = compute(self)
+        self._memo[compute] = value
+        return value
 
     @lazy
     def subject(self) -> str:

@@ -15,8 +15,10 @@ from bounce_stream.detection.textutil import to_text
 MAX_HEADER_FIELDS = 500
 MAX_FIELD_CHARS = 16_000
 
+# Possessive: a field never gives characters back, which spares the engine its backtracking
+# bookkeeping on every line.
 _FIELD_BLOCK = re.compile(
-    r"^([!-9;-~]+)[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*|(?<=;)\n[^\s:][^:\n]*=[^\n]*)*)",
+    r"^([!-9;-~]+)[ \t]*:[ \t]*([^\n]*+(?:\n[ \t][^\n]*+|(?<=;)\n[^\s:][^:\n]*=[^\n]*+)*+)",
     re.MULTILINE,
 )
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
@@ -64,10 +66,13 @@ def parse_headers(head: str) -> Headers:
     (including a parameter list continued without indentation after a ";").
     """
     # Values stay folded until read: most fields (Received, DKIM...) never are.
-    fields = [
-        (name.lower(), value) for name, value in _FIELD_BLOCK.findall(head)[:MAX_HEADER_FIELDS]
-    ]
-    return Headers(fields)
+    found = _FIELD_BLOCK.findall(head)[:MAX_HEADER_FIELDS]
+    if not found:
+        return Headers([])
+    names, values = zip(*found, strict=True)
+    # Names are ASCII without newlines: one lower() over all of them reads the same as one
+    # per name, at a fraction of the calls.
+    return Headers(list(zip("\n".join(names).lower().split("\n"), values, strict=True)))
 
 
 def _clean(value: str) -> str:

@@ -27,6 +27,19 @@ _CONTEXT = re.compile(
     r"(?:in\s+reply\s+to|after|did\s+not\s+like\s+our|response\s+to|while\s+sending|"
     r"most\s+progress\s+was|while\s+talking\s+to[^:]{0,80}:\s*>>>|\[(?=rcpt|mail|data))\s*(?=([^\n]{0,40}))"
 )
+# One of these occurs in every match of _CONTEXT and _LIKES ("like" stands for both "did not
+# like our" and "does not like"): a text with none of them is not searched.
+_CONTEXT_WORDS = (
+    "after",
+    "reply",
+    "like",
+    "response",
+    "while",
+    "progress",
+    "[rcpt",
+    "[mail",
+    "[data",
+)
 _SENT = re.compile(r"(?m)^[ \t]*>>>[ \t]*([^\n]{0,17})")
 _LIKES = re.compile(r"does\s+not\s+like\s+(recipient|sender)")
 
@@ -36,14 +49,15 @@ def find_command(text: str) -> str | None:
     if not text:
         return None
     text = text[:4000].lower()
-    for context in _CONTEXT.finditer(text):
-        snippet = context.group(1)
-        for pattern, command in _COMMANDS:
-            if pattern.match(snippet):
-                return command
-    likes = _LIKES.search(text)
-    if likes:
-        return "RCPT" if likes.group(1) == "recipient" else "MAIL"
+    if any(word in text for word in _CONTEXT_WORDS):
+        for context in _CONTEXT.finditer(text):
+            snippet = context.group(1)
+            for pattern, command in _COMMANDS:
+                if pattern.match(snippet):
+                    return command
+        likes = _LIKES.search(text)
+        if likes:
+            return "RCPT" if likes.group(1) == "recipient" else "MAIL"
     if ">>>" in text:
         for sent in _SENT.finditer(text):
             for pattern, command in _COMMANDS:

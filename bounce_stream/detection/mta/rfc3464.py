@@ -55,7 +55,7 @@ class Rfc3464:
     name = "rfc3464"
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
-        text = _dsn_text(ctx)
+        text = ctx.memo(_dsn_text)
         if text is None:
             return None
         status = parse_delivery_status(text)
@@ -164,7 +164,7 @@ def _is_exit_code(diag_type: str | None) -> bool:
 
 def envelope_id(ctx: Context) -> str | None:
     """The RFC 3461 ENVID echoed as Original-Envelope-Id, if any."""
-    text = _dsn_text(ctx)
+    text = ctx.memo(_dsn_text)
     if text is None or "envelope-" not in text.lower():  # no letter of it has odd cases
         return None
     match = _ENVELOPE_ID.search(text)

@@ -13,6 +13,7 @@ from typing import Protocol
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
+from bounce_stream.detection.reasontext.matcher import required_literals
 from bounce_stream.detection.rhost.asia import TENCENT, NttDocomo
 from bounce_stream.detection.rhost.cox import COX, Spectrum
 from bounce_stream.detection.rhost.google import GOOGLE
@@ -64,15 +65,28 @@ _ANY_PROVIDER = re.compile(
 )
 
 
+def _host_literals(pattern: str) -> tuple[str, ...]:
+    r"""Literals one of which every match of a host pattern like ``(?:a\.com|b\.net)\b``
+    contains; ``("",)`` (always search) when they cannot be told."""
+    body = pattern.removesuffix(r"\b")
+    if body.startswith("(?:") and body.endswith(")") and body.count("(") == 1:
+        body = body[3:-1]
+    return required_literals(body) or ("",)
+
+
 # The same host patterns without (?i), for lower-cased ASCII text: there they match exactly
 # where the case-insensitive ones do, three times faster. Every provider's ``serves`` is its
-# ``hosts.search``; the patterns are lower case and free of escapes like \S or \B.
+# ``hosts.search``; the patterns are lower case and free of escapes like \S or \B. Each comes
+# with the literals one of which any match contains: a host list with none of them is not
+# searched, which rules most providers out at the cost of a substring test.
 _SPECIFIC_LOWER = tuple(
-    (provider, re.compile(provider.hosts.pattern.removeprefix("(?i)"))) for provider in _SPECIFIC
+    (provider, lower, _host_literals(lower.pattern))
+    for provider in _SPECIFIC
+    for lower in (re.compile(provider.hosts.pattern.removeprefix("(?i)")),)
 )
 assert all(
     provider.hosts.pattern.startswith("(?i)") and lower.pattern == lower.pattern.lower()
-    for provider, lower in _SPECIFIC_LOWER
+    for provider, lower, _ in _SPECIFIC_LOWER
 )
 
 
@@ -82,7 +96,11 @@ def providers_serving(hosts: str) -> tuple[Provider, ...]:
     if hosts.isascii():
         # Each lower-case pattern once costs about what the combined one does alone.
         return (
-            tuple(provider for provider, lower in _SPECIFIC_LOWER if lower.search(lowered))
+            tuple(
+                provider
+                for provider, lower, needs in _SPECIFIC_LOWER
+                if any(literal in lowered for literal in needs) and lower.search(lowered)
+            )
             + _UNIVERSAL
         )
     if _ANY_PROVIDER.search(lowered) is None:
