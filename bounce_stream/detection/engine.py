@@ -44,9 +44,10 @@ def classify(raw: bytes, options: ParseOptions) -> ParseResult:
 def _is_message(raw: bytes) -> bool:
     """At least one header field in the first lines, and no NUL-riddled binary."""
     head = raw[:4096]
-    if head.count(b"\x00") > 8:
+    if b"\x00" in head and head.count(b"\x00") > 8:  # memchr first: text has no NUL at all
         return False
-    return _HEADER_LINE.search(head.split(b"\n\n", 1)[0][:4096]) is not None
+    end = head.find(b"\n\n")
+    return _HEADER_LINE.search(head, 0, len(head) if end < 0 else end) is not None
 
 
 def _digest(normalised: bytes) -> str:
