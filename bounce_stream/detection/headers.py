@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
 
 from bounce_stream.detection.textutil import to_text
 
@@ -32,12 +33,14 @@ ADDRESS_RE = re.compile(
 class Headers:
     """Ordered header fields with case-insensitive lookup; first occurrence wins in get()."""
 
-    __slots__ = ("_fields", "_first")
+    __slots__ = ("_first", "_names", "_values")
 
-    def __init__(self, fields: list[tuple[str, str]]) -> None:
-        self._fields = fields
+    def __init__(self, names: Sequence[str], values: Sequence[str]) -> None:
+        """``names`` lower-cased, ``values`` raw (still folded), pairwise."""
+        self._names = names
+        self._values = values
         # dict() keeps the last duplicate; reversing makes the first occurrence win.
-        self._first: dict[str, str] = dict(reversed(fields))
+        self._first: dict[str, str] = dict(zip(reversed(names), reversed(values), strict=False))
 
     def get(self, name: str) -> str | None:
         value = self._first.get(name.lower())
@@ -47,16 +50,22 @@ class Headers:
 
     def get_all(self, name: str) -> list[str]:
         key = name.lower()
-        return [_clean(value) for field_name, value in self._fields if field_name == key]
+        return [
+            _clean(value)
+            for field_name, value in zip(self._names, self._values, strict=True)
+            if field_name == key
+        ]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._first
 
     def __len__(self) -> int:
-        return len(self._fields)
+        return len(self._names)
 
     def items(self) -> list[tuple[str, str]]:
-        return [(name, _clean(value)) for name, value in self._fields]
+        return [
+            (name, _clean(value)) for name, value in zip(self._names, self._values, strict=True)
+        ]
 
 
 def parse_headers(head: str) -> Headers:
@@ -68,11 +77,11 @@ def parse_headers(head: str) -> Headers:
     # Values stay folded until read: most fields (Received, DKIM...) never are.
     found = _FIELD_BLOCK.findall(head)[:MAX_HEADER_FIELDS]
     if not found:
-        return Headers([])
+        return Headers((), ())
     names, values = zip(*found, strict=False)  # pairs by construction; strict=True costs here
     # Names are ASCII without newlines: one lower() over all of them reads the same as one
     # per name, at a fraction of the calls.
-    return Headers(list(zip("\n".join(names).lower().split("\n"), values, strict=False)))
+    return Headers("\n".join(names).lower().split("\n"), values)
 
 
 def _clean(value: str) -> str:
