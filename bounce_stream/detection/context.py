@@ -143,7 +143,7 @@ class Context:
         if not any(word in lowered for word in _MARKER_WORDS):
             return None
         if head.isascii():  # same offsets: the case-sensitive pattern on lower case is faster
-            return _first_marker(lowered, _ORIGINAL_MARKER_LOWER, _MARKER_AFTER_NEWLINE_LOWER)
+            return _first_marker_near_message(lowered)
         return _first_marker(head, ORIGINAL_MARKER, _MARKER_AFTER_NEWLINE)
 
     @lazy
@@ -196,6 +196,43 @@ def _first_marker(
         return found.start(), found.end()
     found = after_newline.search(text)
     return (found.start() + 1, found.end()) if found is not None else None
+
+
+# Every ORIGINAL_MARKER alternative contains the word "message" (pinned by a unit test), and
+# before it only these characters: the words' letters, white space and the line prefixes.
+_MARKER_ANCHOR = "message"
+_MAY_PRECEDE_ANCHOR = "abcdefghijklmnopqrstuvwxyz>|-=_*" + "".join(
+    chr(c) for c in range(128) if chr(c).isspace()
+)
+_ANCHOR_LOOKBACK = 300
+
+
+def _first_marker_near_message(lowered: str) -> tuple[int, int] | None:
+    """``_first_marker`` on lower-cased ASCII text, trying only the lines a match can start on.
+
+    A match starts at a line start before its first "message" with only letters, white space
+    and line-prefix characters in between, and no "message" before that one (no marker word
+    holds it). So, occurrence by occurrence, only the line starts after the last other
+    character before it are tried; the first match found is the first in the text. A run of
+    such characters longer than the lookback falls back to searching the whole text.
+    """
+    at = lowered.find(_MARKER_ANCHOR)
+    while at >= 0:
+        floor = max(0, at - _ANCHOR_LOOKBACK)
+        kept = lowered[floor:at].rstrip(_MAY_PRECEDE_ANCHOR)
+        if floor > 0 and not kept:
+            return _first_marker(lowered, _ORIGINAL_MARKER_LOWER, _MARKER_AFTER_NEWLINE_LOWER)
+        line = floor + len(kept)
+        if line > 0 and lowered[line - 1] != "\n":
+            line = lowered.find("\n", line, at) + 1 or -1
+        while 0 <= line <= at:
+            found = _ORIGINAL_MARKER_LOWER.match(lowered, line)
+            if found is not None:
+                return found.start(), found.end()
+            newline = lowered.find("\n", line, at)
+            line = newline + 1 if newline >= 0 else -1
+        at = lowered.find(_MARKER_ANCHOR, at + 1)
+    return None
 
 
 def _find_enclosed(part: Part, depth: int) -> Part | None:
