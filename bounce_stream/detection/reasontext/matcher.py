@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_TOKEN = re.compile(r"[a-z0-9]+")
 _LEADING_WORD = re.compile(r"[a-z0-9]+")
 # A pattern alternative "starts with a plain word" when it begins with letters/digits
 # followed by a space class, a literal dot/colon/quote class, or its end.
@@ -21,9 +20,16 @@ _PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$|[a-z0-9])")
 IndexEntry = tuple[tuple[str, ...], re.Pattern[str] | None]
 
 
+# Every byte but [a-z0-9] -> space: the tokens are then what str.split() returns.
+_SPACE_OUT = bytes(c if 0x30 <= c <= 0x39 or 0x61 <= c <= 0x7A else 0x20 for c in range(256))
+
+
 def tokens_of(text: str) -> frozenset[str]:
-    """The word tokens of a lower-cased text."""
-    return frozenset(_TOKEN.findall(text))
+    """The word tokens (runs of [a-z0-9]) of a lower-cased text."""
+    # Same tokens as re.findall("[a-z0-9]+", text), several times faster: bytes.translate is one table
+    # lookup per character. Characters beyond latin-1 become "?", which is no token character.
+    spaced = text.encode("latin-1", "replace").translate(_SPACE_OUT).decode("ascii")
+    return frozenset(spaced.split())
 
 
 @dataclass(frozen=True, slots=True)
