@@ -13,7 +13,7 @@ import re
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.reasontext import MATCHERS, TRIED_ALWAYS, entries_by_reason
+from bounce_stream.detection.reasontext import INDEXED_WORDS, MATCHERS
 from bounce_stream.detection.reasontext.matcher import tokens_of
 from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
@@ -82,32 +82,28 @@ def decide(evidence: Evidence) -> tuple[Reason, str | None]:
 
 
 class Diagnostic:
-    """A lower-cased diagnostic, its word tokens, and which reasons' texts it matches."""
+    """A lower-cased diagnostic, its indexed words, and which reasons' texts it matches."""
 
-    __slots__ = ("_entries", "_seen", "text")
+    __slots__ = ("_words", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._entries = entries_by_reason(tokens_of(text))
-        self._seen: dict[Reason, bool] = {}
+        # Only words in some reason's index matter; fewer words, cheaper tests in has().
+        self._words = tokens_of(text) & INDEXED_WORDS
 
     def __bool__(self) -> bool:
         return bool(self.text)
 
     def has(self, reason: Reason) -> bool:
-        """Whether the text matches ``reason``'s patterns (memoised)."""
-        known = self._seen.get(reason)
-        if known is None:
-            entries = self._entries.get(reason)
-            if entries is None and reason not in TRIED_ALWAYS:
-                known = False  # nothing of this reason's can occur in the text
-            else:
-                known = MATCHERS[reason].matches_entries(self.text, entries or [])
-            self._seen[reason] = known
-        return known
+        """Whether the text matches ``reason``'s patterns."""
+        # Not memoised: a decision asks about the same reason again only in rare fallbacks.
+        return MATCHERS[reason].matches_words(self.text, self._words)
 
     def first(self, order: tuple[Reason, ...]) -> Reason | None:
-        return next((reason for reason in order if self.has(reason)), None)
+        for reason in order:
+            if self.has(reason):
+                return reason
+        return None
 
 
 def _status(evidence: Evidence, text: str) -> str | None:
@@ -150,12 +146,13 @@ def _reason(evidence: Evidence, status: str | None, text: Diagnostic) -> Reason:
 
 def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> Reason | None:
     command = evidence.smtp_command
+    present = bool(text.text)
     for reason in STRONG_ORDER:
         if reason is by_status:
             if reason is Reason.USERUNKNOWN and _overruled(text):
                 continue
             return reason
-        if not text or not text.has(reason):
+        if not present or not text.has(reason):
             continue
         if (
             reason is Reason.USERUNKNOWN

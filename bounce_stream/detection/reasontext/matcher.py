@@ -41,6 +41,7 @@ class TextMatcher:
     unless: tuple[str, ...] = ()
     # word -> (phrases starting with it, pattern alternatives starting with it)
     _index: dict[str, IndexEntry] = field(init=False, repr=False)
+    _words: frozenset[str] = field(init=False, repr=False)  # the keys of _index
     _always: re.Pattern[str] | None = field(init=False, repr=False)
     # One literal per alternative of ``_always`` that each of its matches contains; None
     # when some alternative has none. A text with none of them is not searched.
@@ -64,6 +65,7 @@ class TextMatcher:
         }
         everywhere = [re.escape(phrase) for phrase in always] + rx_always
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_words", frozenset(index))
         object.__setattr__(
             self, "_always", re.compile("|".join(everywhere)) if everywhere else None
         )
@@ -71,22 +73,27 @@ class TextMatcher:
         object.__setattr__(self, "_always_needs", needs if all(needs) else None)
 
     @property
-    def tries_always(self) -> bool:
-        """Whether some phrase or alternative is tried whatever the words of the text."""
-        return self._always is not None
+    def words(self) -> frozenset[str]:
+        """The words of the index: a text has to have one of them as a token for an entry
+        of the index to be tried."""
+        return self._words
 
-    @property
-    def index(self) -> dict[str, IndexEntry]:
-        """Leading word -> (phrases, pattern alternatives) starting with that word."""
-        return self._index
-
-    def matches_entries(self, text: str, entries: list[IndexEntry]) -> bool:
-        """Like :meth:`matches`, with the index entries of the text's words looked up already."""
-        if self.unless and any(phrase in text for phrase in self.unless):
+    def matches_words(self, text: str, words: frozenset[str]) -> bool:
+        """Like :meth:`matches`; ``words`` are the text's tokens, or those of them that are in
+        some index (the others have no entry)."""
+        # Speed: most reasons have no word of a given text and nothing tried always; the set
+        # test runs in C, and only the entries of the common words are looked at.
+        if self._always is None and self._words.isdisjoint(words):
             return False
+        if self.unless:
+            for phrase in self.unless:
+                if phrase in text:
+                    return False
         if self._always_match(text):
             return True
-        for phrases, pattern in entries:
+        index = self._index
+        for word in self._words & words:
+            phrases, pattern = index[word]
             for phrase in phrases:
                 if phrase in text:
                     return True
@@ -97,30 +104,18 @@ class TextMatcher:
     def _always_match(self, text: str) -> bool:
         if self._always is None:
             return False
-        if self._always_needs is not None and not any(
-            literal in text for literal in self._always_needs
-        ):
-            return False
-        return self._always.search(text) is not None
+        needs = self._always_needs
+        if needs is None:
+            return self._always.search(text) is not None
+        for literal in needs:  # a loop, not any(generator): cheaper for so few literals
+            if literal in text:
+                return self._always.search(text) is not None
+        return False
 
     def matches(self, text: str, tokens: frozenset[str] | None = None) -> bool:
         if not text:
             return False
-        if self.unless and any(phrase in text for phrase in self.unless):
-            return False
-        if self._always_match(text):
-            return True
-        index = self._index
-        for word in tokens if tokens is not None else tokens_of(text):
-            entry = index.get(word)
-            if entry is None:
-                continue
-            for phrase in entry[0]:
-                if phrase in text:
-                    return True
-            if entry[1] is not None and entry[1].search(text) is not None:
-                return True
-        return False
+        return self.matches_words(text, tokens if tokens is not None else tokens_of(text))
 
 
 def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]:
