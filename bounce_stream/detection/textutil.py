@@ -39,8 +39,13 @@ def strip_reply_continuations(text: str) -> str:
     first = _REPLY_PREFIX.search(text)
     if first is None:
         return text
-    head, tail = text[: first.end()], text[first.end() :]
-    return head + _REPLY_PREFIX.sub("", tail)
+    # Speed: most texts have one prefix; searching on from the first one's end finds the
+    # same next prefix as the substitution would (the first one ends with white space or
+    # "-", so the look-behind sees no [\w.] there either way) and spares rebuilding the text.
+    second = _REPLY_PREFIX.search(text, first.end())
+    if second is None:
+        return text
+    return text[: second.start()] + _REPLY_PREFIX.sub("", text[second.start() :])
 
 
 def html_to_text(html: str) -> str:
