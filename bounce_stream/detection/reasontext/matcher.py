@@ -69,8 +69,9 @@ class TextMatcher:
         object.__setattr__(
             self, "_always", re.compile("|".join(everywhere)) if everywhere else None
         )
-        needs = tuple(_required_literal(alternative) for alternative in everywhere)
-        object.__setattr__(self, "_always_needs", needs if all(needs) else None)
+        per_alternative = [_needed_literals(alternative) for alternative in everywhere]
+        needs = tuple(literal for literals in per_alternative for literal in literals)
+        object.__setattr__(self, "_always_needs", needs if all(per_alternative) else None)
 
     @property
     def words(self) -> frozenset[str]:
@@ -183,6 +184,67 @@ def _required_literal(alternative: str) -> str:
             runs.append("")
         index = max(end, index + 1)
     return max(runs, key=len)
+
+
+def _needed_literals(alternative: str) -> tuple[str, ...]:
+    """Literals one of which every match of ``alternative`` contains (() when none is certain):
+    its longest literal run (see :func:`_required_literal`) or, when their shortest one is
+    longer, the words of a group of plain literals like ``(?:missing|invalid)``."""
+    run = _required_literal(alternative)
+    best: tuple[str, ...] = (run,) if run else ()
+    if _INLINE_FLAGS.search(alternative) or len(_top_level_alternatives(alternative)) != 1:
+        return best
+    index = 0
+    while index < len(alternative):  # the top level only: groups and classes are skipped
+        char = alternative[index]
+        if char == "\\":
+            index += 2
+        elif char == "[":
+            index = _class_end(alternative, index) + 1
+        elif char == "(":
+            closing = _closing(alternative, index)
+            if closing < 0:
+                break
+            if alternative.startswith("(?:", index) and (
+                alternative[closing + 1 : closing + 2] not in _QUANTIFIERS
+            ):
+                parts = alternative[index + 3 : closing].split("|")
+                words = [word for word in map(_literal_of, parts) if word]
+                if len(words) == len(parts) and min(map(len, words)) > min(
+                    map(len, best), default=0
+                ):
+                    best = tuple(words)
+            index = closing + 1
+        else:
+            index += 1
+    return best
+
+
+def _literal_of(fragment: str) -> str | None:
+    """The string ``fragment`` matches when it is made of plain characters, escaped
+    punctuation and one-character classes only; None otherwise."""
+    out: list[str] = []
+    index = 0
+    while index < len(fragment):
+        char = fragment[index]
+        if char == "\\":
+            escaped = fragment[index + 1 : index + 2]
+            if not escaped or escaped.isalnum():
+                return None
+            out.append(escaped)
+            index += 2
+        elif char == "[":
+            member = fragment[index + 1 : index + 2]
+            if fragment[index + 2 : index + 3] != "]" or member in ("", "^", "\\", "]"):
+                return None
+            out.append(member)
+            index += 3
+        elif char in ".^$*+?|()[]{}":
+            return None
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
 
 
 def _class_end(pattern: str, open_at: int) -> int:
