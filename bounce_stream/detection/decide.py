@@ -63,6 +63,9 @@ _OVERRULE_USERUNKNOWN = (
 )
 # Local delivery agents report on the mailbox itself, not from an SMTP dialogue.
 _LOCAL_AGENT = re.compile(r"(?:^|\s)(?:mail\.local|procmail|maildrop|dovecot-lda|deliver|local):\s")
+# Every match of _LOCAL_AGENT contains one of these; a search tries every position, so the
+# substring tests come first.
+_LOCAL_AGENT_NEEDS = ("local:", "procmail:", "maildrop:", "dovecot-lda:", "deliver:")
 MAX_MATCH_CHARS = 2_000  # reason texts are looked for in this much of a diagnostic
 _NON_FAILURES = frozenset({Reason.DELIVERED, Reason.VACATION, Reason.FEEDBACK})
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
@@ -154,11 +157,7 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> R
             return reason
         if not present or not text.has(reason):
             continue
-        if (
-            reason is Reason.USERUNKNOWN
-            and command != "RCPT"
-            and not _LOCAL_AGENT.search(text.text)
-        ):
+        if reason is Reason.USERUNKNOWN and command != "RCPT" and not _local_agent(text.text):
             # Sisimai: an unknown-user text not tied to RCPT TO is a filter's answer.
             if command in ("CONN", "EHLO", "HELO", "MAIL"):
                 continue
@@ -167,6 +166,13 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> R
             continue
         return reason
     return None
+
+
+def _local_agent(text: str) -> bool:
+    for name in _LOCAL_AGENT_NEEDS:
+        if name in text:
+            return _LOCAL_AGENT.search(text) is not None
+    return False
 
 
 def _overruled(text: Diagnostic) -> bool:
