@@ -74,9 +74,8 @@ _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 def decide(evidence: Evidence) -> tuple[Reason, str | None]:
     """The reason and the status code to report for ``evidence``."""
     raw = squeeze(evidence.diagnostic).lower()
-    text = Diagnostic(strip_reply_continuations(raw)[:MAX_MATCH_CHARS])
     status = _status(evidence, raw)
-    reason = evidence.reason or _reason(evidence, status, text)
+    reason = evidence.reason or _reason(evidence, status, raw)
     if reason in _NON_FAILURES:
         return reason, status if reason is Reason.DELIVERED else (status or None)
     if status is None or status.startswith("2."):
@@ -133,9 +132,11 @@ def _temporary(evidence: Evidence) -> bool:
     return code.startswith("4")
 
 
-def _reason(evidence: Evidence, status: str | None, text: Diagnostic) -> Reason:
+def _reason(evidence: Evidence, status: str | None, raw: str) -> Reason:
     if (status and status.startswith("2.")) or evidence.action in _SUCCESS_ACTIONS:
         return Reason.DELIVERED
+    # Only read here: a reason the detector gave or a success needs no text matching.
+    text = Diagnostic(strip_reply_continuations(raw)[:MAX_MATCH_CHARS])
     by_status = statuscodes.reason_of(status)
     found = _strong(evidence, by_status, text)
     if evidence.hint is not None and found in (None, Reason.FILTERED):
