@@ -14,7 +14,7 @@ from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import INDEXED_WORDS, MATCHERS
-from bounce_stream.detection.reasontext.matcher import tokens_of
+from bounce_stream.detection.reasontext.matcher import token_list
 from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
 # Reasons a status code or a text may prove, most specific first.
@@ -86,12 +86,12 @@ def decide(evidence: Evidence) -> tuple[Reason, str | None]:
 class Diagnostic:
     """A lower-cased diagnostic, its indexed words, and which reasons' texts it matches."""
 
-    __slots__ = ("_words", "text")
+    __slots__ = ("text", "words")
 
     def __init__(self, text: str) -> None:
         self.text = text
         # Only words in some reason's index matter; fewer words, cheaper tests in has().
-        self._words = tokens_of(text) & INDEXED_WORDS
+        self.words = INDEXED_WORDS.intersection(token_list(text))
 
     def __bool__(self) -> bool:
         return bool(self.text)
@@ -99,7 +99,7 @@ class Diagnostic:
     def has(self, reason: Reason) -> bool:
         """Whether the text matches ``reason``'s patterns."""
         # Not memoised: a decision asks about the same reason again only in rare fallbacks.
-        return MATCHERS[reason].matches_words(self.text, self._words)
+        return MATCHERS[reason].matches_words(self.text, self.words)
 
     def first(self, order: tuple[Reason, ...]) -> Reason | None:
         for reason in order:
@@ -150,13 +150,14 @@ def _reason(evidence: Evidence, status: str | None, raw: str) -> Reason:
 
 def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> Reason | None:
     command = evidence.smtp_command
-    present = bool(text.text)
+    body, words = text.text, text.words
     for reason in STRONG_ORDER:
         if reason is by_status:
             if reason is Reason.USERUNKNOWN and _overruled(text):
                 continue
             return reason
-        if not present or not text.has(reason):
+        # text.has(reason), inlined: this loop is the hottest part of a decision.
+        if not body or not MATCHERS[reason].matches_words(body, words):
             continue
         if reason is Reason.USERUNKNOWN and command != "RCPT" and not _local_agent(text.text):
             # Sisimai: an unknown-user text not tied to RCPT TO is a filter's answer.

@@ -28,8 +28,13 @@ def tokens_of(text: str) -> frozenset[str]:
     """The word tokens (runs of [a-z0-9]) of a lower-cased text."""
     # Same tokens as re.findall("[a-z0-9]+", text), several times faster: bytes.translate is one table
     # lookup per character. Characters beyond latin-1 become "?", which is no token character.
+    return frozenset(token_list(text))
+
+
+def token_list(text: str) -> list[str]:
+    """The word tokens of a lower-cased text, in order, repeated ones included."""
     spaced = text.encode("latin-1", "replace").translate(_SPACE_OUT).decode("ascii")
-    return frozenset(spaced.split())
+    return spaced.split()
 
 
 @dataclass(frozen=True, slots=True)
