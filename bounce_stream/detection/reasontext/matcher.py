@@ -79,6 +79,11 @@ class TextMatcher:
         object.__setattr__(self, "_always_needs", needs if all(per_alternative) else None)
 
     @property
+    def tries_always(self) -> bool:
+        """Whether some phrase or alternative is tried whatever the words of the text."""
+        return self._always is not None
+
+    @property
     def words(self) -> frozenset[str]:
         """The words of the index: a text has to have one of them as a token for an entry
         of the index to be tried."""
