@@ -13,8 +13,8 @@ import re
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.reasontext import MATCHERS, TRIED_ALWAYS, entries_by_reason
-from bounce_stream.detection.reasontext.matcher import tokens_of
+from bounce_stream.detection.reasontext import INDEXED_WORDS, MATCHERS
+from bounce_stream.detection.reasontext.matcher import TextMatcher, token_list
 from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
 # Reasons a status code or a text may prove, most specific first.
@@ -63,17 +63,38 @@ _OVERRULE_USERUNKNOWN = (
 )
 # Local delivery agents report on the mailbox itself, not from an SMTP dialogue.
 _LOCAL_AGENT = re.compile(r"(?:^|\s)(?:mail\.local|procmail|maildrop|dovecot-lda|deliver|local):\s")
+# Every match of _LOCAL_AGENT contains one of these; a search tries every position, so the
+# substring tests come first.
+_LOCAL_AGENT_NEEDS = ("local:", "procmail:", "maildrop:", "dovecot-lda:", "deliver:")
 MAX_MATCH_CHARS = 2_000  # reason texts are looked for in this much of a diagnostic
 _NON_FAILURES = frozenset({Reason.DELIVERED, Reason.VACATION, Reason.FEEDBACK})
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
 
+_Tried = tuple[tuple[Reason, TextMatcher, frozenset[str] | None], ...]
+
+
+def _tried(order: tuple[Reason, ...]) -> _Tried:
+    """(reason, its matcher, its index words or None when it tries a pattern on every text)."""
+    return tuple(
+        (
+            reason,
+            MATCHERS[reason],
+            None if MATCHERS[reason].tries_always else MATCHERS[reason].words,
+        )
+        for reason in order
+    )
+
+
+_STRONG_TRIED = _tried(STRONG_ORDER)
+_WEAK_TRIED = _tried(WEAK_TEXT_ORDER)
+
+
 def decide(evidence: Evidence) -> tuple[Reason, str | None]:
     """The reason and the status code to report for ``evidence``."""
     raw = squeeze(evidence.diagnostic).lower()
-    text = Diagnostic(strip_reply_continuations(raw)[:MAX_MATCH_CHARS])
     status = _status(evidence, raw)
-    reason = evidence.reason or _reason(evidence, status, text)
+    reason = evidence.reason or _reason(evidence, status, raw)
     if reason in _NON_FAILURES:
         return reason, status if reason is Reason.DELIVERED else (status or None)
     if status is None or status.startswith("2."):
@@ -82,32 +103,33 @@ def decide(evidence: Evidence) -> tuple[Reason, str | None]:
 
 
 class Diagnostic:
-    """A lower-cased diagnostic, its word tokens, and which reasons' texts it matches."""
+    """A lower-cased diagnostic, its indexed words, and which reasons' texts it matches."""
 
-    __slots__ = ("_entries", "_seen", "text")
+    __slots__ = ("text", "words")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._entries = entries_by_reason(tokens_of(text))
-        self._seen: dict[Reason, bool] = {}
+        # Only words in some reason's index matter; fewer words, cheaper tests in has().
+        self.words = INDEXED_WORDS.intersection(token_list(text))
 
     def __bool__(self) -> bool:
         return bool(self.text)
 
     def has(self, reason: Reason) -> bool:
-        """Whether the text matches ``reason``'s patterns (memoised)."""
-        known = self._seen.get(reason)
-        if known is None:
-            entries = self._entries.get(reason)
-            if entries is None and reason not in TRIED_ALWAYS:
-                known = False  # nothing of this reason's can occur in the text
-            else:
-                known = MATCHERS[reason].matches_entries(self.text, entries or [])
-            self._seen[reason] = known
-        return known
+        """Whether the text matches ``reason``'s patterns."""
+        # Not memoised: a decision asks about the same reason again only in rare fallbacks.
+        return MATCHERS[reason].matches_words(self.text, self.words)
 
-    def first(self, order: tuple[Reason, ...]) -> Reason | None:
-        return next((reason for reason in order if self.has(reason)), None)
+    def first(self, tried: _Tried) -> Reason | None:
+        """The first reason of ``tried`` (see :func:`_tried`) the text matches."""
+        words = self.words
+        for reason, matcher, reason_words in tried:
+            # The set test in C spares a Python call for most reasons (none of their words).
+            if reason_words is not None and reason_words.isdisjoint(words):
+                continue
+            if matcher.matches_words(self.text, words):
+                return reason
+        return None
 
 
 def _status(evidence: Evidence, text: str) -> str | None:
@@ -134,15 +156,17 @@ def _temporary(evidence: Evidence) -> bool:
     return code.startswith("4")
 
 
-def _reason(evidence: Evidence, status: str | None, text: Diagnostic) -> Reason:
+def _reason(evidence: Evidence, status: str | None, raw: str) -> Reason:
     if (status and status.startswith("2.")) or evidence.action in _SUCCESS_ACTIONS:
         return Reason.DELIVERED
+    # Only read here: a reason the detector gave or a success needs no text matching.
+    text = Diagnostic(strip_reply_continuations(raw)[:MAX_MATCH_CHARS])
     by_status = statuscodes.reason_of(status)
     found = _strong(evidence, by_status, text)
     if evidence.hint is not None and found in (None, Reason.FILTERED):
         return evidence.hint
     if found is None:
-        found = text.first(WEAK_TEXT_ORDER) if text else None
+        found = text.first(_WEAK_TRIED) if text else None
     if found is None and by_status is not None:
         found = by_status
     return found or _fallback(evidence, status, text)
@@ -150,18 +174,21 @@ def _reason(evidence: Evidence, status: str | None, text: Diagnostic) -> Reason:
 
 def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> Reason | None:
     command = evidence.smtp_command
-    for reason in STRONG_ORDER:
+    body, words = text.text, text.words
+    for reason, matcher, reason_words in _STRONG_TRIED:
         if reason is by_status:
             if reason is Reason.USERUNKNOWN and _overruled(text):
                 continue
             return reason
-        if not text or not text.has(reason):
-            continue
+        # text.has(reason), inlined: this loop is the hottest part of a decision, and most
+        # reasons have none of the text's words (the test in C spares a Python call).
         if (
-            reason is Reason.USERUNKNOWN
-            and command != "RCPT"
-            and not _LOCAL_AGENT.search(text.text)
+            not body
+            or (reason_words is not None and reason_words.isdisjoint(words))
+            or not matcher.matches_words(body, words)
         ):
+            continue
+        if reason is Reason.USERUNKNOWN and command != "RCPT" and not _local_agent(text.text):
             # Sisimai: an unknown-user text not tied to RCPT TO is a filter's answer.
             if command in ("CONN", "EHLO", "HELO", "MAIL"):
                 continue
@@ -170,6 +197,13 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> R
             continue
         return reason
     return None
+
+
+def _local_agent(text: str) -> bool:
+    for name in _LOCAL_AGENT_NEEDS:
+        if name in text:
+            return _LOCAL_AGENT.search(text) is not None
+    return False
 
 
 def _overruled(text: Diagnostic) -> bool:

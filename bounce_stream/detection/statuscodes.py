@@ -199,6 +199,9 @@ def find_status(text: str) -> str | None:
     if not text:
         return None
     text = text[:4000]
+    # Every pattern needs "4.", "5." or "2."; most texts have none (substring tests are cheap).
+    if "5." not in text and "4." not in text and "2." not in text:
+        return None
     for pattern in _STATUS_PATTERNS:
         for match in pattern.finditer(text):
             code = match.group(1)
@@ -212,7 +215,10 @@ def find_status(text: str) -> str | None:
 def find_last_status(text: str) -> str | None:
     """The last enhanced status code quoted in ``text`` (the innermost server's answer)."""
     last = None
-    for match in _STATUS_PATTERNS[3].finditer(text[:4000]):
+    head = text[:4000]
+    if "5." not in head and "4." not in head:  # the pattern needs one of them
+        return None
+    for match in _STATUS_PATTERNS[3].finditer(head):
         if not _inside_ip(text, match.start(1), match.end(1)):
             last = match.group(1)
     return last

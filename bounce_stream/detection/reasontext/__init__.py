@@ -15,7 +15,7 @@ from bounce_stream.detection.reasontext import (
     recipient,
     transport,
 )
-from bounce_stream.detection.reasontext.matcher import IndexEntry, TextMatcher, tokens_of
+from bounce_stream.detection.reasontext.matcher import TextMatcher, tokens_of
 
 MATCHERS: dict[Reason, TextMatcher] = {
     Reason.USERUNKNOWN: recipient.USERUNKNOWN,
@@ -89,36 +89,16 @@ TEXT_ORDER: tuple[Reason, ...] = (
 )
 
 
-# word -> [(reason, entry)]: one lookup per word of a diagnostic finds every candidate.
-WORD_INDEX: dict[str, list[tuple[Reason, IndexEntry]]] = {}
-for _reason, _matcher in MATCHERS.items():
-    for _word, _entry in _matcher.index.items():
-        WORD_INDEX.setdefault(_word, []).append((_reason, _entry))
-
-
-_INDEXED_WORDS = frozenset(WORD_INDEX)
-# Reasons that may match a text none of whose words is in their index.
-TRIED_ALWAYS = frozenset(reason for reason, matcher in MATCHERS.items() if matcher.tries_always)
-
-
-def entries_by_reason(tokens: frozenset[str]) -> dict[Reason, list[IndexEntry]]:
-    """The index entries each reason has for the words in ``tokens``."""
-    found: dict[Reason, list[IndexEntry]] = {}
-    for word in tokens & _INDEXED_WORDS:
-        for reason, entry in WORD_INDEX[word]:
-            found.setdefault(reason, []).append(entry)
-    return found
+# Every word some reason's index has: the other words of a text never matter.
+INDEXED_WORDS = frozenset(word for matcher in MATCHERS.values() for word in matcher.words)
 
 
 def match_text(
     text: str, order: tuple[Reason, ...] = TEXT_ORDER, tokens: frozenset[str] | None = None
 ) -> Reason | None:
     """The first reason in ``order`` whose patterns match ``text`` (already lower-cased)."""
-    entries = entries_by_reason(tokens if tokens is not None else tokens_of(text))
+    words = (tokens if tokens is not None else tokens_of(text)) & INDEXED_WORDS
     for reason in order:
-        found = entries.get(reason)
-        if found is None and reason not in TRIED_ALWAYS:
-            continue  # nothing of this reason's can occur in the text
-        if MATCHERS[reason].matches_entries(text, found or []):
+        if MATCHERS[reason].matches_words(text, words):
             return reason
     return None

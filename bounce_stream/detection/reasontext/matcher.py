@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_TOKEN = re.compile(r"[a-z0-9]+")
 _LEADING_WORD = re.compile(r"[a-z0-9]+")
 # A pattern alternative "starts with a plain word" when it begins with letters/digits
 # followed by a space class, a literal dot/colon/quote class, or its end.
@@ -21,9 +20,21 @@ _PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$|[a-z0-9])")
 IndexEntry = tuple[tuple[str, ...], re.Pattern[str] | None]
 
 
+# Every byte but [a-z0-9] -> space: the tokens are then what str.split() returns.
+_SPACE_OUT = bytes(c if 0x30 <= c <= 0x39 or 0x61 <= c <= 0x7A else 0x20 for c in range(256))
+
+
 def tokens_of(text: str) -> frozenset[str]:
-    """The word tokens of a lower-cased text."""
-    return frozenset(_TOKEN.findall(text))
+    """The word tokens (runs of [a-z0-9]) of a lower-cased text."""
+    # Same tokens as re.findall("[a-z0-9]+", text), several times faster: bytes.translate is one table
+    # lookup per character. Characters beyond latin-1 become "?", which is no token character.
+    return frozenset(token_list(text))
+
+
+def token_list(text: str) -> list[str]:
+    """The word tokens of a lower-cased text, in order, repeated ones included."""
+    spaced = text.encode("latin-1", "replace").translate(_SPACE_OUT).decode("ascii")
+    return spaced.split()
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,7 @@ class TextMatcher:
     unless: tuple[str, ...] = ()
     # word -> (phrases starting with it, pattern alternatives starting with it)
     _index: dict[str, IndexEntry] = field(init=False, repr=False)
+    _words: frozenset[str] = field(init=False, repr=False)  # the keys of _index
     _always: re.Pattern[str] | None = field(init=False, repr=False)
     # One literal per alternative of ``_always`` that each of its matches contains; None
     # when some alternative has none. A text with none of them is not searched.
@@ -58,11 +70,13 @@ class TextMatcher:
         }
         everywhere = [re.escape(phrase) for phrase in always] + rx_always
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_words", frozenset(index))
         object.__setattr__(
             self, "_always", re.compile("|".join(everywhere)) if everywhere else None
         )
-        needs = tuple(_required_literal(alternative) for alternative in everywhere)
-        object.__setattr__(self, "_always_needs", needs if all(needs) else None)
+        per_alternative = [_needed_literals(alternative) for alternative in everywhere]
+        needs = tuple(literal for literals in per_alternative for literal in literals)
+        object.__setattr__(self, "_always_needs", needs if all(per_alternative) else None)
 
     @property
     def tries_always(self) -> bool:
@@ -70,17 +84,27 @@ class TextMatcher:
         return self._always is not None
 
     @property
-    def index(self) -> dict[str, IndexEntry]:
-        """Leading word -> (phrases, pattern alternatives) starting with that word."""
-        return self._index
+    def words(self) -> frozenset[str]:
+        """The words of the index: a text has to have one of them as a token for an entry
+        of the index to be tried."""
+        return self._words
 
-    def matches_entries(self, text: str, entries: list[IndexEntry]) -> bool:
-        """Like :meth:`matches`, with the index entries of the text's words looked up already."""
-        if self.unless and any(phrase in text for phrase in self.unless):
+    def matches_words(self, text: str, words: frozenset[str]) -> bool:
+        """Like :meth:`matches`; ``words`` are the text's tokens, or those of them that are in
+        some index (the others have no entry)."""
+        # Speed: most reasons have no word of a given text and nothing tried always; the set
+        # test runs in C, and only the entries of the common words are looked at.
+        if self._always is None and self._words.isdisjoint(words):
             return False
+        if self.unless:
+            for phrase in self.unless:
+                if phrase in text:
+                    return False
         if self._always_match(text):
             return True
-        for phrases, pattern in entries:
+        index = self._index
+        for word in self._words & words:
+            phrases, pattern = index[word]
             for phrase in phrases:
                 if phrase in text:
                     return True
@@ -91,30 +115,18 @@ class TextMatcher:
     def _always_match(self, text: str) -> bool:
         if self._always is None:
             return False
-        if self._always_needs is not None and not any(
-            literal in text for literal in self._always_needs
-        ):
-            return False
-        return self._always.search(text) is not None
+        needs = self._always_needs
+        if needs is None:
+            return self._always.search(text) is not None
+        for literal in needs:  # a loop, not any(generator): cheaper for so few literals
+            if literal in text:
+                return self._always.search(text) is not None
+        return False
 
     def matches(self, text: str, tokens: frozenset[str] | None = None) -> bool:
         if not text:
             return False
-        if self.unless and any(phrase in text for phrase in self.unless):
-            return False
-        if self._always_match(text):
-            return True
-        index = self._index
-        for word in tokens if tokens is not None else tokens_of(text):
-            entry = index.get(word)
-            if entry is None:
-                continue
-            for phrase in entry[0]:
-                if phrase in text:
-                    return True
-            if entry[1] is not None and entry[1].search(text) is not None:
-                return True
-        return False
+        return self.matches_words(text, tokens if tokens is not None else tokens_of(text))
 
 
 def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]:
@@ -182,6 +194,67 @@ def _required_literal(alternative: str) -> str:
             runs.append("")
         index = max(end, index + 1)
     return max(runs, key=len)
+
+
+def _needed_literals(alternative: str) -> tuple[str, ...]:
+    """Literals one of which every match of ``alternative`` contains (() when none is certain):
+    its longest literal run (see :func:`_required_literal`) or, when their shortest one is
+    longer, the words of a group of plain literals like ``(?:missing|invalid)``."""
+    run = _required_literal(alternative)
+    best: tuple[str, ...] = (run,) if run else ()
+    if _INLINE_FLAGS.search(alternative) or len(_top_level_alternatives(alternative)) != 1:
+        return best
+    index = 0
+    while index < len(alternative):  # the top level only: groups and classes are skipped
+        char = alternative[index]
+        if char == "\\":
+            index += 2
+        elif char == "[":
+            index = _class_end(alternative, index) + 1
+        elif char == "(":
+            closing = _closing(alternative, index)
+            if closing < 0:
+                break
+            if alternative.startswith("(?:", index) and (
+                alternative[closing + 1 : closing + 2] not in _QUANTIFIERS
+            ):
+                parts = alternative[index + 3 : closing].split("|")
+                words = [word for word in map(_literal_of, parts) if word]
+                if len(words) == len(parts) and min(map(len, words)) > min(
+                    map(len, best), default=0
+                ):
+                    best = tuple(words)
+            index = closing + 1
+        else:
+            index += 1
+    return best
+
+
+def _literal_of(fragment: str) -> str | None:
+    """The string ``fragment`` matches when it is made of plain characters, escaped
+    punctuation and one-character classes only; None otherwise."""
+    out: list[str] = []
+    index = 0
+    while index < len(fragment):
+        char = fragment[index]
+        if char == "\\":
+            escaped = fragment[index + 1 : index + 2]
+            if not escaped or escaped.isalnum():
+                return None
+            out.append(escaped)
+            index += 2
+        elif char == "[":
+            member = fragment[index + 1 : index + 2]
+            if fragment[index + 2 : index + 3] != "]" or member in ("", "^", "\\", "]"):
+                return None
+            out.append(member)
+            index += 3
+        elif char in ".^$*+?|()[]{}":
+            return None
+        else:
+            out.append(char)
+            index += 1
+    return "".join(out)
 
 
 def _class_end(pattern: str, open_at: int) -> int:
