@@ -62,7 +62,7 @@ class TextBounce:
             return self._signature_lower.search(probe) is not None
         # Not ASCII: the case-insensitive search is slow, and mostly needless.
         anycase = self._signature_needs_anycase
-        if anycase is not None and not any(part in ctx.probe_lower for part in anycase):
+        if anycase is not None and not any(map(ctx.probe_lower.__contains__, anycase)):
             return False
         return self.signature.search(ctx.probe) is not None
 
