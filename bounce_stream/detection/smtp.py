@@ -23,9 +23,10 @@ _COMMANDS = (
 )
 # Where MTAs name the command: "in reply to RCPT TO command", "after RCPT TO:",
 # "did not like our RCPT TO", "SMTP error from remote mail server after end of data".
+_SNIPPET = r"\s*(?=([^\n]{0,40}))"  # group 1: the text after the context, where the command is
 _CONTEXT = re.compile(
     r"(?:in\s+reply\s+to|after|did\s+not\s+like\s+our|response\s+to|while\s+sending|"
-    r"most\s+progress\s+was|while\s+talking\s+to[^:]{0,80}:\s*>>>|\[(?=rcpt|mail|data))\s*(?=([^\n]{0,40}))"
+    r"most\s+progress\s+was|while\s+talking\s+to[^:]{0,80}:\s*>>>|\[(?=rcpt|mail|data))" + _SNIPPET
 )
 # One of these occurs in every match of _CONTEXT and _LIKES ("like" stands for both "did not
 # like our" and "does not like"): a text with none of them is not searched.
@@ -40,6 +41,21 @@ _CONTEXT_WORDS = (
     "[mail",
     "[data",
 )
+# For each word, the only _CONTEXT alternatives that can match when it is the one word of
+# _CONTEXT_WORDS in the text (as it mostly is): then they find exactly the matches of
+# _CONTEXT, and faster, since a literal first word lets the regex engine skip ahead.
+_BRACKET = re.compile(r"\[(?=rcpt|mail|data)" + _SNIPPET)
+_CONTEXT_ALONE = {
+    "after": re.compile(r"after" + _SNIPPET),
+    "reply": re.compile(r"in\s+reply\s+to" + _SNIPPET),
+    "like": re.compile(r"did\s+not\s+like\s+our" + _SNIPPET),
+    "response": re.compile(r"response\s+to" + _SNIPPET),
+    "while": re.compile(r"while\s+(?:sending|talking\s+to[^:]{0,80}:\s*>>>)" + _SNIPPET),
+    "progress": re.compile(r"most\s+progress\s+was" + _SNIPPET),
+    "[rcpt": _BRACKET,
+    "[mail": _BRACKET,
+    "[data": _BRACKET,
+}
 _SENT = re.compile(r"(?m)^[ \t]*>>>[ \t]*([^\n]{0,17})")
 _LIKES = re.compile(r"does\s+not\s+like\s+(recipient|sender)")
 
@@ -49,8 +65,10 @@ def find_command(text: str) -> str | None:
     if not text:
         return None
     text = text[:4000].lower()
-    if any(word in text for word in _CONTEXT_WORDS):
-        for context in _CONTEXT.finditer(text):
+    present = [*filter(text.__contains__, _CONTEXT_WORDS)]  # no generator: cheaper
+    if present:
+        contexts = _CONTEXT_ALONE[present[0]] if len(present) == 1 else _CONTEXT
+        for context in contexts.finditer(text):
             snippet = context.group(1)
             for pattern, command in _COMMANDS:
                 if pattern.match(snippet):

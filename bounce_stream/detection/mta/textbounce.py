@@ -38,25 +38,32 @@ class TextBounce:
     messages: tuple[tuple[str, Reason], ...] = ()
     _signature_lower: re.Pattern[str] | None = None  # see lower_case_variant
     _signature_needs: tuple[str, ...] | None = None  # see required_literals
+    _signature_needs_anycase: tuple[str, ...] | None = None  # see _anycase_parts
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         cls._signature_lower = lower_case_variant(cls.signature)
         if cls._signature_lower is not None:
             cls._signature_needs = required_literals(cls._signature_lower.pattern)
+            cls._signature_needs_anycase = _anycase_parts(cls._signature_needs)
 
     def claims(self, ctx: Context) -> bool:
-        # Cheapest test first: most messages contain none of the keywords.
-        if self.keywords and not any(word in ctx.probe_lower for word in self.keywords):
+        # Cheapest test first: most messages contain none of the keywords (map, not a
+        # generator expression, which costs more than the substring tests themselves).
+        if self.keywords and not any(map(ctx.probe_lower.__contains__, self.keywords)):
             return False
         if human_reply(ctx):
             return False
         if self._signature_lower is not None and ctx.probe.isascii():
             probe = ctx.probe_lower
             needs = self._signature_needs
-            if needs is not None and not any(literal in probe for literal in needs):
+            if needs is not None and not any(map(probe.__contains__, needs)):
                 return False
             return self._signature_lower.search(probe) is not None
+        # Not ASCII: the case-insensitive search is slow, and mostly needless.
+        anycase = self._signature_needs_anycase
+        if anycase is not None and not any(map(ctx.probe_lower.__contains__, anycase)):
+            return False
         return self.signature.search(ctx.probe) is not None
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
@@ -96,6 +103,22 @@ class TextBounce:
             smtp_command=find_command(diagnostic),
             diagnostic_type="SMTP",
         )
+
+
+def _anycase_parts(needs: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """For each of ``needs`` (literals every match of a case-insensitive pattern contains
+    in some case), a part that the lower-cased form of any text it matches contains too.
+
+    In text that is not ASCII, (?i) also matches "i" to U+0130 and U+0131, and "s" to
+    U+017F, which lower-case to something else; any other ASCII character matches only
+    itself in either case, or (the Kelvin sign) a character that lower-cases to it. So the
+    longest part of each literal free of "i" and "s" is kept; None when one is shorter
+    than three characters.
+    """
+    if needs is None:
+        return None
+    parts = tuple(max(re.split("[is]", literal), key=len) for literal in needs)
+    return parts if all(len(part) >= 3 for part in parts) else None
 
 
 def _informative(diagnostic: str) -> bool:

@@ -11,15 +11,26 @@ import re
 
 from bounce_stream.detection.headers import ADDRESS_RE
 from bounce_stream.detection.reasontext import match_text
-from bounce_stream.detection.textutil import lower_case_variant, squeeze
+from bounce_stream.detection.textutil import squeeze
 
 MAX_DIAGNOSTIC_CHARS = 2_000
-_TRANSCRIPT = re.compile(r"(?i)-+\s*transcript\s+of\s+session\s+follows\s*-+")
-_TRANSCRIPT_LOWER = lower_case_variant(_TRANSCRIPT)
-_SECTION_END = re.compile(
-    r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)|"
-    r"^(?:reporting-mta|final-recipient|original-recipient|received-from-mta|arrival-date):"
+# "--- Transcript of session follows ---". Only where a match ends is used, and one from the
+# first dash of a run ends where one from its last dash does: starting with a single dash
+# spares the regex engine retrying every shorter run of dashes at every dash.
+_TRANSCRIPT = re.compile(r"(?i)-\s*transcript\s+of\s+session\s+follows\s*-+")
+_TRANSCRIPT_LOWER = re.compile(_TRANSCRIPT.pattern.removeprefix("(?i)"))
+# Where the transcript ends (the start of a match at a line start).
+_SECTION_END_BODY = (
+    r"(?:\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)|"
+    r"(?:reporting-mta|final-recipient|original-recipient|received-from-mta|arrival-date):)"
 )
+_SECTION_END = re.compile(r"(?im)^" + _SECTION_END_BODY)
+# The same after a newline, for matches past the first line: a literal first character lets
+# the regex engine skip from line to line instead of trying every position. The lower-case
+# forms find the same in lower-cased ASCII text, faster.
+_SECTION_END_AFTER_NEWLINE = re.compile(r"(?i)\n" + _SECTION_END_BODY)
+_SECTION_END_LOWER = re.compile(r"(?m)^" + _SECTION_END_BODY)
+_SECTION_END_AFTER_NEWLINE_LOWER = re.compile(r"\n" + _SECTION_END_BODY)
 MAX_RECIPIENTS = 500
 
 _ADDR = ADDRESS_RE.pattern
@@ -107,16 +118,31 @@ def unique_blocks(blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def session_transcript(text: str) -> str:
     """The SMTP session transcript sendmail-like MTAs write, or an empty string."""
-    if _TRANSCRIPT_LOWER is not None and text.isascii():  # same offsets, faster
+    if text.isascii():  # same offsets: the case-sensitive patterns on lower case are faster
         lowered = text.lower()
         found = _TRANSCRIPT_LOWER.search(lowered) if "transcript" in lowered else None
+        if found is None:
+            return ""
+        rest = text[found.end() :]
+        end = _section_end(
+            lowered[found.end() :], _SECTION_END_LOWER, _SECTION_END_AFTER_NEWLINE_LOWER
+        )
     else:
         found = _TRANSCRIPT.search(text)
-    if found is None:
-        return ""
-    rest = text[found.end() :]
-    end = _SECTION_END.search(rest)
-    return rest[: end.start()] if end else rest[:4000]
+        if found is None:
+            return ""
+        rest = text[found.end() :]
+        end = _section_end(rest, _SECTION_END, _SECTION_END_AFTER_NEWLINE)
+    return rest[:end] if end >= 0 else rest[:4000]
+
+
+def _section_end(text: str, at_line_start: re.Pattern[str], after_newline: re.Pattern[str]) -> int:
+    """Where ``at_line_start`` (a ``(?m)^`` pattern) first matches in ``text``, found with its
+    ``after_newline`` form; -1 when nowhere."""
+    if at_line_start.match(text) is not None:  # ^ holds at position 0
+        return 0
+    found = after_newline.search(text)
+    return found.start() + 1 if found is not None else -1
 
 
 def lines_about(transcript: str, address: str, *, with_agents: bool = True) -> str:

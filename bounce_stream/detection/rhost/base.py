@@ -32,7 +32,7 @@ class ProviderRules:
     def reason(self, text: str, status: str | None, command: str | None) -> Reason | None:
         """The provider's verdict on ``text`` (original case), or None."""
         if self.code is not None and (
-            not self.code_words or any(word in text for word in self.code_words)
+            not self.code_words or any(map(text.__contains__, self.code_words))
         ):
             found = self.code.search(text)
             if found and found.group(1).upper() in self.codes:
