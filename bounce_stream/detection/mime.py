@@ -25,6 +25,7 @@ MAX_DELIMITER_TRIES = 20_000  # boundary look-alikes examined per multipart
 _TEXTUAL = ("text/", "message/delivery-status", "message/feedback-report", "message/global-")
 _PARAM_RE = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+_LEADING_NEWLINES = re.compile(r"\n*")
 _FIRST_DELIMITER = re.compile(r"^--([^\s-][^\n]{0,69}?)[ \t]*$", re.MULTILINE)
 
 
@@ -115,31 +116,45 @@ def decode_charset(data: bytes, charset: str | None) -> str:
         return data.decode("latin-1")
 
 
-def parse_entity(text: str, depth: int = 0, budget: list[int] | None = None) -> Part:
-    """Parse one entity (a whole message or a body part) from newline-normalised text."""
+def parse_entity(
+    text: str, depth: int = 0, budget: list[int] | None = None, start: int = 0, end: int = -1
+) -> Part:
+    """Parse one entity (a whole message or a body part) from newline-normalised text.
+
+    The entity is ``text[start:end]`` (to the end when ``end`` is -1): parts are read in
+    place, by offsets, and only the header blocks and the leaf bodies detection reads are
+    ever copied out of the message.
+    """
     budget = budget if budget is not None else [MAX_PARTS]
-    head, body = split_head_body(text)
+    end = len(text) if end < 0 else end
+    if text.startswith("\n", start, end):
+        head, body_start = "", start + 1
+    else:
+        cut = text.find("\n\n", start, end)
+        head, body_start = (text[start:end], end) if cut < 0 else (text[start : cut + 1], cut + 2)
     headers = parse_headers(head)
     ctype, params = content_type_of(headers)
     part = Part(headers=headers, content_type=ctype, params=params)
     if depth >= MAX_DEPTH or budget[0] <= 0:
         return part
     if ctype.startswith("multipart/"):
-        boundary = params.get("boundary") or _guess_boundary(body)
-        part.children = _parse_children(body, boundary, depth, budget)
-        if not part.children and body.strip():
-            part.text = body[:MAX_PART_CHARS]
+        boundary = params.get("boundary") or _guess_boundary(text[body_start : body_start + 4000])
+        part.children = _parse_children(text, body_start, end, boundary, depth, budget)
+        if not part.children:
+            body = text[body_start:end]
+            if body.strip():
+                part.text = body[:MAX_PART_CHARS]
     elif ctype in ("message/rfc822", "message/global", "message/partial"):
         budget[0] -= 1
-        part.enclosed = _enclosed_headers(_inner(body, headers))
+        part.enclosed = _enclosed_headers(text, body_start, end, headers)
     elif ctype in ("text/rfc822-headers", "message/global-headers"):
         budget[0] -= 1
-        inner = _inner(body, headers)
+        inner = _inner(text[body_start:end], headers)
         part.enclosed = Part(headers=parse_headers(inner), content_type=ctype, params={})
     else:
         budget[0] -= 1
         if ctype.startswith(_TEXTUAL) or ctype == "application/json":
-            part.text = decode_body(body, headers, params.get("charset"))
+            part.text = decode_body(text[body_start:end], headers, params.get("charset"))
     return part
 
 
@@ -149,9 +164,22 @@ def _guess_boundary(body: str) -> str:
     return found.group(1) if found else ""
 
 
-def _enclosed_headers(text: str) -> Part:
-    """A returned message: detection only reads its header, so its body is not parsed."""
-    head, _ = split_head_body(text[:MAX_PART_CHARS])
+def _enclosed_headers(text: str, start: int, end: int, headers: Headers) -> Part:
+    """The returned message in ``text[start:end]``: detection only reads its header, so its
+    body is neither parsed nor copied (it can be large: attachments)."""
+    cte = (headers.get("content-transfer-encoding") or "").strip().lower()
+    if cte in ("base64", "quoted-printable"):
+        text = _inner(text[start:end], headers)
+        start, end = 0, len(text)
+    else:  # _inner's lstrip("\n"), as an offset
+        leading = _LEADING_NEWLINES.match(text, start, end)
+        start = leading.end() if leading else start
+    end = min(end, start + MAX_PART_CHARS)
+    if text.startswith("\n", start, end):
+        head = ""
+    else:
+        cut = text.find("\n\n", start, end)
+        head = text[start:end] if cut < 0 else text[start : cut + 1]
     headers = parse_headers(head)
     ctype, params = content_type_of(headers)
     return Part(headers=headers, content_type=ctype, params=params)
@@ -165,39 +193,43 @@ def _inner(body: str, headers: Headers) -> str:
     return body.lstrip("\n")
 
 
-def _parse_children(body: str, boundary: str, depth: int, budget: list[int]) -> list[Part]:
+def _parse_children(
+    text: str, start: int, end: int, boundary: str, depth: int, budget: list[int]
+) -> list[Part]:
+    """The parts of the multipart body ``text[start:end]``."""
     if not boundary:
         return []
     children: list[Part] = []
-    start: int | None = None
-    for line_start, line_end, closing in _delimiters(body, "--" + boundary):
-        if start is not None:
+    child: int | None = None
+    for line_start, line_end, closing in _delimiters(text, start, end, "--" + boundary):
+        if child is not None:
             children.append(
-                parse_entity(body[start : max(start, line_start - 1)], depth + 1, budget)
+                parse_entity(text, depth + 1, budget, child, max(child, line_start - 1))
             )
         if closing or budget[0] <= 0:
             return children
-        start = line_end + 1
-    if start is not None and start < len(body):  # truncated: no closing delimiter
-        children.append(parse_entity(body[start:], depth + 1, budget))
+        child = line_end + 1
+    if child is not None and child < end:  # truncated: no closing delimiter
+        children.append(parse_entity(text, depth + 1, budget, child, end))
     return children
 
 
-def _delimiters(body: str, marker: str) -> list[tuple[int, int, bool]]:
-    """(line start, line end, is closing) of every ``--boundary`` line, in order."""
+def _delimiters(text: str, start: int, end: int, marker: str) -> list[tuple[int, int, bool]]:
+    """(line start, line end, is closing) of every ``--boundary`` line in ``text[start:end]``,
+    in order."""
     found: list[tuple[int, int, bool]] = []
-    at = body.find(marker)
+    at = text.find(marker, start, end)
     tries = 0
     while at >= 0 and len(found) <= MAX_PARTS * 4 and tries < MAX_DELIMITER_TRIES:
         tries += 1
-        if at == 0 or body[at - 1] == "\n":
-            end = body.find("\n", at)
-            end = len(body) if end < 0 else end
-            rest = body[at + len(marker) : end]
+        if at == start or text[at - 1] == "\n":
+            line_end = text.find("\n", at, end)
+            line_end = end if line_end < 0 else line_end
+            rest = text[at + len(marker) : line_end]
             closing = rest.startswith("--")
             if not (rest[2:] if closing else rest).strip(" \t"):
-                found.append((at, end, closing))
-        at = body.find(marker, at + len(marker))
+                found.append((at, line_end, closing))
+        at = text.find(marker, at + len(marker), end)
     return found
 
 
