@@ -21,6 +21,7 @@ from bounce_stream.detection.rhost.microsoft import EXCHANGE, MICROSOFT
 from bounce_stream.detection.rhost.misc import FACEBOOK, GODADDY, MESSAGELABS, MIMECAST
 from bounce_stream.detection.rhost.orange import ORANGE
 from bounce_stream.detection.rhost.yahoo import YAHOO
+from bounce_stream.detection.textutil import lower_case_variant
 
 
 class Provider(Protocol):
@@ -56,6 +57,9 @@ PROVIDERS: tuple[Provider, ...] = (
 
 # ``h(?<!\wh)ost`` is ``\bhost``, searched faster (see statuscodes).
 _HOST_IN_TEXT = re.compile(r"(?i)h(?<!\wh)ost\s+([a-z0-9][a-z0-9.-]+\.[a-z]{2,})")
+# Without (?i), for lower-cased ASCII text: the same matches at the same offsets, found by
+# skipping from "h" to "h" instead of trying the pattern at every position.
+_HOST_IN_LOWER = lower_case_variant(_HOST_IN_TEXT)
 # Rules that apply whatever the host (a product's own codes, not a provider's).
 _UNIVERSAL = tuple(provider for provider in PROVIDERS if provider.hosts.pattern == ".")
 _SPECIFIC = tuple(provider for provider in PROVIDERS if provider.hosts.pattern != ".")
@@ -140,7 +144,7 @@ def apply_provider(ctx: Context, item: Evidence) -> str | None:
                 item.reporting_mta,
                 ctx.sender,
                 item.recipient.rpartition("@")[2],
-                " ".join(_HOST_IN_TEXT.findall(item.diagnostic[:500])),
+                _hosts_in_text(item.diagnostic[:500]),
             ),
         )
     )
@@ -156,6 +160,19 @@ def apply_provider(ctx: Context, item: Evidence) -> str | None:
         return None
     item.reason = verdict[1]
     return verdict[0]
+
+
+def _hosts_in_text(text: str) -> str:
+    """The host names ``text`` introduces with "host", space-separated."""
+    if _HOST_IN_LOWER is None or not text.isascii():
+        return " ".join(_HOST_IN_TEXT.findall(text))
+    lowered = text.lower()  # same length and offsets: ASCII
+    if "host" not in lowered:
+        return ""
+    # Sliced from ``text``: the names as written, as findall on ``text`` returns them.
+    return " ".join(
+        [text[found.start(1) : found.end(1)] for found in _HOST_IN_LOWER.finditer(lowered)]
+    )
 
 
 def _about_recipient(item: Evidence) -> bool:
