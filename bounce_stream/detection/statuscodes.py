@@ -179,9 +179,13 @@ _STATUS_PATTERNS = (
     re.compile(r"([45](?<![\d.][45])\.\d{1,3}\.\d{1,3})(?![\d]|\.\d)"),
     re.compile(r"(2(?<![\d.]2)\.[0-7]\.[0-7])(?![\d]|\.\d)"),
 )
+# ``(?:^|[\s:;(\["'])([245]...)``: the reply code at a line start or after one of those
+# characters. Written as above (the look-behind holds at the text's start, and "\n" is \s), so
+# the search skips to the next 2, 4 or 5; the first match has the same group 1.
 _REPLY_PATTERNS = (
     re.compile(
-        r"(?:^|[\s:;(\[\"'])([245][0-5]\d)(?:[ -]#?[245]\.\d|[ -][A-Za-z<(\[:]|$)", re.MULTILINE
+        r"([245](?<![^\s:;(\[\"'][245])[0-5]\d)(?:[ -]#?[245]\.\d|[ -][A-Za-z<(\[:]|$)",
+        re.MULTILINE,
     ),
 )
 _VALID_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")

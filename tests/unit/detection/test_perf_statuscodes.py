@@ -1,0 +1,35 @@
+"""statuscodes' fast pattern forms find what their plain forms find."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bounce_stream.detection import statuscodes
+
+# The reply-code pattern as first written: a line start or a separator, then the code.
+PLAIN_REPLY = re.compile(
+    r"(?:^|[\s:;(\[\"'])([245][0-5]\d)(?:[ -]#?[245]\.\d|[ -][A-Za-z<(\[:]|$)", re.MULTILINE
+)
+
+
+def _plain_reply_code(text: str) -> str | None:
+    match = PLAIN_REPLY.search(text)
+    return match.group(1) if match else None
+
+
+# Digits, separators, Unicode white space and digits, letters, line breaks.
+ALPHABET = "2455 0-#.\n\t:;(['\"aZ<x9\u00a0\u2028\x1c\u0660"
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(ALPHABET), max_size=16))
+def test_find_reply_code_is_the_plain_search(text: str) -> None:
+    assert statuscodes.find_reply_code(text) == _plain_reply_code(text)
+
+
+def test_find_reply_code_examples() -> None:
+    for text in ("550 5.1.1 x", "x\n550 5.1.1", "(550 user", "a550 b 450 c", "550", "x;421-4.7.0"):
+        assert statuscodes.find_reply_code(text) == _plain_reply_code(text), text
