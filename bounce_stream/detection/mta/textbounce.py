@@ -39,6 +39,11 @@ class TextBounce:
     _signature_lower: re.Pattern[str] | None = None  # see lower_case_variant
     _signature_needs: tuple[str, ...] | None = None  # see required_literals
     _signature_needs_anycase: tuple[str, ...] | None = None  # see _anycase_parts
+    # ``start`` without alternatives that only match non-ASCII text (finds the same in ASCII
+    # text), for the lower-case variant when ``start`` itself has none.
+    start_ascii: re.Pattern[str] | None = None
+    _start_lower: re.Pattern[str] | None = None  # see lower_case_variant
+    _end_lower: re.Pattern[str] | None = None
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -46,6 +51,9 @@ class TextBounce:
         if cls._signature_lower is not None:
             cls._signature_needs = required_literals(cls._signature_lower.pattern)
             cls._signature_needs_anycase = _anycase_parts(cls._signature_needs)
+        start = cls.start_ascii or cls.start
+        cls._start_lower = lower_case_variant(start) if start is not None else None
+        cls._end_lower = lower_case_variant(cls.end) if cls.end is not None else None
 
     def claims(self, ctx: Context) -> bool:
         # Cheapest test first: most messages contain none of the keywords (map, not a
@@ -82,12 +90,22 @@ class TextBounce:
 
     def section(self, ctx: Context) -> str:
         text = ctx.report_text
+        # In ASCII text the case-sensitive variants find the same offsets in the lower-cased
+        # copy, several times faster than the case-insensitive patterns in the text.
+        lowered = ctx.memo(ascii_report_lower)
         if self.start is not None:
-            found = self.start.search(text)
+            if lowered is not None and self._start_lower is not None:
+                found = self._start_lower.search(lowered)
+            else:
+                found = self.start.search(text)
             if found is not None:
                 text = text[found.end() :]
+                lowered = lowered[found.end() :] if lowered is not None else None
         if self.end is not None:
-            found = self.end.search(text)
+            if lowered is not None and self._end_lower is not None:
+                found = self._end_lower.search(lowered)
+            else:
+                found = self.end.search(text)
             if found is not None:
                 text = text[: found.start()]
         return text
@@ -103,6 +121,13 @@ class TextBounce:
             smtp_command=find_command(diagnostic),
             diagnostic_type="SMTP",
         )
+
+
+def ascii_report_lower(ctx: Context) -> str | None:
+    """The report text lower-cased when it is ASCII (then with the same offsets), else None;
+    per message through ``ctx.memo``."""
+    text = ctx.report_text
+    return text.lower() if text.isascii() else None
 
 
 def _anycase_parts(needs: tuple[str, ...] | None) -> tuple[str, ...] | None:
