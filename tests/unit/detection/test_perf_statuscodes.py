@@ -33,3 +33,46 @@ def test_find_reply_code_is_the_plain_search(text: str) -> None:
 def test_find_reply_code_examples() -> None:
     for text in ("550 5.1.1 x", "x\n550 5.1.1", "(550 user", "a550 b 450 c", "550", "x;421-4.7.0"):
         assert statuscodes.find_reply_code(text) == _plain_reply_code(text), text
+
+
+def _plain_find_status(text: str) -> str | None:
+    """find_status as first written: every pattern in turn."""
+    text = text[:4000]
+    for pattern in statuscodes._STATUS_PATTERNS:
+        for match in pattern.finditer(text):
+            code = match.group(1)
+            if code.startswith(("4.", "5.", "2.")) and not statuscodes._inside_ip(
+                text, match.start(1), match.end(1)
+            ):
+                return code
+    return None
+
+
+STATUS_FRAGMENTS = [
+    "5.1.1",
+    "4.2.0",
+    "2.0.0",
+    "5.",
+    "4.",
+    "2.",
+    "550 ",
+    "550-",
+    "(",
+    "[",
+    "#",
+    ")",
+    "]",
+    " ",
+    "1",
+    "10.",
+    ".",
+    "x",
+    "\n",
+]
+
+
+@settings(max_examples=5000, deadline=None)
+@given(st.lists(st.sampled_from(STATUS_FRAGMENTS), max_size=10))
+def test_find_status_is_the_plain_search(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert statuscodes.find_status(text) == _plain_find_status(text), text
