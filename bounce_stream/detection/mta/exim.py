@@ -16,13 +16,13 @@ from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in
-from bounce_stream.detection.mta.textbounce import TextBounce, ascii_report_lower
+from bounce_stream.detection.mta.textbounce import TextBounce, report_lower
 from bounce_stream.detection.textutil import lower_case_variant, squeeze
 
 _DELAYED = re.compile(
     r"(?i)has\s+not\s+yet\s+been\s+delivered|delivery\s+to\s+the\s+following\s+address(?:\(es\)|es)?\s+has\s+been\s+delayed"
 )
-_DELAYED_LOWER = lower_case_variant(_DELAYED)  # for ASCII text, lower-cased
+_DELAYED_LOWER = lower_case_variant(_DELAYED)  # for lower-cased text (see lowers_safely)
 # The start line's wording in English and Russian: only the English alternatives can match
 # ASCII text, and they have a lower-case variant (see TextBounce.start_ascii).
 _START_ENGLISH = (
@@ -54,7 +54,7 @@ class Exim(TextBounce):
             found = self._local_parts(ctx)
         if not found:
             return found
-        lowered = ctx.memo(ascii_report_lower)
+        lowered = ctx.memo(report_lower)
         if lowered is not None and _DELAYED_LOWER is not None:
             delayed = _DELAYED_LOWER.search(lowered) is not None
         else:

@@ -14,7 +14,7 @@ from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.reasontext.matcher import required_literals
 from bounce_stream.detection.smtp import find_command
-from bounce_stream.detection.textutil import lower_case_variant, squeeze
+from bounce_stream.detection.textutil import lower_case_variant, lowers_safely, squeeze
 
 _NEVER = re.compile(r"(?!)")
 
@@ -62,13 +62,14 @@ class TextBounce:
             return False
         if human_reply(ctx):
             return False
-        if self._signature_lower is not None and ctx.probe.isascii():
+        if self._signature_lower is not None and lowers_safely(ctx.probe):
             probe = ctx.probe_lower
             needs = self._signature_needs
             if needs is not None and not any(map(probe.__contains__, needs)):
                 return False
             return self._signature_lower.search(probe) is not None
-        # Not ASCII: the case-insensitive search is slow, and mostly needless.
+        # Text that does not lower safely: the case-insensitive search is slow, and mostly
+        # needless.
         anycase = self._signature_needs_anycase
         if anycase is not None and not any(map(ctx.probe_lower.__contains__, anycase)):
             return False
@@ -90,11 +91,16 @@ class TextBounce:
 
     def section(self, ctx: Context) -> str:
         text = ctx.report_text
-        # In ASCII text the case-sensitive variants find the same offsets in the lower-cased
-        # copy, several times faster than the case-insensitive patterns in the text.
-        lowered = ctx.memo(ascii_report_lower)
+        # The case-sensitive variants find the same offsets in the lower-cased copy (when the
+        # text lowers safely), several times faster than the case-insensitive patterns.
+        lowered = ctx.memo(report_lower)
         if self.start is not None:
-            if lowered is not None and self._start_lower is not None:
+            # start_ascii stands for start in ASCII text only.
+            if (
+                lowered is not None
+                and self._start_lower is not None
+                and (self.start_ascii is None or text.isascii())
+            ):
                 found = self._start_lower.search(lowered)
             else:
                 found = self.start.search(text)
@@ -123,11 +129,11 @@ class TextBounce:
         )
 
 
-def ascii_report_lower(ctx: Context) -> str | None:
-    """The report text lower-cased when it is ASCII (then with the same offsets), else None;
-    per message through ``ctx.memo``."""
+def report_lower(ctx: Context) -> str | None:
+    """The report text lower-cased when it lowers safely (see lowers_safely), else None; per
+    message through ``ctx.memo``."""
     text = ctx.report_text
-    return text.lower() if text.isascii() else None
+    return text.lower() if lowers_safely(text) else None
 
 
 def _anycase_parts(needs: tuple[str, ...] | None) -> tuple[str, ...] | None:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.mime import parse_entity
 from bounce_stream.detection.mta import exim
+from bounce_stream.detection.mta.signals import human_reply
 from bounce_stream.detection.mta.textbounce import TextBounce
 from bounce_stream.detection.registry import REGISTRY
 
@@ -30,6 +31,12 @@ def _plain_section(detector: TextBounce, text: str) -> str:
     return text
 
 
+def _plain_claims(detector: TextBounce, ctx: Context) -> bool:
+    if detector.keywords and not any(word in ctx.probe_lower for word in detector.keywords):
+        return False
+    return not human_reply(ctx) and detector.signature.search(ctx.probe) is not None
+
+
 def _context(body: str) -> Context:
     return Context(parse_entity("From: a@b.example\nSubject: x\n\n" + body))
 
@@ -41,6 +48,8 @@ def _assert_same_sections(body: str) -> None:
             detector.name,
             body,
         )
+        if type(detector).claims is TextBounce.claims:
+            assert detector.claims(ctx) == _plain_claims(detector, ctx), (detector.name, body)
 
 
 def test_exim_start_ascii_is_start_without_its_russian_wording() -> None:
@@ -78,6 +87,11 @@ FRAGMENTS = [
     "\u017f",
     "\u212a",
     "x",
+    "This message was created automatically by mail delivery software.\n",
+    "qmail-send program\n",
+    "DragonFly Mail Agent\n",
+    "MAIL.RU\n",
+    "и",
 ]
 
 
@@ -94,3 +108,5 @@ def test_section_is_the_plain_search_on_samples() -> None:
         for detector in TEXT_BOUNCES:
             plain = _plain_section(detector, ctx.report_text)
             assert detector.section(ctx) == plain, (detector.name, path.name)
+            if type(detector).claims is TextBounce.claims:
+                assert detector.claims(ctx) == _plain_claims(detector, ctx), path.name
