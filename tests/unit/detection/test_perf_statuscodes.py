@@ -76,3 +76,20 @@ STATUS_FRAGMENTS = [
 def test_find_status_is_the_plain_search(parts: list[str]) -> None:
     text = "".join(parts)
     assert statuscodes.find_status(text) == _plain_find_status(text), text
+
+
+def _plain_inside_ip(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - 4) : start]
+    after = text[end : end + 4]
+    return bool(statuscodes._IP_BEFORE.search(before) or statuscodes._IP_AFTER.match(after))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("1.\n x5"), max_size=12),
+    st.integers(min_value=0, max_value=12),
+    st.integers(min_value=0, max_value=12),
+)
+def test_inside_ip_is_the_plain_test(text: str, start: int, end: int) -> None:
+    start, end = min(start, len(text)), min(max(start, end), len(text))
+    assert statuscodes._inside_ip(text, start, end) == _plain_inside_ip(text, start, end)
