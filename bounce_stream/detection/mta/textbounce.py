@@ -81,13 +81,18 @@ class TextBounce:
         section = self.section(ctx)
         blocks = unique_blocks(recipient_blocks(section, strict_lines=self.strict_lines))
         blocks = _drop_own_addresses(ctx, blocks)
-        whole = squeeze(section)[:2000]
         if not blocks and self.single_original_recipient:
             blocks = [(address, "") for address in _sole_original_recipient(ctx)]
-        return [
-            self.evidence(ctx, address, diagnostic if _informative(diagnostic) else whole)
-            for address, diagnostic in blocks
-        ]
+        found: list[Evidence] = []
+        whole = None  # the whole section, squeezed only if some diagnostic says nothing
+        for address, diagnostic in blocks:
+            if _informative(diagnostic):
+                found.append(self.evidence(ctx, address, diagnostic))
+                continue
+            if whole is None:
+                whole = squeeze(section)[:2000]
+            found.append(self.evidence(ctx, address, whole))
+        return found
 
     def section(self, ctx: Context) -> str:
         text = ctx.report_text
@@ -117,8 +122,13 @@ class TextBounce:
         return text
 
     def evidence(self, ctx: Context, address: str, diagnostic: str) -> Evidence:
-        lowered = diagnostic.lower()
-        known = next((reason for phrase, reason in self.messages if phrase in lowered), None)
+        known = None
+        if self.messages:  # a loop, not next(generator): most detectors have no messages
+            lowered = diagnostic.lower()
+            for phrase, reason in self.messages:
+                if phrase in lowered:
+                    known = reason
+                    break
         return Evidence(
             hint=known,
             recipient=address,
