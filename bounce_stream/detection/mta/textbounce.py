@@ -121,16 +121,18 @@ class TextBounce:
                 text = text[: found.start()]
         return text
 
-    def evidence(self, ctx: Context, address: str, diagnostic: str) -> Evidence:
-        known = None
+    def hint(self, diagnostic: str) -> Reason | None:
+        """What the first of ``messages`` that ``diagnostic`` holds means, if any."""
         if self.messages:  # a loop, not next(generator): most detectors have no messages
             lowered = diagnostic.lower()
             for phrase, reason in self.messages:
                 if phrase in lowered:
-                    known = reason
-                    break
+                    return reason
+        return None
+
+    def evidence(self, ctx: Context, address: str, diagnostic: str) -> Evidence:
         return Evidence(
-            hint=known,
+            hint=self.hint(diagnostic),
             recipient=address,
             diagnostic=diagnostic,
             reply_code=statuscodes.find_reply_code(diagnostic),
