@@ -168,11 +168,10 @@ def _informative(diagnostic: str) -> bool:
     """Whether a per-recipient text says anything a reason could be read from."""
     if not diagnostic:
         return False
-    lowered = diagnostic.lower()
     return bool(
         statuscodes.find_status(diagnostic)
         or statuscodes.find_reply_code(diagnostic)
-        or match_text(lowered)
+        or match_text(diagnostic.lower())
     )
 
 
@@ -186,6 +185,8 @@ def _sole_original_recipient(ctx: Context) -> list[str]:
 
 def _drop_own_addresses(ctx: Context, blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Forget the bounce's own From/To (the daemon and the original sender)."""
+    if not blocks:  # nothing to forget: spares reading the addresses
+        return blocks
     own = {first_address(ctx.headers.get("from")), first_address(ctx.headers.get("to"))}
     kept = [(address, diagnostic) for address, diagnostic in blocks if address not in own]
     return kept or [
