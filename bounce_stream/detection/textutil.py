@@ -66,10 +66,24 @@ _LEADING_FLAGS = re.compile(r"\(\?([a-z]+)\)")
 _CODED_CHARACTER = re.compile(r"\\[0-9xu]")  # \101, \x41, \u0041: may stand for "A"
 
 
+# The only characters whose lower-case form has another length (U+0130) or that (?i) matches
+# to an ASCII letter they do not lower-case to (U+0131 to "i", U+017F to "s"). Lower-casing any
+# other character keeps it one character, in or out of \w, \s, \d and "\n", and turns it into
+# an ASCII letter exactly when (?i) matches it to that letter (pinned by a unit test).
+_CASE_TRAPS = ("\u0130", "\u0131", "\u017f")
+
+
+def lowers_safely(text: str) -> bool:
+    """Whether a :func:`lower_case_variant` finds in ``text.lower()`` exactly what its
+    pattern finds in ``text``, at the same offsets: ASCII text, or text without _CASE_TRAPS."""
+    return text.isascii() or not any(map(text.__contains__, _CASE_TRAPS))
+
+
 def lower_case_variant(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     """``pattern`` without its (?i) flag, when that finds exactly the same matches in
-    lower-cased ASCII text (case-sensitive matching is several times faster): an ASCII,
-    lower-case pattern, so no escapes such as \\S, \\W, \\B or \\x41. None otherwise."""
+    lower-cased text (see :func:`lowers_safely`; case-sensitive matching is several times
+    faster): an ASCII, lower-case pattern, so no escapes such as \\S, \\W, \\B or \\x41.
+    None otherwise."""
     flags = _LEADING_FLAGS.match(pattern.pattern)
     if flags is None or "i" not in flags.group(1):
         return None

@@ -50,7 +50,7 @@ class Au(TextBounce):
         for item in found:
             item.diagnostic = whole
             item.smtp_command = command
-            item.hint = self.evidence(ctx, item.recipient, whole).hint
+            item.hint = self.hint(whole)
             if spam:
                 item.reason = Reason.FILTERED
             elif command == "RCPT":

@@ -42,7 +42,7 @@ class Domino(TextBounce):
         for item in found:
             if reason:
                 item.diagnostic = squeeze(reason.group(1))[:2000]
-                item.hint = self.evidence(ctx, item.recipient, item.diagnostic).hint
+                item.hint = self.hint(item.diagnostic)
         return found
 
 
@@ -66,5 +66,5 @@ class Notes(TextBounce):
         section = self.section(ctx)
         for item in found:
             item.diagnostic = squeeze(section)[:2000]
-            item.hint = self.evidence(ctx, item.recipient, item.diagnostic).hint
+            item.hint = self.hint(item.diagnostic)
         return found

@@ -16,12 +16,20 @@ from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in
-from bounce_stream.detection.mta.textbounce import TextBounce
-from bounce_stream.detection.textutil import squeeze
+from bounce_stream.detection.mta.textbounce import TextBounce, report_lower
+from bounce_stream.detection.textutil import lower_case_variant, squeeze
 
 _DELAYED = re.compile(
     r"(?i)has\s+not\s+yet\s+been\s+delivered|delivery\s+to\s+the\s+following\s+address(?:\(es\)|es)?\s+has\s+been\s+delayed"
 )
+_DELAYED_LOWER = lower_case_variant(_DELAYED)  # for lower-cased text (see lowers_safely)
+# The start line's wording in English and Russian: only the English alternatives can match
+# ASCII text, and they have a lower-case variant (see TextBounce.start_ascii).
+_START_ENGLISH = (
+    r"the\s+following\s+address(?:\(es\)|es)?\s+failed|could\s+not\s+be\s+delivered\s+to\s+one\s+or\s+more"
+    r"(?:\s+of\s+its)?\s+recipients[^\n]*|has\s+not\s+yet\s+been\s+delivered[^\n]*"
+)
+_START_RUSSIAN = r"следующим\s+получателям|одному\s+или\s+нескольким\s+получателям"
 
 
 _FOR = re.compile(r"(?i)\bfor\s+<?([^>\s;]+@[^>\s;]+)")
@@ -37,11 +45,8 @@ class Exim(TextBounce):
         r"(?i)this\s+message\s+was\s+created\s+automatically\s+by\s+mail\s+delivery\s+software|"
         r"mail\.ru|a\s+message\s+that\s+you\s+(?:have\s+)?sent\s+could\s+not\s+be\s+delivered"
     )
-    start = re.compile(
-        r"(?i)(?:the\s+following\s+address(?:\(es\)|es)?\s+failed|could\s+not\s+be\s+delivered\s+to\s+one\s+or\s+more"
-        r"(?:\s+of\s+its)?\s+recipients[^\n]*|has\s+not\s+yet\s+been\s+delivered[^\n]*|"
-        r"следующим\s+получателям|одному\s+или\s+нескольким\s+получателям)[^\n]*\n"
-    )
+    start = re.compile(rf"(?i)(?:{_START_ENGLISH}|{_START_RUSSIAN})[^\n]*\n")
+    start_ascii = re.compile(rf"(?i)(?:{_START_ENGLISH})[^\n]*\n")
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
@@ -49,7 +54,11 @@ class Exim(TextBounce):
             found = self._local_parts(ctx)
         if not found:
             return found
-        delayed = _DELAYED.search(ctx.report_text) is not None
+        lowered = ctx.memo(report_lower)
+        if lowered is not None and _DELAYED_LOWER is not None:
+            delayed = _DELAYED_LOWER.search(lowered) is not None
+        else:
+            delayed = _DELAYED.search(ctx.report_text) is not None
         for item in found:
             if delayed:
                 item.action = "delayed"

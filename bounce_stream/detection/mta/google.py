@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.mta.textbounce import TextBounce
@@ -62,8 +63,8 @@ class Gmail(TextBounce):
         for item in found:
             if details:
                 item.diagnostic = squeeze(details.group(1))[:2000]
-                again = self.evidence(ctx, item.recipient, item.diagnostic)
-                item.reply_code, item.hint = again.reply_code, again.hint
+                item.reply_code = statuscodes.find_reply_code(item.diagnostic)
+                item.hint = self.hint(item.diagnostic)
             state = _STATE.search(item.diagnostic)
             if state and state.group(1) in _STATES:
                 item.smtp_command, item.hint = _STATES[state.group(1)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in
@@ -43,7 +44,7 @@ class Sendmail(TextBounce):
         for item in found:
             if transcript and (item.recipient in transcript.lower() or len(found) == 1):
                 item.diagnostic = lines_about(transcript, item.recipient) or item.diagnostic
-                item.reply_code = self.evidence(ctx, item.recipient, item.diagnostic).reply_code
+                item.reply_code = statuscodes.find_reply_code(item.diagnostic)
             item.smtp_command = command_about(transcript, item.recipient) or item.smtp_command
         return found
 

@@ -14,7 +14,7 @@ from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.reasontext.matcher import required_literals
 from bounce_stream.detection.smtp import find_command
-from bounce_stream.detection.textutil import lower_case_variant, squeeze
+from bounce_stream.detection.textutil import lower_case_variant, lowers_safely, squeeze
 
 _NEVER = re.compile(r"(?!)")
 
@@ -39,6 +39,11 @@ class TextBounce:
     _signature_lower: re.Pattern[str] | None = None  # see lower_case_variant
     _signature_needs: tuple[str, ...] | None = None  # see required_literals
     _signature_needs_anycase: tuple[str, ...] | None = None  # see _anycase_parts
+    # ``start`` without alternatives that only match non-ASCII text (finds the same in ASCII
+    # text), for the lower-case variant when ``start`` itself has none.
+    start_ascii: re.Pattern[str] | None = None
+    _start_lower: re.Pattern[str] | None = None  # see lower_case_variant
+    _end_lower: re.Pattern[str] | None = None
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
@@ -46,6 +51,9 @@ class TextBounce:
         if cls._signature_lower is not None:
             cls._signature_needs = required_literals(cls._signature_lower.pattern)
             cls._signature_needs_anycase = _anycase_parts(cls._signature_needs)
+        start = cls.start_ascii or cls.start
+        cls._start_lower = lower_case_variant(start) if start is not None else None
+        cls._end_lower = lower_case_variant(cls.end) if cls.end is not None else None
 
     def claims(self, ctx: Context) -> bool:
         # Cheapest test first: most messages contain none of the keywords (map, not a
@@ -54,13 +62,14 @@ class TextBounce:
             return False
         if human_reply(ctx):
             return False
-        if self._signature_lower is not None and ctx.probe.isascii():
+        if self._signature_lower is not None and lowers_safely(ctx.probe):
             probe = ctx.probe_lower
             needs = self._signature_needs
             if needs is not None and not any(map(probe.__contains__, needs)):
                 return False
             return self._signature_lower.search(probe) is not None
-        # Not ASCII: the case-insensitive search is slow, and mostly needless.
+        # Text that does not lower safely: the case-insensitive search is slow, and mostly
+        # needless.
         anycase = self._signature_needs_anycase
         if anycase is not None and not any(map(ctx.probe_lower.__contains__, anycase)):
             return False
@@ -72,37 +81,71 @@ class TextBounce:
         section = self.section(ctx)
         blocks = unique_blocks(recipient_blocks(section, strict_lines=self.strict_lines))
         blocks = _drop_own_addresses(ctx, blocks)
-        whole = squeeze(section)[:2000]
         if not blocks and self.single_original_recipient:
             blocks = [(address, "") for address in _sole_original_recipient(ctx)]
-        return [
-            self.evidence(ctx, address, diagnostic if _informative(diagnostic) else whole)
-            for address, diagnostic in blocks
-        ]
+        found: list[Evidence] = []
+        whole = None  # the whole section, squeezed only if some diagnostic says nothing
+        for address, diagnostic in blocks:
+            if _informative(diagnostic):
+                found.append(self.evidence(ctx, address, diagnostic))
+                continue
+            if whole is None:
+                whole = squeeze(section)[:2000]
+            found.append(self.evidence(ctx, address, whole))
+        return found
 
     def section(self, ctx: Context) -> str:
         text = ctx.report_text
+        # The case-sensitive variants find the same offsets in the lower-cased copy (when the
+        # text lowers safely), several times faster than the case-insensitive patterns.
+        lowered = ctx.memo(report_lower)
         if self.start is not None:
-            found = self.start.search(text)
+            # start_ascii stands for start in ASCII text only.
+            if (
+                lowered is not None
+                and self._start_lower is not None
+                and (self.start_ascii is None or text.isascii())
+            ):
+                found = self._start_lower.search(lowered)
+            else:
+                found = self.start.search(text)
             if found is not None:
                 text = text[found.end() :]
+                lowered = lowered[found.end() :] if lowered is not None else None
         if self.end is not None:
-            found = self.end.search(text)
+            if lowered is not None and self._end_lower is not None:
+                found = self._end_lower.search(lowered)
+            else:
+                found = self.end.search(text)
             if found is not None:
                 text = text[: found.start()]
         return text
 
+    def hint(self, diagnostic: str) -> Reason | None:
+        """What the first of ``messages`` that ``diagnostic`` holds means, if any."""
+        if self.messages:  # a loop, not next(generator): most detectors have no messages
+            lowered = diagnostic.lower()
+            for phrase, reason in self.messages:
+                if phrase in lowered:
+                    return reason
+        return None
+
     def evidence(self, ctx: Context, address: str, diagnostic: str) -> Evidence:
-        lowered = diagnostic.lower()
-        known = next((reason for phrase, reason in self.messages if phrase in lowered), None)
         return Evidence(
-            hint=known,
+            hint=self.hint(diagnostic),
             recipient=address,
             diagnostic=diagnostic,
             reply_code=statuscodes.find_reply_code(diagnostic),
             smtp_command=find_command(diagnostic),
             diagnostic_type="SMTP",
         )
+
+
+def report_lower(ctx: Context) -> str | None:
+    """The report text lower-cased when it lowers safely (see lowers_safely), else None; per
+    message through ``ctx.memo``."""
+    text = ctx.report_text
+    return text.lower() if lowers_safely(text) else None
 
 
 def _anycase_parts(needs: tuple[str, ...] | None) -> tuple[str, ...] | None:
@@ -125,11 +168,10 @@ def _informative(diagnostic: str) -> bool:
     """Whether a per-recipient text says anything a reason could be read from."""
     if not diagnostic:
         return False
-    lowered = diagnostic.lower()
     return bool(
         statuscodes.find_status(diagnostic)
         or statuscodes.find_reply_code(diagnostic)
-        or match_text(lowered)
+        or match_text(diagnostic.lower())
     )
 
 
@@ -143,6 +185,8 @@ def _sole_original_recipient(ctx: Context) -> list[str]:
 
 def _drop_own_addresses(ctx: Context, blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Forget the bounce's own From/To (the daemon and the original sender)."""
+    if not blocks:  # nothing to forget: spares reading the addresses
+        return blocks
     own = {first_address(ctx.headers.get("from")), first_address(ctx.headers.get("to"))}
     kept = [(address, diagnostic) for address, diagnostic in blocks if address not in own]
     return kept or [

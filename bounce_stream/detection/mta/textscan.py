@@ -60,13 +60,13 @@ def recipient_blocks(text: str, *, strict_lines: bool = False) -> list[tuple[str
     """
     matches = [
         match
-        for match in RECIPIENT_LINE.finditer(text)
+        for match in address_lines(RECIPIENT_LINE, text)
         if not strict_lines or not (match.group(2) or "").strip()
     ][:MAX_RECIPIENTS]
     if not matches:
         return [
             (found.group(2).lower(), squeeze(found.group(1)))
-            for found in TRAILING_RECIPIENT.finditer(text)
+            for found in address_lines(TRAILING_RECIPIENT, text)
         ][:MAX_RECIPIENTS]
     blocks: list[tuple[str, str]] = []
     for index, match in enumerate(matches):
@@ -75,6 +75,28 @@ def recipient_blocks(text: str, *, strict_lines: bool = False) -> list[tuple[str
         head = " ".join(group for group in match.groups()[1:] if group)
         blocks.append((match.group(1).lower().strip("."), squeeze(head + " " + tail)))
     return blocks
+
+
+def address_lines(pattern: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    """``list(pattern.finditer(text))`` for a ``(?m)^...$`` pattern whose every match is one
+    whole line holding an address (an "@"), such as RECIPIENT_LINE and TRAILING_RECIPIENT.
+
+    Speed: finditer tries the pattern at every line start (and, case-insensitive, slowly);
+    most lines have no "@", and only the lines that have one are tried here. A match of such
+    a pattern starts at a line start and ends at the end of that line, so the matches found
+    line by line are finditer's.
+    """
+    found: list[re.Match[str]] = []
+    at = text.find("@")
+    while at >= 0:
+        match = pattern.match(text, text.rfind("\n", 0, at) + 1)
+        if match is not None:
+            found.append(match)
+        line_end = text.find("\n", at)
+        if line_end < 0:
+            break
+        at = text.find("@", line_end)
+    return found
 
 
 def _first_paragraph(text: str) -> str:

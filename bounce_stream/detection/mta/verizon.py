@@ -40,5 +40,5 @@ class Verizon(TextBounce):
         found = ApacheJames().detect(ctx) if ApacheJames().claims(ctx) else None
         found = found or super().detect(ctx) or []
         for item in found:
-            item.hint = self.evidence(ctx, item.recipient, ctx.report_text[:2000]).hint
+            item.hint = self.hint(ctx.report_text[:2000])
         return found
