@@ -33,19 +33,21 @@ ADDRESS_RE = re.compile(
 class Headers:
     """Ordered header fields with case-insensitive lookup; first occurrence wins in get()."""
 
-    __slots__ = ("_first", "_names", "_values")
+    __slots__ = ("_names", "_values")
 
-    def __init__(self, names: Sequence[str], values: Sequence[str]) -> None:
+    def __init__(self, names: list[str], values: Sequence[str]) -> None:
         """``names`` lower-cased, ``values`` raw (still folded), pairwise."""
+        # No dict: a block is asked for a few names only, and a list scan in C costs less than
+        # hashing every name (Received, DKIM...) into a dict first.
         self._names = names
         self._values = values
-        # dict() keeps the last duplicate; reversing makes the first occurrence win.
-        self._first: dict[str, str] = dict(zip(reversed(names), reversed(values), strict=False))
 
     def get(self, name: str) -> str | None:
-        value = self._first.get(name.lower())
-        if value is None:
+        key = name.lower()
+        names = self._names
+        if key not in names:
             return None
+        value = self._values[names.index(key)]  # the first occurrence
         return _clean(value) if "\n" in value else value.strip()[:MAX_FIELD_CHARS]
 
     def get_all(self, name: str) -> list[str]:
@@ -57,7 +59,7 @@ class Headers:
         ]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._first
+        return isinstance(name, str) and name.lower() in self._names
 
     def __len__(self) -> int:
         return len(self._names)
@@ -77,7 +79,7 @@ def parse_headers(head: str) -> Headers:
     # Values stay folded until read: most fields (Received, DKIM...) never are.
     found = _FIELD_BLOCK.findall(head)[:MAX_HEADER_FIELDS]
     if not found:
-        return Headers((), ())
+        return Headers([], ())
     names, values = zip(*found, strict=False)  # pairs by construction; strict=True costs here
     # Names are ASCII without newlines: one lower() over all of them reads the same as one
     # per name, at a fraction of the calls.
