@@ -19,9 +19,11 @@ class IMail(TextBounce):
 
     name = "imail"
     keywords = ("unknown", "userid", "exceeds", "attempts")
+    # [^\s] rather than \S, which reads the same: a lower-case pattern can run case-sensitively
+    # on the lower-cased probe (see TextBounce).
     signature = re.compile(
         r"(?im)^(?:unknown\s+user|invalid\s+final\s+delivery\s+userid|user\s+mailbox\s+exceeds"
-        r"\s+allowed\s+size|unknown\s+host|delivery\s+failed\s+\d+\s+attempts)[^:\n]*:\s*\S+@"
+        r"\s+allowed\s+size|unknown\s+host|delivery\s+failed\s+\d+\s+attempts)[^:\n]*:\s*[^\s]+@"
     )
     messages = (
         ("unknown host", Reason.HOSTUNKNOWN),

@@ -38,6 +38,7 @@ class TextBounce:
     messages: tuple[tuple[str, Reason], ...] = ()
     _signature_lower: re.Pattern[str] | None = None  # see lower_case_variant
     _signature_needs: tuple[str, ...] | None = None  # see required_literals
+    _signature_after_newline: re.Pattern[str] | None = None  # see __init_subclass__
     _signature_needs_anycase: tuple[str, ...] | None = None  # see _anycase_parts
     # ``start`` without alternatives that only match non-ASCII text (finds the same in ASCII
     # text), for the lower-case variant when ``start`` itself has none.
@@ -50,6 +51,12 @@ class TextBounce:
         cls._signature_lower = lower_case_variant(cls.signature)
         if cls._signature_lower is not None:
             cls._signature_needs = required_literals(cls._signature_lower.pattern)
+            if cls._signature_lower.pattern.startswith("(?m)^"):
+                # A line-start signature is searched as a match at 0, then after a newline: a
+                # literal first character lets the engine skip from line to line.
+                cls._signature_after_newline = re.compile(
+                    cls._signature_lower.pattern.replace("(?m)^", "(?m)\n", 1)
+                )
             cls._signature_needs_anycase = _anycase_parts(cls._signature_needs)
         start = cls.start_ascii or cls.start
         cls._start_lower = lower_case_variant(start) if start is not None else None
@@ -67,6 +74,12 @@ class TextBounce:
             needs = self._signature_needs
             if needs is not None and not any(map(probe.__contains__, needs)):
                 return False
+            after_newline = self._signature_after_newline
+            if after_newline is not None:
+                return (
+                    self._signature_lower.match(probe) is not None
+                    or after_newline.search(probe) is not None
+                )
             return self._signature_lower.search(probe) is not None
         # Text that does not lower safely: the case-insensitive search is slow, and mostly
         # needless.
