@@ -7,6 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bounce_stream.detection.mta import exim
 from bounce_stream.detection.mta.textbounce import TextBounce, top_alternatives
 from bounce_stream.detection.registry import REGISTRY
 
@@ -60,3 +61,9 @@ def test_alternatives_find_what_the_signature_finds(parts: list[str]) -> None:
             continue
         whole = detector._signature_lower.search(probe) is not None  # type: ignore[attr-defined]
         assert any(p.search(probe) is not None for p in alternatives) == whole
+
+
+def test_exim_delay_parts_rebuild_the_delay_pattern() -> None:
+    assert exim._DELAYED_LOWER is not None
+    parts = [p.pattern for p in exim._DELAYED_LOWER_PARTS]
+    assert len(parts) == 2 and "|".join(parts) == exim._DELAYED_LOWER.pattern
