@@ -16,13 +16,17 @@ from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in
-from bounce_stream.detection.mta.textbounce import TextBounce, report_lower
+from bounce_stream.detection.mta.textbounce import TextBounce, report_lower, top_alternatives
 from bounce_stream.detection.textutil import lower_case_variant, squeeze
 
 _DELAYED = re.compile(
     r"(?i)has\s+not\s+yet\s+been\s+delivered|delivery\s+to\s+the\s+following\s+address(?:\(es\)|es)?\s+has\s+been\s+delayed"
 )
 _DELAYED_LOWER = lower_case_variant(_DELAYED)  # for lower-cased text (see lowers_safely)
+# Its alternatives one by one: each starts with a literal the engine skips to.
+_DELAYED_LOWER_PARTS = tuple(
+    map(re.compile, top_alternatives(_DELAYED_LOWER.pattern if _DELAYED_LOWER else "(?!)"))
+)
 # The start line's wording in English and Russian: only the English alternatives can match
 # ASCII text, and they have a lower-case variant (see TextBounce.start_ascii).
 _START_ENGLISH = (
@@ -56,7 +60,7 @@ class Exim(TextBounce):
             return found
         lowered = ctx.memo(report_lower)
         if lowered is not None and _DELAYED_LOWER is not None:
-            delayed = _DELAYED_LOWER.search(lowered) is not None
+            delayed = any(part.search(lowered) is not None for part in _DELAYED_LOWER_PARTS)
         else:
             delayed = _DELAYED.search(ctx.report_text) is not None
         for item in found:

@@ -40,6 +40,7 @@ class TextBounce:
     _signature_needs: tuple[str, ...] | None = None  # see required_literals
     _signature_after_newline: re.Pattern[str] | None = None  # see __init_subclass__
     _signature_needs_anycase: tuple[str, ...] | None = None  # see _anycase_parts
+    _signature_alternatives: tuple[re.Pattern[str], ...] | None = None  # see top_alternatives
     # ``start`` without alternatives that only match non-ASCII text (finds the same in ASCII
     # text), for the lower-case variant when ``start`` itself has none.
     start_ascii: re.Pattern[str] | None = None
@@ -58,6 +59,11 @@ class TextBounce:
                     cls._signature_lower.pattern.replace("(?m)^", "(?m)\n", 1)
                 )
             cls._signature_needs_anycase = _anycase_parts(cls._signature_needs)
+            # "a...|b..." is searched alternative by alternative: each starts with a literal
+            # the engine skips to, where the alternation tries every position.
+            parts = top_alternatives(cls._signature_lower.pattern)
+            if len(parts) > 1:
+                cls._signature_alternatives = tuple(map(re.compile, parts))
         start = cls.start_ascii or cls.start
         cls._start_lower = lower_case_variant(start) if start is not None else None
         cls._end_lower = lower_case_variant(cls.end) if cls.end is not None else None
@@ -80,6 +86,12 @@ class TextBounce:
                     self._signature_lower.match(probe) is not None
                     or after_newline.search(probe) is not None
                 )
+            alternatives = self._signature_alternatives
+            if alternatives is not None:  # a loop: any(generator) costs more than a search
+                for alternative in alternatives:  # noqa: SIM110
+                    if alternative.search(probe) is not None:
+                        return True
+                return False
             return self._signature_lower.search(probe) is not None
         # Text that does not lower safely: the case-insensitive search is slow, and mostly
         # needless.
@@ -159,6 +171,39 @@ def report_lower(ctx: Context) -> str | None:
     message through ``ctx.memo``."""
     text = ctx.report_text
     return text.lower() if lowers_safely(text) else None
+
+
+def top_alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern`` (``[pattern]`` when it has none, or when it
+    starts with an inline flag group, which applies to all of them)."""
+    if pattern.startswith("(?") and pattern[2:3].isalpha():
+        return [pattern]
+    parts: list[str] = []
+    depth = 0
+    in_class = False
+    start = 0
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            if pattern[index + 1 : index + 2] == "]":  # "[]...]": a literal "]" first
+                index += 1
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    parts.append(pattern[start:])
+    return parts
 
 
 def _anycase_parts(needs: tuple[str, ...] | None) -> tuple[str, ...] | None:
