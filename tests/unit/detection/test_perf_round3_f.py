@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bounce_stream.detection import rhost
+from bounce_stream.detection import decide, rhost
+from bounce_stream.detection.reasontext.matcher import tokens_of
 
 HOST_FRAGMENTS = [
     "mx.",
@@ -66,3 +67,37 @@ def test_providers_serving_on_every_literal() -> None:
         for literal in needs:
             for hosts in (literal, f"a {literal} b", f"x{literal}", f"{literal}x", literal.upper()):
                 assert rhost.providers_serving(hosts) == _plain_serving(hosts)
+
+
+TEXT_FRAGMENTS = [
+    "550 ",
+    "5.1.1 ",
+    "user unknown",
+    "dmarc policy reject",
+    "dane",
+    " spam",
+    "missing from header",
+    " said: 550 blocked",
+    "procmail: ",
+    "x-unix; 1",
+    "<a@b>... blocked by ",
+    "mailbox full",
+    "rejected",
+    " ",
+    ".",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(TEXT_FRAGMENTS), max_size=8))
+def test_reasons_skipped_by_the_decision_loops_do_not_match(parts: list[str]) -> None:
+    # _strong and Diagnostic.first skip a reason without calling its matcher when the text
+    # has none of its index words and none of its always-tried patterns' literals.
+    text = "".join(parts)
+    words = tokens_of(text)
+    for reason, matcher, reason_words, needs in decide._STRONG_TRIED + decide._WEAK_TRIED:
+        skipped = reason_words.isdisjoint(words) and (
+            needs is None or not any(literal in text for literal in needs)
+        )
+        if skipped:
+            assert not matcher.matches_words(text, words), reason
