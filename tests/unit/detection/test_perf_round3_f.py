@@ -7,6 +7,8 @@ from hypothesis import strategies as st
 
 from bounce_stream.detection import decide, rhost
 from bounce_stream.detection.reasontext.matcher import tokens_of
+from bounce_stream.detection.rhost.base import ProviderRules
+from bounce_stream.detection.rhost.microsoft import EXCHANGE
 
 HOST_FRAGMENTS = [
     "mx.",
@@ -101,3 +103,25 @@ def test_reasons_skipped_by_the_decision_loops_do_not_match(parts: list[str]) ->
         )
         if skipped:
             assert not matcher.matches_words(text, words), reason
+
+
+def test_code_char_is_in_every_code_word() -> None:
+    # ProviderRules.reason skips the code search when the text lacks _code_char.
+    for provider in rhost.PROVIDERS:
+        if isinstance(provider, ProviderRules) and provider.code_words:
+            assert provider._code_char
+            assert all(provider._code_char in word for word in provider.code_words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["RESOLVER.ADR.RecipNotFound", "QUEUE.Expired", "queue.expired", " ", "E"]),
+        max_size=5,
+    )
+)
+def test_exchange_codes_found_with_the_code_char_guard(parts: list[str]) -> None:
+    text = "".join(parts)
+    found = EXCHANGE.code.search(text) if EXCHANGE.code else None
+    plain = EXCHANGE.codes.get(found.group(1).upper()) if found else None
+    assert EXCHANGE.reason(text, None, None) == plain
