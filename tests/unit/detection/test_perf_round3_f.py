@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bounce_stream.detection import decide, rhost
+from bounce_stream.detection import decide, rhost, statuscodes
 from bounce_stream.detection.reasontext.matcher import tokens_of
 from bounce_stream.detection.rhost.base import ProviderRules
 from bounce_stream.detection.rhost.microsoft import EXCHANGE
@@ -125,3 +125,26 @@ def test_exchange_codes_found_with_the_code_char_guard(parts: list[str]) -> None
     found = EXCHANGE.code.search(text) if EXCHANGE.code else None
     plain = EXCHANGE.codes.get(found.group(1).upper()) if found else None
     assert EXCHANGE.reason(text, None, None) == plain
+
+
+def _plain_last_status(text: str) -> str | None:
+    last = None
+    for match in statuscodes._STATUS_PATTERNS[3].finditer(text[:4000]):
+        if not statuscodes._inside_ip(text, match.start(1), match.end(1)):
+            last = match.group(1)
+    return last
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["5", "4", "2", ".", "1", "0", "55", "5.1.1", "4.7.0", " ", "\n", "a", "\u0665"]
+        ),
+        max_size=14,
+    )
+)
+def test_find_last_status_per_class_agrees_with_the_combined_pattern(parts: list[str]) -> None:
+    # The per-digit patterns find the combined one's matches because none overlaps another.
+    text = "".join(parts)
+    assert statuscodes.find_last_status(text) == _plain_last_status(text)
