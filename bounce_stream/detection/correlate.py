@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.headers import ADDRESS_RE, decode_value, first_address
@@ -12,9 +12,12 @@ from bounce_stream.detection.mta.rfc3464 import envelope_id
 _VERP_HEADERS = ("x-original-to", "delivered-to", "envelope-to", "to")
 
 
-@dataclass(frozen=True, slots=True)
-class Correlation:
-    """Message-level facts copied into every Bounce of one message."""
+class Correlation(NamedTuple):
+    """Message-level facts copied into every Bounce of one message.
+
+    A named tuple, not a frozen dataclass: as immutable, and built by one tuple allocation
+    instead of an ``object.__setattr__`` per field (once per message).
+    """
 
     original_message_id: str | None
     tracking_id: str | None
@@ -25,20 +28,25 @@ class Correlation:
 
 
 def correlate(ctx: Context, options: ParseOptions) -> Correlation:
+    # "is None", not truthiness: no Headers.__len__ calls (an empty one gives the same Nones).
     original = ctx.original
-    tracking = None
-    if original is not None:
-        tracking = original.get(options.tracking_header)
-    if tracking is None and original is None:
+    if original is None:
         # No parseable returned header: the report may still quote the header line.
-        tracking = _tracking_in_text(ctx, options.tracking_header)
+        return Correlation(
+            original_message_id=None,
+            tracking_id=_clean(_tracking_in_text(ctx, options.tracking_header)),
+            envelope_id=_clean(envelope_id(ctx)),
+            verp_recipient=verp_recipient(ctx, options.verp_separator),
+            original_sender=None,
+            original_subject=None,
+        )
     return Correlation(
-        original_message_id=_clean(original.get("message-id")) if original else None,
-        tracking_id=_clean(tracking),
+        original_message_id=_clean(original.get("message-id")),
+        tracking_id=_clean(original.get(options.tracking_header)),
         envelope_id=_clean(envelope_id(ctx)),
         verp_recipient=verp_recipient(ctx, options.verp_separator),
-        original_sender=first_address(original.get("from")) if original else None,
-        original_subject=decode_value(original.get("subject")) or None if original else None,
+        original_sender=first_address(original.get("from")),
+        original_subject=decode_value(original.get("subject")) or None,
     )
 
 

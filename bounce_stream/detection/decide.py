@@ -71,19 +71,22 @@ _NON_FAILURES = frozenset({Reason.DELIVERED, Reason.VACATION, Reason.FEEDBACK})
 _SUCCESS_ACTIONS = frozenset({"delivered", "relayed", "expanded"})
 
 
-_Tried = tuple[tuple[Reason, TextMatcher, frozenset[str] | None], ...]
+_Tried = tuple[tuple[Reason, TextMatcher, frozenset[str], tuple[str, ...] | None], ...]
 
 
 def _tried(order: tuple[Reason, ...]) -> _Tried:
-    """(reason, its matcher, its index words or None when it tries a pattern on every text)."""
+    """(reason, its matcher, its index words, the literals one of which a text needs for the
+    patterns it tries on every text: None when it has none, ("",) when they cannot be told)."""
     return tuple(
-        (
-            reason,
-            MATCHERS[reason],
-            None if MATCHERS[reason].tries_always else MATCHERS[reason].words,
-        )
+        (reason, MATCHERS[reason], MATCHERS[reason].words, _needs(MATCHERS[reason]))
         for reason in order
     )
+
+
+def _needs(matcher: TextMatcher) -> tuple[str, ...] | None:
+    if not matcher.tries_always:
+        return None
+    return matcher.always_needs or ("",)  # "" is in every text: always asked
 
 
 _STRONG_TRIED = _tried(STRONG_ORDER)
@@ -123,10 +126,16 @@ class Diagnostic:
     def first(self, tried: _Tried) -> Reason | None:
         """The first reason of ``tried`` (see :func:`_tried`) the text matches."""
         words = self.words
-        for reason, matcher, reason_words in tried:
+        for reason, matcher, reason_words, needs in tried:
             # The set test in C spares a Python call for most reasons (none of their words).
-            if reason_words is not None and reason_words.isdisjoint(words):
-                continue
+            if reason_words.isdisjoint(words):
+                if needs is None:
+                    continue
+                for literal in needs:
+                    if literal in self.text:
+                        break
+                else:
+                    continue
             if matcher.matches_words(self.text, words):
                 return reason
         return None
@@ -173,30 +182,45 @@ def _reason(evidence: Evidence, status: str | None, raw: str) -> Reason:
 
 
 def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> Reason | None:
-    command = evidence.smtp_command
     body, words = text.text, text.words
-    for reason, matcher, reason_words in _STRONG_TRIED:
+    for reason, matcher, reason_words, needs in _STRONG_TRIED:
         if reason is by_status:
             if reason is Reason.USERUNKNOWN and _overruled(text):
                 continue
             return reason
         # text.has(reason), inlined: this loop is the hottest part of a decision, and most
         # reasons have none of the text's words (the test in C spares a Python call).
-        if (
-            not body
-            or (reason_words is not None and reason_words.isdisjoint(words))
-            or not matcher.matches_words(body, words)
-        ):
+        if not body:
             continue
-        if reason is Reason.USERUNKNOWN and command != "RCPT" and not _local_agent(text.text):
-            # Sisimai: an unknown-user text not tied to RCPT TO is a filter's answer.
-            if command in ("CONN", "EHLO", "HELO", "MAIL"):
+        if reason_words.isdisjoint(words):
+            if needs is None:
                 continue
-            return Reason.FILTERED
-        if reason is Reason.REJECTED and command == "RCPT" and by_status is not None:
-            continue
-        return reason
+            # Only the always-tried patterns could match: not without one of their literals.
+            for literal in needs:
+                if literal in body:
+                    break
+            else:
+                continue
+        if matcher.matches_words(body, words):
+            verdict = _text_verdict(reason, evidence.smtp_command, by_status, body)
+            if verdict is not None:
+                return verdict
     return None
+
+
+def _text_verdict(
+    reason: Reason, command: str | None, by_status: Reason | None, body: str
+) -> Reason | None:
+    """What a strong reason the text matches stands for given the SMTP command; None when
+    the pass goes on."""
+    if reason is Reason.USERUNKNOWN and command != "RCPT" and not _local_agent(body):
+        # Sisimai: an unknown-user text not tied to RCPT TO is a filter's answer.
+        if command in ("CONN", "EHLO", "HELO", "MAIL"):
+            return None
+        return Reason.FILTERED
+    if reason is Reason.REJECTED and command == "RCPT" and by_status is not None:
+        return None
+    return reason
 
 
 def _local_agent(text: str) -> bool:

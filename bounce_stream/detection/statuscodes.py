@@ -233,15 +233,28 @@ def find_status(text: str) -> str | None:
     return None
 
 
+# _STATUS_PATTERNS[3] for each class digit, with its literal: a pattern that starts with a
+# literal character is searched by skipping to that character, one that starts with a class
+# tests the class at every position. Its matches never overlap (no match starts after a
+# digit or "."), so both patterns' matches together are the combined pattern's.
+_LAST_STATUS_BY_CLASS = tuple(
+    (f"{digit}.", re.compile(rf"({digit}(?<![\d.]{digit})\.\d{{1,3}}\.\d{{1,3}})(?![\d]|\.\d)"))
+    for digit in "54"
+)
+
+
 def find_last_status(text: str) -> str | None:
     """The last enhanced status code quoted in ``text`` (the innermost server's answer)."""
     last = None
+    last_at = -1
     head = text[:4000]
-    if "5." not in head and "4." not in head:  # the pattern needs one of them
-        return None
-    for match in _STATUS_PATTERNS[3].finditer(head):
-        if not _inside_ip(text, match.start(1), match.end(1)):
-            last = match.group(1)
+    for literal, pattern in _LAST_STATUS_BY_CLASS:
+        if literal not in head:  # the pattern needs it
+            continue
+        for match in pattern.finditer(head):
+            start = match.start(1)
+            if start > last_at and not _inside_ip(text, start, match.end(1)):
+                last, last_at = match.group(1), start
     return last
 
 

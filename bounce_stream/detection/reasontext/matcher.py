@@ -84,6 +84,12 @@ class TextMatcher:
         return self._always is not None
 
     @property
+    def always_needs(self) -> tuple[str, ...] | None:
+        """Literals one of which a text has to contain for the always-tried patterns to
+        match; None when they cannot be told or nothing is tried always."""
+        return self._always_needs
+
+    @property
     def words(self) -> frozenset[str]:
         """The words of the index: a text has to have one of them as a token for an entry
         of the index to be tried."""
@@ -94,14 +100,19 @@ class TextMatcher:
         some index (the others have no entry)."""
         # Speed: most reasons have no word of a given text and nothing tried always; the set
         # test runs in C, and only the entries of the common words are looked at.
-        if self._always is None and self._words.isdisjoint(words):
+        always = self._always
+        if always is None and self._words.isdisjoint(words):
             return False
-        if self.unless:
-            for phrase in self.unless:
-                if phrase in text:
-                    return False
-        if self._always is not None and self._always_match(text):  # no call for most
-            return True
+        if self.unless and any(map(text.__contains__, self.unless)):
+            return False
+        if always is not None:
+            # _always_match, inlined (asked on every call of seven reasons): searched when
+            # the text has one of the literals ("" when they cannot be told).
+            for literal in self._always_needs or ("",):
+                if literal in text:
+                    if always.search(text) is not None:
+                        return True
+                    break
         index = self._index
         for word in self._words & words:
             phrases, pattern = index[word]

@@ -94,12 +94,56 @@ assert all(
 )
 
 
-# Every (literal, provider, pattern) of ``_SPECIFIC_LOWER``, a provider's literals together
-# and in provider order: one flat loop of substring tests costs a third of a generator per
-# provider.
-_LITERAL_TESTS = tuple(
-    (literal, provider, lower) for provider, lower, needs in _SPECIFIC_LOWER for literal in needs
-)
+def _end(literal: str, before: int) -> str:
+    """The last dot-label of a host literal with ``before`` characters before its dot
+    ("le.com" for ".google.com" and 2); "" when it has none."""
+    dot = literal.rfind(".")
+    return literal[dot - before :] if before <= dot < len(literal) - 1 else ""
+
+
+_Entries = tuple[tuple[str, int], ...]
+
+
+def _by_end() -> tuple[tuple[str, tuple[tuple[str, _Entries], ...]], ...]:
+    """(end, ((tail, its (literal, index in _SPECIFIC_LOWER)), ...)), ...: the literals by
+    their last dot-label, then by that label with the two characters before its dot. A tail
+    of a single literal is the literal itself; "" (in every text) gathers those without."""
+    ends: dict[str, dict[str, list[tuple[str, int]]]] = {}
+    for index, (_, _, needs) in enumerate(_SPECIFIC_LOWER):
+        for literal in needs:
+            tails = ends.setdefault(_end(literal, 0), {})
+            tails.setdefault(_end(literal, 2), []).append((literal, index))
+    return tuple(
+        (
+            end,
+            tuple(
+                (entries[0][0] if len(entries) == 1 else tail, tuple(entries))
+                for tail, entries in tails.items()
+            ),
+        )
+        for end, tails in ends.items()
+    )
+
+
+# Each substring test is a scan of the host list. The literals are grouped by their ending
+# (".com", ".net", ".fr", ".jp"), then by the two characters before it ("il.com" for gmail,
+# hotmail, foxmail...): a host list without ".net" spares the tests of every ".net" literal
+# (most lists lack two or three of the four ends), one without "il.com" those of five.
+_BY_END = _by_end()
+
+
+def _candidates(lowered: str) -> list[int]:
+    """The indexes in _SPECIFIC_LOWER of the providers one of whose literals ``lowered`` has
+    (repeated when several are there), in no particular order."""
+    found: list[int] = []
+    for end, tails in _BY_END:
+        if end in lowered:
+            for tail, entries in tails:
+                if tail in lowered:
+                    for literal, index in entries:
+                        if literal in lowered:
+                            found.append(index)
+    return found
 
 
 def providers_serving(hosts: str) -> tuple[Provider, ...]:
@@ -107,13 +151,14 @@ def providers_serving(hosts: str) -> tuple[Provider, ...]:
     lowered = hosts.lower()
     if hosts.isascii():
         # Each lower-case pattern once costs about what the combined one does alone.
+        candidates = _candidates(lowered)
+        if not candidates:
+            return _UNIVERSAL
         serving: list[Provider] = []
-        tried: Provider | None = None  # a provider's pattern is searched once at most
-        for literal, provider, lower in _LITERAL_TESTS:
-            if provider is not tried and literal in lowered:
-                tried = provider
-                if lower.search(lowered):
-                    serving.append(provider)
+        for index in sorted(set(candidates)):  # provider order; each pattern searched once
+            provider, lower, _ = _SPECIFIC_LOWER[index]
+            if lower.search(lowered):
+                serving.append(provider)
         return (*serving, *_UNIVERSAL)
     if _ANY_PROVIDER.search(lowered) is None:
         return _UNIVERSAL

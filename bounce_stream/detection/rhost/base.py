@@ -25,6 +25,14 @@ class ProviderRules:
     code: re.Pattern[str] | None = None
     code_words: tuple[str, ...] = ()
     phrases: tuple[tuple[str, Reason], ...] = ()
+    # A character every code word contains (an upper-case letter when one is), "" when none:
+    # found by memchr, it rules most texts out before the scans for each code word.
+    _code_char: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        common = set.intersection(*map(set, self.code_words)) if self.code_words else set()
+        char = min(common, key=lambda found: (not found.isupper(), found), default="")
+        object.__setattr__(self, "_code_char", char)
 
     def serves(self, hosts: str) -> bool:
         return self.hosts.search(hosts) is not None
@@ -32,7 +40,8 @@ class ProviderRules:
     def reason(self, text: str, status: str | None, command: str | None) -> Reason | None:
         """The provider's verdict on ``text`` (original case), or None."""
         if self.code is not None and (
-            not self.code_words or any(map(text.__contains__, self.code_words))
+            not self.code_words
+            or (self._code_char in text and any(map(text.__contains__, self.code_words)))
         ):
             found = self.code.search(text)
             if found and found.group(1).upper() in self.codes:
