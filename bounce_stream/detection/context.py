@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast, overload
 
 from bounce_stream.detection.headers import Headers, decode_value, parse_headers
-from bounce_stream.detection.mime import Part, iter_leaves, split_head_body
+from bounce_stream.detection.mime import Part, iter_leaves
 from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import html_to_text
 
@@ -175,9 +175,15 @@ class Context:
         marker = self._marker
         if marker is None:
             return None
-        rest = self.body_text[marker[1] :].split("\n", 1)[-1].lstrip("\n")
-        head, _ = split_head_body(rest)
-        headers = parse_headers(head)
+        # The header block after the marker line and any blank lines, up to the next empty
+        # line (or the end): cut out of body_text by offsets, without copying the rest.
+        body = self.body_text
+        line_end = body.find("\n", marker[1])
+        start = marker[1] if line_end < 0 else line_end + 1
+        while body.startswith("\n", start):
+            start += 1
+        cut = body.find("\n\n", start)
+        headers = parse_headers(body[start:] if cut < 0 else body[start : cut + 1])
         return headers if len(headers) else None
 
     def has_type(self, content_type: str) -> bool:

@@ -49,16 +49,6 @@ def normalise_newlines(raw: bytes) -> bytes:
     return raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
-def split_head_body(text: str) -> tuple[str, str]:
-    """Split at the first empty line; a message without one is all header."""
-    if text.startswith("\n"):
-        return "", text[1:]
-    cut = text.find("\n\n")
-    if cut < 0:
-        return text, ""
-    return text[: cut + 1], text[cut + 2 :]
-
-
 def content_type_of(headers: Headers, default: str = "text/plain") -> tuple[str, dict[str, str]]:
     """The lower-cased media type and its parameters (values unquoted)."""
     value = headers.get("content-type")
