@@ -12,7 +12,7 @@ from bounce_stream.detection.mta.signals import human_reply
 from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import match_text
-from bounce_stream.detection.reasontext.matcher import required_literals
+from bounce_stream.detection.reasontext.matcher import required_literals, split_top_level
 from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import lower_case_variant, lowers_safely, squeeze
 
@@ -178,32 +178,7 @@ def top_alternatives(pattern: str) -> list[str]:
     starts with an inline flag group, which applies to all of them)."""
     if pattern.startswith("(?") and pattern[2:3].isalpha():
         return [pattern]
-    parts: list[str] = []
-    depth = 0
-    in_class = False
-    start = 0
-    index = 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            if pattern[index + 1 : index + 2] == "]":  # "[]...]": a literal "]" first
-                index += 1
-        elif char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        elif char == "|" and depth == 0:
-            parts.append(pattern[start:index])
-            start = index + 1
-        index += 1
-    parts.append(pattern[start:])
-    return parts
+    return split_top_level(pattern)
 
 
 def _anycase_parts(needs: tuple[str, ...] | None) -> tuple[str, ...] | None:

@@ -317,6 +317,11 @@ def _top_level_alternatives(pattern: str) -> list[str]:
     """The alternatives of ``(?>a|b|c)`` / ``a|b|c`` at nesting depth zero."""
     if pattern.startswith(("(?>", "(?:")) and _closing(pattern, 0) == len(pattern) - 1:
         pattern = pattern[3:-1]
+    return [part for part in split_top_level(pattern) if part]
+
+
+def split_top_level(pattern: str) -> list[str]:
+    """``pattern`` cut at every "|" outside groups and classes, empty alternatives kept."""
     parts: list[str] = []
     depth, start, index = 0, 0, 0
     in_class = False
@@ -341,7 +346,7 @@ def _top_level_alternatives(pattern: str) -> list[str]:
             start = index + 1
         index += 1
     parts.append(pattern[start:])
-    return [part for part in parts if part]
+    return parts
 
 
 def _closing(pattern: str, open_at: int) -> int:

@@ -12,7 +12,6 @@ from email.utils import parsedate_to_datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bounce_stream.detection import smtp
 from bounce_stream.detection.datetimes import parse_date
 from bounce_stream.detection.model import Action, Bounce, new_bounce
 from bounce_stream.detection.reasons import Reason
@@ -114,58 +113,3 @@ def test_date_fast_path_reads_dates_as_email_utils_does(
     found = parse_date(text)
     assert repr(found) == repr(expected)
     assert (found.tzinfo is None) == (expected.tzinfo is None) if found and expected else True
-
-
-def _find_command_reference(text: str) -> str | None:
-    """find_command as it reads without its shortcuts: the whole context pattern always."""
-    if not text:
-        return None
-    text = text[:4000].lower()
-    for context in smtp._CONTEXT.finditer(text):
-        for pattern, command in smtp._COMMANDS:
-            if pattern.match(context.group(1)):
-                return command
-    likes = smtp._LIKES.search(text)
-    if likes:
-        return "RCPT" if likes.group(1) == "recipient" else "MAIL"
-    for sent in smtp._SENT.finditer(text):
-        for pattern, command in smtp._COMMANDS:
-            if pattern.search(sent.group(1)):
-                return command
-    return None
-
-
-_SMTP_FRAGMENTS = st.sampled_from(
-    [
-        "after ",
-        "thereafter ",
-        "in reply to ",
-        "did not like our ",
-        "response to ",
-        "while sending ",
-        "while talking to mx.example.org:\n>>> ",
-        "most progress was ",
-        "[RCPT",
-        "[mail",
-        "[data",
-        "RCPT TO:<a@b>",
-        "MAIL FROM:",
-        "end of data",
-        "EHLO x",
-        "STARTTLS",
-        "banner",
-        "does not like recipient",
-        "does not like sender",
-        ">>> DATA",
-        "\n",
-        " ",
-        "550 5.1.1 unknown",
-    ]
-)
-
-
-@settings(max_examples=3000, deadline=None)
-@given(st.lists(_SMTP_FRAGMENTS, max_size=12))
-def test_find_command_shortcuts_agree_with_the_whole_pattern(parts: list[str]) -> None:
-    text = "".join(parts)
-    assert smtp.find_command(text) == _find_command_reference(text)
