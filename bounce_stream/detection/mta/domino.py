@@ -25,7 +25,7 @@ class Domino(TextBounce):
     keywords = ("delivered",)
     signature = re.compile(r"(?i)was\s+not\s+delivered\s+to:")
     start = re.compile(r"(?i)was\s+not\s+delivered\s+to:[^\n]*\n")
-    end = re.compile(r"(?im)^\s*because:")
+    end = re.compile(r"(?im)^[^\S\n]*because:")
     messages = (
         ("not listed in domino directory", Reason.USERUNKNOWN),
         ("not listed in public name & address book", Reason.USERUNKNOWN),

@@ -21,7 +21,7 @@ from bounce_stream.detection.textutil import squeeze
 
 _BECAUSE = re.compile(r"(?is)could\s+not\s+be\s+delivered\s+because\s+of\s*(.+?)\n\s*\n")
 _AFFECTED = re.compile(r"(?is)following\s+recipients\s+were\s+affected:[ \t]*\n(.+?)(?:\n\s*\n|$)")
-_MIMECAST_ADDRESS = re.compile(r"(?m)^\s*--\s*<?(" + ADDRESS_RE.pattern + r")>?\s*$")
+_MIMECAST_ADDRESS = re.compile(r"(?m)^[^\S\n]*+--\s*<?(" + ADDRESS_RE.pattern + r")>?\s*$")
 _MIMECAST_PROBLEM = re.compile(r"(?i)the\s+problem\s+appears\s+to\s+be\s*:\s*--\s*([^\n]+)")
 _MIMECAST_DETAIL = re.compile(r"(?i)additional\s+information\s+follows\s*:\s*--\s*([^\n]+)")
 

@@ -16,9 +16,9 @@ from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import first_address
 from bounce_stream.detection.mta.textbounce import TextBounce
 
-_RCPT = re.compile(r"(?im)^\s*in:\s+rcpt\s+to:\s*<?([^>\s]+@[^>\s]+)>?")
-_REPLY = re.compile(r"(?im)^\s*out:\s+([45]\d\d[ -][^\n]*)")
-_COMMAND = re.compile(r"(?im)^\s*in:\s+([a-z]+)")
+_RCPT = re.compile(r"(?im)^[^\S\n]*+in:\s+rcpt\s+to:\s*<?([^>\s]+@[^>\s]+)>?")
+_REPLY = re.compile(r"(?im)^[^\S\n]*+out:\s+([45]\d\d[ -][^\n]*)")
+_COMMAND = re.compile(r"(?im)^[^\S\n]*+in:\s+([a-z]+)")
 
 
 class PostfixNotice(TextBounce):

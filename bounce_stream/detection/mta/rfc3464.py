@@ -132,7 +132,7 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
 
 _ENVELOPE_ID = re.compile(r"(?im)^original-envelope-id[ \t]*:[ \t]*(\S[^\n]*)")
 _RECIPIENT_REASON = re.compile(
-    r"(?im)^\s*recipient\s+address:\s*<?([^\s>]+)>?\s*\n\s*reason:\s*(.+)"
+    r"(?im)^[^\S\n]*recipient\s+address:\s*<?([^\s>]+)>?[^\S\n]*+\n\s*+reason:\s*(.+)"
 )
 
 

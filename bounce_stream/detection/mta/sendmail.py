@@ -20,7 +20,7 @@ from bounce_stream.detection.mta.textscan import command_about, lines_about, ses
 from bounce_stream.detection.textutil import squeeze
 
 _SECTION_END = re.compile(
-    r"(?im)^\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)"
+    r"(?im)^[^\S\n]*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)"
 )
 
 

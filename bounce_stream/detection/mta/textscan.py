@@ -21,7 +21,7 @@ _TRANSCRIPT = re.compile(r"(?i)-\s*transcript\s+of\s+session\s+follows\s*-+")
 _TRANSCRIPT_LOWER = re.compile(_TRANSCRIPT.pattern.removeprefix("(?i)"))
 # Where the transcript ends (the start of a match at a line start).
 _SECTION_END_BODY = (
-    r"(?:\s*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)|"
+    r"(?:[^\S\n]*-{3,}\s*(?:unsent\s+message|original\s+message|message\s+header)|"
     r"(?:reporting-mta|final-recipient|original-recipient|received-from-mta|arrival-date):)"
 )
 _SECTION_END = re.compile(r"(?im)^" + _SECTION_END_BODY)
@@ -31,6 +31,7 @@ _SECTION_END = re.compile(r"(?im)^" + _SECTION_END_BODY)
 _SECTION_END_AFTER_NEWLINE = re.compile(r"(?i)\n" + _SECTION_END_BODY)
 _SECTION_END_LOWER = re.compile(r"(?m)^" + _SECTION_END_BODY)
 _SECTION_END_AFTER_NEWLINE_LOWER = re.compile(r"\n" + _SECTION_END_BODY)
+_BLANKS_THEN_DASH = re.compile(r"[^\S\n]*+-")
 MAX_RECIPIENTS = 500
 
 _ADDR = ADDRESS_RE.pattern
@@ -166,7 +167,22 @@ def _section_end(text: str, at_line_start: re.Pattern[str], after_newline: re.Pa
     if at_line_start.match(text) is not None:  # ^ holds at position 0
         return 0
     found = after_newline.search(text)
-    return found.start() + 1 if found is not None else -1
+    return _blank_lines_start(text, found.start() + 1) if found is not None else -1
+
+
+def _blank_lines_start(text: str, line: int) -> int:
+    """The start of the blank lines right above a dashes ``line`` that ``^\\s*-{3,}`` would
+    reach it from. The patterns take blanks on the dashes line only: from every line of a long
+    run of blank lines, ``\\s*`` rescanned the rest of the run (quadratic)."""
+    if _BLANKS_THEN_DASH.match(text, line) is None:
+        return line
+    while line > 0:
+        previous = text.rfind("\n", 0, line - 1) + 1
+        blank = text[previous : line - 1]
+        if blank and not blank.isspace():
+            break
+        line = previous
+    return line
 
 
 def lines_about(transcript: str, address: str, *, with_agents: bool = True) -> str:
