@@ -29,7 +29,8 @@ _LOCAL_CHAR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]"
 _DOMAIN = (
     r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 )
-# For fullmatch, and for patterns that embed it after their own anchor.
+# For fullmatch, and for patterns that embed it after their own anchor; search with
+# find_addresses, addresses_in or first_address.
 ADDRESS_RE = re.compile(_LOCAL_CHAR + "+@" + _DOMAIN)
 # Searching with ADDRESS_RE is quadratic: every position of a long run of local-part
 # characters not followed by "@" rescans the run. A match can only start where such a run
@@ -151,6 +152,11 @@ def charset_codec(charset: str) -> str | None:
     return None if name in _NOT_CHARSETS else name
 
 
+def find_addresses(text: str) -> list[str]:
+    """``ADDRESS_RE.findall(text)`` in linear time, without tokens too long to be addresses."""
+    return [found.group(0) for found in _address_matches(text, 0)]
+
+
 def addresses_in(text: str) -> list[str]:
     """Every address-shaped token in ``text``, lower-cased, in order."""
     return list(_addresses(text, 0))
@@ -169,8 +175,14 @@ def first_address(text: str | None) -> str | None:
 
 
 def _addresses(text: str, at: int) -> Iterator[str]:
-    """Lower-cased address tokens from ``text[at:]``, in order: ``ADDRESS_RE.finditer`` in
-    linear time (see ``_ADDRESS_AT_RUN_START``), without tokens too long to be addresses."""
+    """Lower-cased address tokens from ``text[at:]``, in order."""
+    for found in _address_matches(text, at):
+        yield found.group(0).lower().strip(".")
+
+
+def _address_matches(text: str, at: int) -> Iterator[re.Match[str]]:
+    """``ADDRESS_RE.finditer`` from ``at`` in linear time (see ``_ADDRESS_AT_RUN_START``),
+    without tokens too long to be addresses."""
     while True:
         found = None
         if at > 0 and text[at - 1 : at] in _LOCAL_CHARS:  # a run cut at ``at`` starts there
@@ -179,5 +191,5 @@ def _addresses(text: str, at: int) -> Iterator[str]:
         if found is None:
             return
         if found.end() - found.start() <= MAX_ADDRESS_CHARS:
-            yield found.group(0).lower().strip(".")
+            yield found
         at = found.end()

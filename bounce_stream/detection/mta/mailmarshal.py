@@ -15,11 +15,11 @@ import re
 
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
-from bounce_stream.detection.headers import ADDRESS_RE
+from bounce_stream.detection.headers import ADDRESS_RE, find_addresses
 from bounce_stream.detection.mta.textbounce import TextBounce
 from bounce_stream.detection.textutil import squeeze
 
-_BECAUSE = re.compile(r"(?is)could\s+not\s+be\s+delivered\s+because\s+of\s*(.+?)\n\s*\n")
+_BECAUSE = re.compile(r"(?is)could\s+not\s+be\s+delivered\s+because\s+of\s*+(.+?)\n\s*\n")
 _AFFECTED = re.compile(r"(?is)following\s+recipients\s+were\s+affected:[ \t]*\n(.+?)(?:\n\s*\n|$)")
 _MIMECAST_ADDRESS = re.compile(r"(?m)^[^\S\n]*+--\s*<?(" + ADDRESS_RE.pattern + r")>?\s*$")
 _MIMECAST_PROBLEM = re.compile(r"(?i)the\s+problem\s+appears\s+to\s+be\s*:\s*--\s*([^\n]+)")
@@ -40,7 +40,7 @@ class MailMarshal(TextBounce):
         because = _BECAUSE.search(text + "\n\n")
         affected = _AFFECTED.search(text)
         diagnostic = squeeze(because.group(1)) if because else ""
-        addresses = ADDRESS_RE.findall(affected.group(1)) if affected else []
+        addresses = find_addresses(affected.group(1)) if affected else []
         unique = dict.fromkeys(address.lower() for address in addresses)
         return [self.evidence(ctx, address, diagnostic) for address in unique]
 

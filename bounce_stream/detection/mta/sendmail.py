@@ -30,7 +30,7 @@ class Sendmail(TextBounce):
     name = "sendmail"
     keywords = ("transcript", "addresses")
     signature = re.compile(
-        r"(?i)-+\s*(?:transcript\s+of\s+session\s+follows|the\s+following\s+addresses\s+had)"
+        r"(?i)(?<!-)-+\s*(?:transcript\s+of\s+session\s+follows|the\s+following\s+addresses\s+had)"
     )
     end = _SECTION_END
 

@@ -13,7 +13,7 @@ import re
 
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
-from bounce_stream.detection.headers import ADDRESS_RE
+from bounce_stream.detection.headers import ADDRESS_RE, find_addresses
 from bounce_stream.detection.mta.textbounce import TextBounce
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.textutil import squeeze
@@ -58,7 +58,7 @@ class Zoho(TextBounce):
                     item.action = "delayed"
             return found
         original = ctx.original
-        targets = ADDRESS_RE.findall(original.get("to") or "") if original else []
+        targets = find_addresses(original.get("to") or "") if original else []
         return [
             Evidence(recipient=address.lower(), diagnostic=squeeze(text)[:2000], action="delayed")
             for address in targets[:1]
