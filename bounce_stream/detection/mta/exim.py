@@ -31,8 +31,8 @@ _DELAYED_LOWER_PARTS = tuple(
 # ASCII text, and they have a lower-case variant (see TextBounce.start_ascii).
 _START_ENGLISH = (
     r"the\s+following\s+address(?:\(es\)|es)?\s+failed|could\s+not\s+be\s+delivered\s+to\s+one\s+or\s+more"
-    r"(?:\s+of\s+its)?\s+recipients[^\n]*|has\s+not\s+yet\s+been\s+delivered[^\n]*"
-)
+    r"(?:\s+of\s+its)?\s+recipients[^\n]*+|has\s+not\s+yet\s+been\s+delivered[^\n]*+"
+)  # possessive: the start pattern's own [^\n]*\n follows (a line without "\n" was quadratic)
 _START_RUSSIAN = r"следующим\s+получателям|одному\s+или\s+нескольким\s+получателям"
 
 
