@@ -20,6 +20,7 @@ stage "ruff"
 stage "mypy --strict (package)"
 "$PY" -m mypy
 
+stage "regex audit (super-linear backtracking)"; "$PY" benchmarks/audit_regexes.py
 stage "deployment checks"
 scripts/check-deploy.sh
 
