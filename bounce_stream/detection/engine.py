@@ -51,7 +51,24 @@ def _is_message(raw: bytes) -> bool:
 
 
 def _digest(normalised: bytes) -> str:
-    return "sha256:" + hashlib.sha256(normalised).hexdigest()
+    return "sha256:" + hashlib.sha256(transport_canonical(normalised)).hexdigest()
+
+
+def transport_canonical(normalised: bytes) -> bytes:
+    """The message as every transport agrees on it: the input of a Message-ID-less fingerprint.
+
+    Files, mbox, Maildir and IMAP servers hand back the same message with different line
+    endings (already normalised to LF here), trailing blanks, final newlines and NUL handling
+    (Dovecot turns NUL into 0x80; other servers drop it), and an mbox ``From `` line. All of
+    that is left out, so the same bounce gets the same ``event_id`` whatever it was read from.
+    A message that has none of it (LF endings, one final newline) digests to its own bytes.
+    """
+    text = normalised.replace(b"\x00", b"").replace(b"\x80", b"")
+    if text.startswith(b"From "):
+        text = text.partition(b"\n")[2]
+    # split/rstrip, not a regex: a long run of blanks must cost linear time.
+    lines = [line.rstrip(b" \t") for line in text.split(b"\n")]
+    return b"\n".join(lines).rstrip(b"\n") + b"\n"
 
 
 def _run_registry(ctx: Context) -> tuple[str, list[Evidence]]:
