@@ -13,7 +13,8 @@ ROOT = Path(__file__).parents[2]
 def test_reason_table_lists_exactly_the_reason_vocabulary() -> None:
     """docs/reasons.md names the reasons of the Python enum (which the Avro enum mirrors)."""
     table = re.findall(r"^\| ([a-z]+) \|", (ROOT / "docs/reasons.md").read_text(), re.M)
-    assert table == [r.value for r in Reason]
+    assert table[0] == "reason"  # the header row
+    assert table[1:] == [r.value for r in Reason]
 
 
 def test_no_document_links_outside_the_repository() -> None:
