@@ -53,14 +53,23 @@ WEAK_TEXT_ORDER: tuple[Reason, ...] = (
     Reason.NOTACCEPT,
     Reason.MAILERERROR,
 )
-# A status saying "unknown user" is overruled by texts that say the sender was refused.
-_OVERRULE_USERUNKNOWN = (
+# Sisimai's reading of a status that says "unknown user" (Reason::UserUnknown): the text is
+# checked against these reasons first, and any of them that matches means the status is a
+# relay's generic summary of another refusal ("5.1.0 sender rejected", "5.1.1 ... blocked").
+# REQUIREPTR is part of Sisimai 4's "blocked" wording, split off in Sisimai 5.
+_BEFORE_USERUNKNOWN_STATUS = (
+    Reason.NORELAYING,
     Reason.BLOCKED,
+    Reason.REQUIREPTR,
+    Reason.MAILBOXFULL,
+    Reason.HASMOVED,
     Reason.REJECTED,
     Reason.NOTACCEPT,
-    Reason.REQUIREPTR,
-    Reason.SPAMDETECTED,
 )
+# A sender-rejection text proves "rejected" only where the sender is what was refused
+# (Sisimai's Reason::Rejected): at MAIL FROM; after DATA unless the status says unknown user;
+# elsewhere only when the status itself decides nothing more specific.
+_REJECTED_ANY_COMMAND = frozenset({None, Reason.SECURITYERROR, Reason.SYSTEMERROR})
 # Local delivery agents report on the mailbox itself, not from an SMTP dialogue.
 _LOCAL_AGENT = re.compile(r"(?:^|\s)(?:mail\.local|procmail|maildrop|dovecot-lda|deliver|local):\s")
 # Every match of _LOCAL_AGENT contains one of these; a search tries every position, so the
@@ -185,7 +194,7 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> R
     body, words = text.text, text.words
     for reason, matcher, reason_words, needs in _STRONG_TRIED:
         if reason is by_status:
-            if reason is Reason.USERUNKNOWN and _overruled(text):
+            if reason is Reason.USERUNKNOWN and _other_refusal(text):
                 continue
             return reason
         # text.has(reason), inlined: this loop is the hottest part of a decision, and most
@@ -218,9 +227,21 @@ def _text_verdict(
         if command in ("CONN", "EHLO", "HELO", "MAIL"):
             return None
         return Reason.FILTERED
-    if reason is Reason.REJECTED and command == "RCPT" and by_status is not None:
+    if reason is Reason.REJECTED and not _sender_refused(command, by_status):
         return None
     return reason
+
+
+def _sender_refused(command: str | None, by_status: Reason | None) -> bool:
+    if command == "MAIL":
+        return True
+    if command == "DATA":
+        return by_status is not Reason.USERUNKNOWN
+    return by_status in _REJECTED_ANY_COMMAND
+
+
+def _other_refusal(text: Diagnostic) -> bool:
+    return bool(text) and any(text.has(other) for other in _BEFORE_USERUNKNOWN_STATUS)
 
 
 def _local_agent(text: str) -> bool:
@@ -228,10 +249,6 @@ def _local_agent(text: str) -> bool:
         if name in text:
             return _LOCAL_AGENT.search(text) is not None
     return False
-
-
-def _overruled(text: Diagnostic) -> bool:
-    return bool(text) and any(text.has(other) for other in _OVERRULE_USERUNKNOWN)
 
 
 def _fallback(evidence: Evidence, status: str | None, text: Diagnostic) -> Reason:

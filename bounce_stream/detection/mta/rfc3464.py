@@ -2,7 +2,7 @@
 
 Quirks handled: the delivery-status part sent as text/plain or inline in the body,
 sendmail's session transcript (read when Diagnostic-Code is missing or has no reply),
-PowerMTA's own X-PowerMTA-BounceCategory verdict,
+PowerMTA's own X-PowerMTA-BounceCategory verdict (a hint: a specific status or text wins),
 missing blank lines between recipient blocks, folded fields, ``X-Actual-Recipient`` and
 ``Original-Recipient`` only, Diagnostic-Code missing (then the human-readable part is read
 around the recipient address), status "5.0.0" placeholders.
@@ -35,7 +35,9 @@ from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import squeeze
 
 _DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
-# PowerMTA classifies every bounce itself (X-PowerMTA-BounceCategory); its verdict is final.
+# PowerMTA classifies every bounce itself (X-PowerMTA-BounceCategory, its documented
+# categories). The category is coarse ("bad-mailbox" covers a disabled mailbox too), so it
+# is a hint: the remote server's own status or wording is more specific.
 _POWERMTA_CATEGORIES: dict[str, Reason] = {
     "bad-domain": Reason.HOSTUNKNOWN,
     "bad-mailbox": Reason.USERUNKNOWN,
@@ -123,7 +125,9 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         smtp_command=find_command(diagnostic)
         or (command_about(transcript, recipient) if transcript else None)
         or ctx.report_command,
-        reason=_powermta_reason(block, found_status),
+        hint=_POWERMTA_CATEGORIES.get(
+            (block.get("x-powermta-bouncecategory") or "").strip().lower()
+        ),
         arrival_date=parse_date(
             block.get("last-attempt-date") or status.message.get("arrival-date")
         ),
@@ -144,17 +148,6 @@ def _messaging_server_reason(text: str, recipient: str) -> str:
         if found.group(1).lower() == recipient:
             return found.group(2).strip()
     return ""
-
-
-def _powermta_reason(block: dict[str, str], status: str | None) -> Reason | None:
-    """PowerMTA's own classification; "bad-mailbox" with x.2.1 (mailbox disabled, RFC 3463)
-    is a disabled account rather than a missing one."""
-    reason = _POWERMTA_CATEGORIES.get(
-        (block.get("x-powermta-bouncecategory") or "").strip().lower()
-    )
-    if reason is Reason.USERUNKNOWN and status is not None and status[1:] == ".2.1":
-        return Reason.SUSPEND
-    return reason
 
 
 def _is_exit_code(diag_type: str | None) -> bool:

@@ -89,7 +89,6 @@ REQUIREPTR = TextMatcher(
     |domain[ ][^ ]+[ ]mismatches[ ]client[ ]ip
     |reverse[ ]dns[ ]lookup[ ]for[ ]host[ ][^ ]+[ ]failed
     |server[ ]access[ ][^ ]+[ ]forbidden[ ]by[ ]invalid[ ]rdns
-    |sender[ ]address[ ]rejected:[ ]domain[ ]not[ ]found
     |client[ ]host[ ][^ ]+[ ]has[ ]no[ ]ptr
     |ptr[ ](?:lookup|record|check)[ ](?:failed|required|not[ ]found)
     """,

@@ -59,7 +59,7 @@ REJECTED = TextMatcher(
         "email address is on senderfilterconfig list",
         "emetteur invalide",
         "empty envelope senders not allowed",
-        "envelope blocked \u2013 ",
+        "envelope blocked - ",
         "error: no third-party dsns",
         "from: domain is invalid. please provide a valid from:",
         "fully qualified email address required",

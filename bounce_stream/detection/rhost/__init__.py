@@ -60,6 +60,8 @@ _HOST_IN_TEXT = re.compile(r"(?i)h(?<!\wh)ost\s+([a-z0-9][a-z0-9.-]+\.[a-z]{2,})
 # Without (?i), for lower-cased ASCII text: the same matches at the same offsets, found by
 # skipping from "h" to "h" instead of trying the pattern at every position.
 _HOST_IN_LOWER = lower_case_variant(_HOST_IN_TEXT)
+# The host of a web link: "https://www.cox.com/residential/support/email-error-codes.html".
+_LINK_HOST = re.compile(r"(?i)https?://([a-z0-9][a-z0-9.-]{0,200}\.[a-z]{2,})")
 # Rules that apply whatever the host (a product's own codes, not a provider's).
 _UNIVERSAL = tuple(provider for provider in PROVIDERS if provider.hosts.pattern == ".")
 _SPECIFIC = tuple(provider for provider in PROVIDERS if provider.hosts.pattern != ".")
@@ -188,7 +190,6 @@ def apply_provider(ctx: Context, item: Evidence) -> str | None:
                 item.remote_mta,
                 item.reporting_mta,
                 ctx.sender,
-                item.recipient.rpartition("@")[2],
                 _hosts_in_text(item.diagnostic[:500]),
             ),
         )
@@ -208,6 +209,13 @@ def apply_provider(ctx: Context, item: Evidence) -> str | None:
 
 
 def _hosts_in_text(text: str) -> str:
+    """The host names ``text`` introduces with "host", and those of the web pages it links
+    to (a provider's reply points at its own help pages), space-separated."""
+    links = _LINK_HOST.findall(text) if "://" in text else []
+    return " ".join([_hosts_named(text), *links])
+
+
+def _hosts_named(text: str) -> str:
     """The host names ``text`` introduces with "host", space-separated."""
     if _HOST_IN_LOWER is None or not text.isascii():
         return " ".join(_HOST_IN_TEXT.findall(text))

@@ -14,7 +14,7 @@ from bounce_stream.detection.rhost.base import ProviderRules
 
 COX = ProviderRules(
     name="cox",
-    hosts=re.compile(r"(?i)cox\.net\b"),
+    hosts=re.compile(r"(?i)cox\.(?:net|com)\b"),  # cox.com: its error-code pages
     code=re.compile(r"AUP#([0-9A-Z]+)"),
     codes={
         "CXBL": Reason.BLOCKED,

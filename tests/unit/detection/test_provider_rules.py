@@ -1,0 +1,127 @@
+"""Provider (remote host) rules and the reason rules that weigh a status against its text."""
+
+from __future__ import annotations
+
+from bounce_stream.detection import Reason, parse
+from bounce_stream.detection.decide import decide
+from bounce_stream.detection.evidence import Evidence
+
+
+def dsn(
+    diagnostic: str,
+    status: str,
+    recipient: str = "user@example.org",
+    remote_mta: str | None = None,
+    extra: str = "",
+) -> bytes:
+    """A minimal RFC 3464 report for one recipient."""
+    remote = f"Remote-MTA: dns; {remote_mta}\n" if remote_mta else ""
+    return (
+        "From: MAILER-DAEMON@relay.example.net\n"
+        "To: sender@example.com\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n'
+        "\n--b\nContent-Type: text/plain\n\nThe mail system could not deliver.\n"
+        "\n--b\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        f"Final-Recipient: rfc822; {recipient}\nAction: failed\nStatus: {status}\n"
+        f"{remote}Diagnostic-Code: smtp; {diagnostic}\n{extra}"
+        "\n--b--\n"
+    ).encode()
+
+
+def reason_of(raw: bytes) -> Reason:
+    result = parse(raw)
+    assert result.error is None and len(result.bounces) == 1
+    return result.bounces[0].reason
+
+
+def test_provider_code_applies_when_the_remote_host_is_the_providers() -> None:
+    """Yahoo's [TSS04] is read as Yahoo's when Yahoo's server answered."""
+    text = "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred"
+    assert reason_of(dsn(text, "4.7.0", remote_mta="mta5.am0.yahoodns.net")) is Reason.REJECTED
+
+
+def test_recipient_domain_alone_does_not_select_a_provider() -> None:
+    """Mail for a yahoo.com address relayed elsewhere is not judged by Yahoo's codes."""
+    text = "421 4.7.0 [TSS04] Messages from 192.0.2.1 temporarily deferred"
+    raw = dsn(text, "4.7.0", recipient="user@yahoo.com", remote_mta="mx.filter.example.net")
+    assert reason_of(raw) is not Reason.REJECTED
+
+
+def test_a_providers_help_link_names_the_provider() -> None:
+    """A reply pointing at the provider's own error-code page is the provider's reply."""
+    text = (
+        "550 5.1.0 <s@example.com> sender rejected. Refer to Error Codes section at "
+        "https://www.cox.com/residential/support/email-error-codes.html AUP#CDRBL"
+    )
+    assert reason_of(dsn(text, "5.1.0", remote_mta="mx.cloudfilter.example")) is Reason.BLOCKED
+
+
+def test_unknown_user_status_gives_way_to_a_blocking_text() -> None:
+    """A 5.1.x status whose text says the client was blocked is a block, not a bad address."""
+    evidence = Evidence(
+        recipient="a@b.test",
+        diagnostic="550 5.1.1 Client host 192.0.2.1 blocked using zen.spamhaus.org",
+        status="5.1.1",
+        smtp_command="RCPT",
+    )
+    assert decide(evidence)[0] is Reason.BLOCKED
+
+
+def test_sender_rejection_text_counts_at_mail_from() -> None:
+    """"Sender rejected" answered to MAIL FROM is a rejected sender whatever the status."""
+    evidence = Evidence(
+        recipient="a@b.test",
+        diagnostic="550 5.1.0 sender rejected",
+        status="5.1.0",
+        smtp_command="MAIL",
+    )
+    assert decide(evidence)[0] is Reason.REJECTED
+
+
+def test_sender_rejection_text_at_rcpt_does_not_overrule_a_specific_status() -> None:
+    """At RCPT with a status that decides, a "rejected" word is not about the sender."""
+    evidence = Evidence(
+        recipient="a@b.test",
+        diagnostic="550 5.2.2 rejected: mailbox over quota",
+        status="5.2.2",
+        smtp_command="RCPT",
+    )
+    assert decide(evidence)[0] is Reason.MAILBOXFULL
+
+
+def test_unknown_sender_domain_is_a_rejection() -> None:
+    """Postfix's reject_unknown_sender_domain refuses the sender: rejected, not requireptr."""
+    evidence = Evidence(
+        recipient="a@b.test",
+        diagnostic="450 4.1.8 <s@nx.example>: Sender address rejected: Domain not found",
+        status="4.1.8",
+        smtp_command="RCPT",
+    )
+    assert decide(evidence)[0] is Reason.REJECTED
+
+
+def test_powermta_category_is_weaker_than_the_status() -> None:
+    """PowerMTA's coarse category gives way to a specific status of the remote server."""
+    extra = "X-PowerMTA-BounceCategory: bad-mailbox\n"
+    raw = dsn("550 5.2.2 <user@example.org>... Mailbox full", "5.2.2", extra=extra)
+    assert reason_of(raw) is Reason.MAILBOXFULL
+
+
+def test_powermta_category_decides_when_nothing_else_does() -> None:
+    """With a placeholder status and vague text, PowerMTA's category is the reason."""
+    extra = "X-PowerMTA-BounceCategory: quota-issues\n"
+    raw = dsn("554 delivery error: try another time", "5.0.0", extra=extra)
+    assert reason_of(raw) is Reason.MAILBOXFULL
+
+
+def test_mimecast_envelope_block_with_a_hyphen_is_rejected() -> None:
+    """Mimecast's "Envelope blocked - User Entry" (a plain hyphen) rejects the sender."""
+    evidence = Evidence(
+        recipient="a@b.test",
+        diagnostic="550 Envelope blocked - User Entry - https://community.mimecast.com/x",
+        smtp_command="MAIL",
+    )
+    assert decide(evidence)[0] is Reason.REJECTED
