@@ -14,7 +14,7 @@ from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import INDEXED_WORDS, MATCHERS
-from bounce_stream.detection.reasontext.matcher import TextMatcher, token_list
+from bounce_stream.detection.reasontext.matcher import TextMatcher, token_list, tokens_of
 from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
 # Reasons a status code or a text may prove, most specific first.
@@ -53,6 +53,10 @@ WEAK_TEXT_ORDER: tuple[Reason, ...] = (
     Reason.NOTACCEPT,
     Reason.MAILERERROR,
 )
+# The one reason precedence: what a text alone says, most specific first (a mailbox-full
+# text inside a 5.1.1 answer is a full mailbox, an SPF failure worded like a block is an
+# authentication failure), for decisions and for detectors that read a line's reason.
+REASON_ORDER: tuple[Reason, ...] = (*STRONG_ORDER, *WEAK_TEXT_ORDER, Reason.SYNTAXERROR)
 # Sisimai's reading of a status that says "unknown user" (Reason::UserUnknown): the text is
 # checked against these reasons first, and any of them that matches means the status is a
 # relay's generic summary of another refusal ("5.1.0 sender rejected", "5.1.1 ... blocked").
@@ -100,6 +104,15 @@ def _needs(matcher: TextMatcher) -> tuple[str, ...] | None:
 
 _STRONG_TRIED = _tried(STRONG_ORDER)
 _WEAK_TRIED = _tried(WEAK_TEXT_ORDER)
+
+
+def match_text(text: str, tokens: frozenset[str] | None = None) -> Reason | None:
+    """The first reason of ``REASON_ORDER`` whose patterns match ``text`` (lower-cased)."""
+    words = (tokens if tokens is not None else tokens_of(text)) & INDEXED_WORDS
+    for reason in REASON_ORDER:
+        if MATCHERS[reason].matches_words(text, words):
+            return reason
+    return None
 
 
 def decide(evidence: Evidence) -> tuple[Reason, str | None]:
