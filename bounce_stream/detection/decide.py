@@ -70,6 +70,17 @@ _BEFORE_USERUNKNOWN_STATUS = (
     Reason.REJECTED,
     Reason.NOTACCEPT,
 )
+# A standard status decides over the wording of its sibling reason (REASONS.md, Sisimai 5):
+# x.2.3 is the recipient's own size limit (exceedlimit) even where the text says "message
+# too big", and x.3.4 the system's (mesgtoobig) even where it names a limit.
+_SIBLINGS: dict[Reason, frozenset[Reason]] = {
+    Reason.EXCEEDLIMIT: frozenset({Reason.MESGTOOBIG}),
+    Reason.MESGTOOBIG: frozenset({Reason.EXCEEDLIMIT}),
+}
+# What a diagnostic may hold that says nothing of why: addresses, reply and status codes.
+_NO_EVIDENCE = re.compile(
+    r"<?[^\s<>]*@[^\s<>]*>?|\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b|\bsmtp\b"
+)
 # A sender-rejection text proves "rejected" only where the sender is what was refused
 # (Sisimai's Reason::Rejected): at MAIL FROM; after DATA unless the status says unknown user;
 # elsewhere only when the status itself decides nothing more specific.
@@ -223,6 +234,8 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> R
                     break
             else:
                 continue
+        if by_status is not None and reason in _SIBLINGS.get(by_status, ()):
+            continue
         if matcher.matches_words(body, words):
             verdict = _text_verdict(reason, evidence.smtp_command, by_status, body)
             if verdict is not None:
@@ -279,4 +292,10 @@ def _fallback(evidence: Evidence, status: str | None, text: Diagnostic) -> Reaso
     for applies, reason in checks:
         if applies:
             return reason
-    return Reason.ONHOLD if text else Reason.UNDEFINED
+    # "On hold" needs some evidence; an empty diagnostic or one of only codes and addresses
+    # leaves the reason undefined.
+    return Reason.ONHOLD if _says_something(text.text) else Reason.UNDEFINED
+
+
+def _says_something(text: str) -> bool:
+    return sum(char.isalpha() for char in _NO_EVIDENCE.sub(" ", text[:500])) >= 2

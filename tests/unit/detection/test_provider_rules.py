@@ -125,3 +125,74 @@ def test_mimecast_envelope_block_with_a_hyphen_is_rejected() -> None:
         smtp_command="MAIL",
     )
     assert decide(evidence)[0] is Reason.REJECTED
+
+
+def test_recipient_size_limit_status_beats_message_too_big_wording() -> None:
+    """x.2.3 (the mailbox's own size limit) is exceedlimit even when the text says too big."""
+    evidence = Evidence(
+        recipient="a@b.test",
+        diagnostic="552 5.2.3 Message too big for this recipient",
+        status="5.2.3",
+        smtp_command="DATA",
+    )
+    assert decide(evidence)[0] is Reason.EXCEEDLIMIT
+
+
+def test_system_size_limit_status_stays_mesgtoobig() -> None:
+    """x.3.4 (the system's limit) stays mesgtoobig when the text names a size limit."""
+    evidence = Evidence(
+        recipient="a@b.test",
+        diagnostic="552 5.3.4 Message size exceeds fixed maximum message size",
+        status="5.3.4",
+        smtp_command="DATA",
+    )
+    assert decide(evidence)[0] is Reason.MESGTOOBIG
+
+
+def test_diagnostic_of_only_codes_and_addresses_is_undefined() -> None:
+    """A diagnostic with no words beyond codes and addresses leaves the reason undefined."""
+    evidence = Evidence(recipient="a@b.test", diagnostic="smtp; 550 5.0.0 <a@b.test>")
+    assert decide(evidence) == (Reason.UNDEFINED, "5.0.0")
+
+
+def test_diagnostic_with_words_but_no_known_reason_is_onhold() -> None:
+    """Some wording that matches no reason is a failure on hold, not undefined."""
+    evidence = Evidence(recipient="a@b.test", diagnostic="450 4.0.0 Temporary failure")
+    assert decide(evidence)[0] is Reason.ONHOLD
+
+
+def exim_bounce(message: str) -> bytes:
+    """An Exim failure report for one address with ``message`` under it."""
+    return (
+        "From: Mail Delivery System <Mailer-Daemon@mx.example.net>\n"
+        "To: sender@example.com\n"
+        "Subject: Mail delivery failed: returning message to sender\n"
+        "\n"
+        "This message was created automatically by mail delivery software.\n\n"
+        "A message that you sent could not be delivered to one or more of its\n"
+        "recipients. This is a permanent error. The following address(es) failed:\n\n"
+        f"  user@example.org\n    {message}\n\n"
+        "------ This is a copy of the message, including all the headers. ------\n\n"
+        "From: sender@example.com\nTo: user@example.org\nSubject: hi\n\nhello\n"
+    ).encode()
+
+
+def test_exim_retry_timeout_is_a_soft_expiry() -> None:
+    """Exim's "retry timeout exceeded" is an expiry of temporary failures: soft, 4.x."""
+    result = parse(exim_bounce("retry timeout exceeded"))
+    bounce = result.bounces[0]
+    assert (bounce.reason, bounce.status, bounce.hard_bounce) == (
+        Reason.EXPIRED,
+        "4.0.947",
+        False,
+    )
+
+
+def test_exim_permanent_refusal_stays_permanent() -> None:
+    """An Exim report of a remote 5xx refusal keeps its permanent status."""
+    message = (
+        "SMTP error from remote mail server after RCPT TO:<user@example.org>:\n"
+        "    host mx.example.org [192.0.2.1]: 550 5.1.1 user unknown"
+    )
+    bounce = parse(exim_bounce(message)).bounces[0]
+    assert (bounce.reason, bounce.status) == (Reason.USERUNKNOWN, "5.1.1")
