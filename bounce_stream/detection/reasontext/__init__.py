@@ -7,6 +7,9 @@ whitespace-squeezed.
 
 from __future__ import annotations
 
+import re
+
+from bounce_stream.detection import data
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import (
     blocking,
@@ -16,9 +19,9 @@ from bounce_stream.detection.reasontext import (
     recipient,
     transport,
 )
-from bounce_stream.detection.reasontext.matcher import TextMatcher
+from bounce_stream.detection.reasontext.matcher import TextMatcher, alternatives
 
-MATCHERS: dict[Reason, TextMatcher] = {
+_OWN: dict[Reason, TextMatcher] = {
     Reason.USERUNKNOWN: recipient.USERUNKNOWN,
     Reason.HOSTUNKNOWN: recipient.HOSTUNKNOWN,
     Reason.HASMOVED: recipient.HASMOVED,
@@ -51,6 +54,26 @@ MATCHERS: dict[Reason, TextMatcher] = {
     Reason.FAILEDSTARTTLS: modern.FAILEDSTARTTLS,
     Reason.SUPPRESSED: modern.SUPPRESSED,
     Reason.SYNTAXERROR: modern.SYNTAXERROR,
+}
+
+
+def _with_sisimai5(reason: Reason, own: TextMatcher) -> TextMatcher:
+    """``own`` (this package's wording and patterns) with Sisimai 5's phrases for ``reason``
+    (``detection/data``): its phrase list as substrings, its ordered part lists as patterns
+    whose parts appear in that order."""
+    phrases, pairs = data.reason_phrases(reason)
+    ordered = [".*?".join(map(re.escape, parts)) for parts in pairs]
+    # One alternation, so that each alternative is indexed by its leading word.
+    pattern = "|".join(alternatives(own.pattern) + ordered)
+    return TextMatcher(
+        substrings=tuple(dict.fromkeys(own.substrings + phrases)),
+        pattern=pattern,
+        unless=own.unless,
+    )
+
+
+MATCHERS: dict[Reason, TextMatcher] = {
+    reason: _with_sisimai5(reason, own) for reason, own in _OWN.items()
 }
 
 # Every word some reason's index has: the other words of a text never matter.

@@ -143,6 +143,11 @@ def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]
     return compiled, always
 
 
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a VERBOSE pattern, white space and comments dropped."""
+    return _top_level_alternatives(_strip_verbose(pattern)) if pattern else []
+
+
 def required_literals(pattern: str) -> tuple[str, ...] | None:
     """One literal per top-level alternative of ``pattern`` (not VERBOSE) that each of its
     matches contains; None when some alternative has none. A text containing none of them

@@ -39,7 +39,6 @@ EXCHANGE = ProviderRules(
 )
 
 
-
 def _status_rows() -> tuple[StatusRow, ...]:
     """Sisimai 5's Microsoft rows: (status or "x.y." prefix, range low, range high, sentence)."""
     rows: list[StatusRow] = []

@@ -52,10 +52,7 @@ FACEBOOK = ProviderRules(
     hosts=re.compile(r"(?i)facebook\.com|facebookmail\.com"),
     code=re.compile(r"\b([A-Z]{3}-[PT]\d)\b"),
     # Each code once, under the first reason the table lists it for (POL-P7 twice).
-    codes={
-        row[0]: reason
-        for reason, row in reversed(data.provider_rows("facebook", 1))
-    },
+    codes={row[0]: reason for reason, row in reversed(data.provider_rows("facebook", 1))},
 )
 
 MESSAGELABS = ProviderRules(
@@ -71,9 +68,7 @@ MIMECAST = ProviderRules(
     name="mimecast",
     hosts=re.compile(r"(?i)mimecast\.com\b"),
     # Sisimai 5's rows are (reply code, sentence); the sentences are Mimecast's own.
-    phrases=tuple(
-        (row[1].lower(), reason) for reason, row in data.provider_rows("mimecast", 2)
-    ),
+    phrases=tuple((row[1].lower(), reason) for reason, row in data.provider_rows("mimecast", 2)),
 )
 
 APPLE = ProviderRules(

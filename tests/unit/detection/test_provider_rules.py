@@ -71,7 +71,7 @@ def test_unknown_user_status_gives_way_to_a_blocking_text() -> None:
 
 
 def test_sender_rejection_text_counts_at_mail_from() -> None:
-    """"Sender rejected" answered to MAIL FROM is a rejected sender whatever the status."""
+    """ "Sender rejected" answered to MAIL FROM is a rejected sender whatever the status."""
     evidence = Evidence(
         recipient="a@b.test",
         diagnostic="550 5.1.0 sender rejected",
