@@ -110,6 +110,8 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
     ):
         extra = lines_about(transcript, recipient, with_agents=agents)
         diagnostic = squeeze(diagnostic + " " + extra)[:2000]
+    else:
+        diagnostic = _with_vendor_sentence(ctx.report_text, recipient, diagnostic)
     action = (block.get("action") or "").strip().lower().split(" ")[0] or None
     return Evidence(
         recipient=recipient,
@@ -148,6 +150,37 @@ def _messaging_server_reason(text: str, recipient: str) -> str:
         if found.group(1).lower() == recipient:
             return found.group(2).strip()
     return ""
+
+
+def _with_vendor_sentence(text: str, recipient: str, diagnostic: str) -> str:
+    """The MTA's own sentence about ``recipient`` in the human-readable part when it quotes
+    the Diagnostic-Code and says more: Postfix writes "<a@b>: host mx[ip] said: 550 ...
+    (in reply to RCPT TO command)" or "host mx[ip] refused to talk to me: 554 ...", where
+    the delivery-status part keeps only the reply. Otherwise ``diagnostic``."""
+    head = text[:64_000]
+    lowered = head.lower()
+    if not recipient or not diagnostic or recipient not in lowered:
+        return diagnostic
+    quoted = squeeze(diagnostic)
+    at = lowered.find(recipient)
+    for _ in range(5):  # the first few lines naming the recipient
+        if at < 0:
+            break
+        found = _PARAGRAPH.match(head, head.rfind("\n", 0, at) + 1)
+        if found is not None and recipient in lowered[found.start() : found.start(1)]:
+            sentence = squeeze(found.group(1))[:2000]
+            if len(sentence) > len(quoted) and quoted.lower() in sentence.lower():
+                return sentence
+        at = lowered.find(recipient, at + len(recipient))
+    return diagnostic
+
+
+# "<a@b>: ..." or "<a@b> (expanded from <c@d>): ..." at a line start, then the indented
+# continuation lines (Postfix's bounce(8) layout, which several MTAs copy).
+_PARAGRAPH = re.compile(
+    r"[ \t]*<?[^\s<>@]+@[^\s<>]+>?(?:[ \t]+\(expanded[ \t]+from[^)\n]{0,300}\))?:[ \t]*"
+    r"([^\n]{1,1000}(?:\n[ \t]+[^\n]{1,1000}){0,20})"
+)
 
 
 def _is_exit_code(diag_type: str | None) -> bool:

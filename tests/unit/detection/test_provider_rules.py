@@ -196,3 +196,55 @@ def test_exim_permanent_refusal_stays_permanent() -> None:
     )
     bounce = parse(exim_bounce(message)).bounces[0]
     assert (bounce.reason, bounce.status) == (Reason.USERUNKNOWN, "5.1.1")
+
+
+def postfix_dsn(paragraphs: str, blocks: str) -> bytes:
+    """A Postfix bounce: its human-readable paragraphs and its delivery-status blocks."""
+    return (
+        "From: MAILER-DAEMON@relay.example.net (Mail Delivery System)\n"
+        "To: sender@example.com\n"
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n'
+        "\n--b\nContent-Type: text/plain\n\n"
+        "I'm sorry to have to inform you that your message could not\n"
+        "be delivered to one or more recipients.\n\n"
+        f"{paragraphs}\n"
+        "\n--b\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns; relay.example.net\n\n"
+        f"{blocks}"
+        "\n--b--\n"
+    ).encode()
+
+
+def test_postfix_sentence_beside_the_dsn_gives_each_recipient_its_command() -> None:
+    """Postfix's "(in reply to ... command)" is read per recipient from the human part."""
+    raw = postfix_dsn(
+        "<a@example.org>: host mx.example.org[192.0.2.1] said: 550 5.1.1 <a@example.org>:\n"
+        "    Recipient address rejected: User unknown (in reply to RCPT TO command)\n\n"
+        "<b@example.net>: host mx.example.net[192.0.2.2] said: 550 5.7.1 Sender\n"
+        "    address rejected: Access denied (in reply to MAIL FROM command)\n",
+        "Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <a@example.org>: Recipient address rejected:\n"
+        "    User unknown\n\n"
+        "Final-Recipient: rfc822; b@example.net\nAction: failed\nStatus: 5.7.1\n"
+        "Diagnostic-Code: smtp; 550 5.7.1 Sender address rejected: Access denied\n",
+    )
+    bounces = parse(raw).bounces
+    assert [(b.recipient, b.smtp_command, b.reason) for b in bounces] == [
+        ("a@example.org", "RCPT", Reason.USERUNKNOWN),
+        ("b@example.net", "MAIL", Reason.REJECTED),
+    ]
+    assert bounces[0].diagnostic_code is not None
+    assert bounces[0].diagnostic_code.startswith("host mx.example.org[192.0.2.1] said: 550")
+
+
+def test_postfix_sentence_is_not_taken_when_it_does_not_quote_the_diagnostic() -> None:
+    """A human sentence that is not the same reply leaves the Diagnostic-Code as it is."""
+    raw = postfix_dsn(
+        "<a@example.org>: mail for example.org loops back to myself\n",
+        "Final-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.4.6\n"
+        "Diagnostic-Code: X-Postfix; mail for example.org loops back to myself\n",
+    )
+    bounce = parse(raw).bounces[0]
+    assert bounce.diagnostic_code == "mail for example.org loops back to myself"
