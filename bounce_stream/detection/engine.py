@@ -11,7 +11,7 @@ from bounce_stream.detection.decide import decide
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import ADDRESS_RE
 from bounce_stream.detection.mime import MAX_MESSAGE_CHARS, normalise_newlines, parse_entity
-from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult, new_bounce
+from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult
 from bounce_stream.detection.registry import REGISTRY
 from bounce_stream.detection.rhost import apply_provider
 
@@ -91,7 +91,7 @@ def _label(ctx: Context, item: Evidence, detector_name: str) -> str:
 
 def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:
     reason, status = decide(item)
-    return new_bounce(
+    return Bounce(
         recipient=item.recipient.lower(),
         reason=reason,
         detected_by=detector_name,

@@ -6,12 +6,12 @@ import re
 
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
+from bounce_stream.detection.decide import match_text
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in, first_address
 from bounce_stream.detection.mta.signals import human_reply
 from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.reasontext.matcher import required_literals, split_top_level
 from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import lower_case_variant, lowers_safely, squeeze

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bounce_stream.detection.decide import match_text
 from bounce_stream.detection.headers import ADDRESS_RE
-from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.textutil import squeeze
 
 MAX_DIAGNOSTIC_CHARS = 2_000

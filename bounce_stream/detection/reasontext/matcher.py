@@ -106,8 +106,7 @@ class TextMatcher:
         if self.unless and any(map(text.__contains__, self.unless)):
             return False
         if always is not None:
-            # _always_match, inlined (asked on every call of seven reasons): searched when
-            # the text has one of the literals ("" when they cannot be told).
+            # Searched when the text has one of the literals ("" when they cannot be told).
             for literal in self._always_needs or ("",):
                 if literal in text:
                     if always.search(text) is not None:
@@ -121,17 +120,6 @@ class TextMatcher:
                     return True
             if pattern is not None and pattern.search(text) is not None:
                 return True
-        return False
-
-    def _always_match(self, text: str) -> bool:
-        if self._always is None:
-            return False
-        needs = self._always_needs
-        if needs is None:
-            return self._always.search(text) is not None
-        for literal in needs:  # a loop, not any(generator): cheaper for so few literals
-            if literal in text:
-                return self._always.search(text) is not None
         return False
 
     def matches(self, text: str, tokens: frozenset[str] | None = None) -> bool:
@@ -153,6 +141,11 @@ def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]
             always.append(alternative)
     compiled = {word: re.compile("|".join(parts)) for word, parts in by_word.items()}
     return compiled, always
+
+
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a VERBOSE pattern, white space and comments dropped."""
+    return _top_level_alternatives(_strip_verbose(pattern)) if pattern else []
 
 
 def required_literals(pattern: str) -> tuple[str, ...] | None:

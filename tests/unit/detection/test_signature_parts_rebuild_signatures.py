@@ -1,4 +1,4 @@
-"""Round 3 fast forms (detectors) agree with the plain forms they stand for."""
+"""Detectors' split signatures and delay patterns find what the whole patterns find."""
 
 from __future__ import annotations
 
