@@ -80,6 +80,8 @@ def test_non_messages_are_errors(junk: bytes) -> None:
     [
         ("postfix-userunknown.eml", "rfc3464"),
         ("qmail-hostunknown.eml", "qmail"),
+        ("qmail-stages.eml", "qmail"),
+        ("postfix-pipe-maildrop.eml", "rfc3464"),
         ("exim-mailboxfull.eml", "exim"),
         ("arf-abuse.eml", "arf"),
         ("vacation.eml", "rfc3834"),
