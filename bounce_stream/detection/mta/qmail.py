@@ -64,9 +64,9 @@ _STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?i)connected\s+to\s+\S+\s+but\s+greeting\s+failed"), "CONN"),
     (re.compile(r"(?i)connected\s+to\s+\S+\s+but\s+my\s+name\s+was\s+rejected"), "EHLO"),
     (re.compile(r"(?i)connected\s+to\s+\S+\s+but\s+sender\s+was\s+rejected"), "MAIL"),
-    (re.compile(r"(?i)\S+\s+does\s+not\s+like\s+recipient\."), "RCPT"),
-    (re.compile(r"(?i)\S+\s+failed\s+on\s+data\s+command"), "DATA"),
-    (re.compile(r"(?i)\S+\s+failed\s+after\s+i\s+sent\s+the\s+message"), "DATA"),
+    (re.compile(r"(?i)\sdoes\s+not\s+like\s+recipient\."), "RCPT"),
+    (re.compile(r"(?i)\sfailed\s+on\s+data\s+command"), "DATA"),
+    (re.compile(r"(?i)\sfailed\s+after\s+i\s+sent\s+the\s+message"), "DATA"),
 )
 # Where qmail-remote names the remote host.
 _REMOTE_HOST = re.compile(
