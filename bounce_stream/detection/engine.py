@@ -10,6 +10,7 @@ from bounce_stream.detection.correlate import Correlation, correlate
 from bounce_stream.detection.decide import decide
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import ADDRESS_RE
+from bounce_stream.detection.lda import agent_reason
 from bounce_stream.detection.mime import MAX_MESSAGE_CHARS, normalise_newlines, parse_entity
 from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult
 from bounce_stream.detection.registry import REGISTRY
@@ -90,6 +91,8 @@ def _label(ctx: Context, item: Evidence, detector_name: str) -> str:
 
 
 def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:
+    if item.hint is None and item.reason is None:  # a local delivery agent's own wording
+        item.hint = agent_reason(item.diagnostic, item.diagnostic_type)
     reason, status = decide(item)
     return Bounce(
         recipient=item.recipient.lower(),
