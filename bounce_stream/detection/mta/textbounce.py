@@ -27,7 +27,9 @@ class TextBounce:
 
     name = "text"
     signature: re.Pattern[str] = _NEVER  # searched in From + Subject + start of the report
-    # Lower-case words one of which the probe must contain before ``signature`` is tried.
+    # Lower-case words one of which every text ``signature`` matches contains: a cheap test
+    # before the signature is tried. Single words only (the signatures allow any white space
+    # between words, so a multi-word keyword would miss a wrapped or double-spaced phrase).
     keywords: tuple[str, ...] = ()
     start: re.Pattern[str] | None = None  # the recipient list begins after this line
     end: re.Pattern[str] | None = None  # and ends here (besides the original message)
@@ -49,6 +51,9 @@ class TextBounce:
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
+        for keyword in cls.keywords:
+            if keyword != keyword.lower() or not keyword or any(c.isspace() for c in keyword):
+                raise TypeError(f"{cls.__name__}.keywords: not one lower-case word: {keyword!r}")
         cls._signature_lower = lower_case_variant(cls.signature)
         if cls._signature_lower is not None:
             cls._signature_needs = required_literals(cls._signature_lower.pattern)
@@ -70,8 +75,13 @@ class TextBounce:
 
     def claims(self, ctx: Context) -> bool:
         # Cheapest test first: most messages contain none of the keywords (map, not a
-        # generator expression, which costs more than the substring tests themselves).
-        if self.keywords and not any(map(ctx.probe_lower.__contains__, self.keywords)):
+        # generator expression, which costs more than the substring tests themselves). Only
+        # where lower-casing keeps what (?i) matches (see lowers_safely).
+        if (
+            self.keywords
+            and lowers_safely(ctx.probe)
+            and not any(map(ctx.probe_lower.__contains__, self.keywords))
+        ):
             return False
         if human_reply(ctx):
             return False
