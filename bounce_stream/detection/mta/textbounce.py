@@ -113,15 +113,24 @@ class TextBounce:
     def detect(self, ctx: Context) -> list[Evidence] | None:
         if not self.claims(ctx):
             return None
-        section = self.section(ctx)
+        return self.read(ctx)
+
+    def blocks(self, ctx: Context, section: str) -> list[tuple[str, str]]:
+        """(address, diagnostic) of every recipient line of ``section``, without repeats and
+        without the bounce's own From/To."""
         blocks = unique_blocks(recipient_blocks(section, strict_lines=self.strict_lines))
-        blocks = _drop_own_addresses(ctx, blocks)
+        return drop_own_addresses(ctx, blocks)
+
+    def read(self, ctx: Context) -> list[Evidence]:
+        """The evidence of a claimed message: one item per recipient line of the section."""
+        section = self.section(ctx)
+        blocks = self.blocks(ctx, section)
         if not blocks and self.single_original_recipient:
             blocks = [(address, "") for address in _sole_original_recipient(ctx)]
         found: list[Evidence] = []
         whole = None  # the whole section, squeezed only if some diagnostic says nothing
         for address, diagnostic in blocks:
-            if _informative(diagnostic):
+            if informative(diagnostic):
                 found.append(self.evidence(ctx, address, diagnostic))
                 continue
             if whole is None:
@@ -207,7 +216,7 @@ def _anycase_parts(needs: tuple[str, ...] | None) -> tuple[str, ...] | None:
     return parts if all(len(part) >= 3 for part in parts) else None
 
 
-def _informative(diagnostic: str) -> bool:
+def informative(diagnostic: str) -> bool:
     """Whether a per-recipient text says anything a reason could be read from."""
     if not diagnostic:
         return False
@@ -226,7 +235,7 @@ def _sole_original_recipient(ctx: Context) -> list[str]:
     return found if len(set(found)) == 1 else []
 
 
-def _drop_own_addresses(ctx: Context, blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def drop_own_addresses(ctx: Context, blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Forget the bounce's own From/To (the daemon and the original sender)."""
     if not blocks:  # nothing to forget: spares reading the addresses
         return blocks

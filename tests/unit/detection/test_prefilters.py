@@ -93,7 +93,7 @@ def test_marker_prefilter_never_hides_a_marker(body: str) -> None:
 
 
 def test_marker_with_a_tab_inside_cuts_the_report() -> None:
-    """"Original<TAB>message follows" ends the report like its single-spaced form."""
+    """ "Original<TAB>message follows" ends the report like its single-spaced form."""
     ctx = _context("550 5.1.1 user unknown\n\nOriginal\tmessage follows\n\nMessage-ID: <m@x>\n")
     assert ctx.report_text == "550 5.1.1 user unknown\n\n"
     assert ctx.original is not None and ctx.original.get("message-id") == "<m@x>"
