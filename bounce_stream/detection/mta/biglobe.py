@@ -19,7 +19,7 @@ class Biglobe(TextBounce):
     """BIGLOBE "Non-delivered information" reports."""
 
     name = "biglobe"
-    keywords = ("non-delivered information",)
+    keywords = ("non-delivered",)
     signature = re.compile(
         r"(?is)-\s*the\s+following\s+addresses\s+had\s+delivery\s+problems\s*-.*"
         r"-\s*non-delivered\s+information\s*-"

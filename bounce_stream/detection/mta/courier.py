@@ -41,7 +41,7 @@ class Courier(TextBounce):
     """Courier delivery status notifications."""
 
     name = "courier"
-    keywords = ("courier", "undeliverable mail", "delays in delivering")
+    keywords = ("courier", "undeliverable", "delays")
     signature = re.compile(
         r"(?i)running\s+the\s+courier\s+mail\s+server|"
         r"undeliverable\s+mail\s+your\s+message\s+to\s+the\s+following\s+recipients\s+cannot|"

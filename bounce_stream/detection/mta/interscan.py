@@ -29,7 +29,7 @@ class InterScanMss(TextBounce):
     """InterScan MSS "Sent <<< / Received >>>" notices."""
 
     name = "interscanmss"
-    keywords = ("interscan", "sent <<<")
+    keywords = ("interscan", "sent")
     signature = re.compile(r"(?i)interscan\s+(?:mss|notification)|(?m:^)\s*sent\s+<<<\s+[a-z]{4}")
 
     def detect(self, ctx: Context) -> list[Evidence] | None:

@@ -30,7 +30,7 @@ class MailFoundry(TextBounce):
     """MailFoundry "Message delivery has failed" reports."""
 
     name = "mailfoundry"
-    keywords = ("unable to deliver message to:",)
+    keywords = ("deliver",)
     signature = re.compile(
         r"(?is)unable\s+to\s+deliver\s+message\s+to:[^\n]*\n\s*"
         r"delivery\s+failed\s+for\s+the\s+following\s+reason:"

@@ -24,7 +24,7 @@ class MFilter(TextBounce):
     """m-FILTER "-------server message" reports."""
 
     name = "mfilter"
-    keywords = ("-------server message",)
+    keywords = ("-------server",)
     signature = re.compile(r"(?im)^-------server message\s*$")
 
     def detect(self, ctx: Context) -> list[Evidence] | None:

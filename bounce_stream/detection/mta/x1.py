@@ -17,6 +17,6 @@ class X1(TextBounce):
     """X1 "---The following addresses had delivery errors---" reports."""
 
     name = "x1"
-    keywords = ("addresses had delivery errors",)
+    keywords = ("addresses",)
     signature = re.compile(r"(?im)^-{3}the following addresses had delivery errors-{3}")
     start = re.compile(r"(?im)^-{3}the following addresses had delivery errors-{3}[^\n]*\n")

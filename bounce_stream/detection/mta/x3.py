@@ -23,7 +23,7 @@ class X3(TextBounce):
     """X3 "automatically generated Delivery Status Notification" reports."""
 
     name = "x3"
-    keywords = ("automatically generated delivery status notification",)
+    keywords = ("automatically",)
     # The "=====" frame tells it from Gmail's old notices, which open with the same sentence.
     signature = re.compile(
         r"(?i)=[ \t]*\n\s*this\s+is\s+an\s+automatically\s+generated\s+delivery\s+status\s+"
