@@ -19,7 +19,7 @@ from bounce_stream.cli_schema import schema
 from bounce_stream.detection import ParseOptions, parse
 from bounce_stream.encoding.avro import DecodeError, Decoder
 from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
-from bounce_stream.events import event_records, to_json_ready
+from bounce_stream.events import UnpublishableRecipient, event_records, to_json_ready
 from bounce_stream.inputs import iter_messages
 from bounce_stream.settings import ConfigError, Settings, load_settings
 
@@ -102,9 +102,13 @@ def parse_cmd(
         errors = [item.error] if item.error else []
         for raw in item.raws:
             result = parse(raw, options)
-            events.extend(to_json_ready(r) for r in event_records(result, None))
             if result.error:
                 errors.append(result.error)
+                continue
+            try:
+                events.extend(to_json_ready(r) for r in event_records(result, None))
+            except UnpublishableRecipient as exc:  # `run` dead-letters such a message
+                errors.append(str(exc))
         line["events"] = events
         if errors:
             line["error"] = "; ".join(errors)
