@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from aiokafka.errors import (
 )
 from aiokafka.partitioner import murmur2
 
+from bounce_stream.logs import get_logger
 from bounce_stream.settings import KafkaSettings
 
 TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
@@ -29,6 +31,14 @@ RECORD_OVERHEAD = 64 * 1024
 
 class KafkaUnavailable(Exception):
     """Kafka could not be reached or refused an operation; retry with back-off."""
+
+
+class TransactionDeadline(KafkaUnavailable):
+    """A transaction (or producer start) outlived ``kafka.transaction_deadline_seconds``.
+
+    Its outcome is unknown: the caller rebuilds the producer and reads the committed
+    checkpoint back, as after any other Kafka error.
+    """
 
 
 class Fenced(Exception):
@@ -163,8 +173,10 @@ class TransactionalPublisher:
             enable_idempotence=True,
             acks="all",
         )
+        deadline = self._settings.transaction_deadline_seconds
         try:
-            await producer.start()
+            async with asyncio.timeout(deadline) as scope:
+                await producer.start()
         except (ProducerFenced, InvalidProducerEpoch) as exc:
             await _quiet_stop(producer)
             raise Fenced(_describe(exc)) from None
@@ -174,36 +186,60 @@ class TransactionalPublisher:
                 f"not authorised for transactional.id {self.transactional_id!r}"
             ) from None
         except (TimeoutError, KafkaError, OSError) as exc:
-            await _quiet_stop(producer)
+            _stop_in_background(producer)
+            if scope.expired():
+                raise TransactionDeadline(
+                    f"producer start: no answer from Kafka within {deadline:g} s"
+                ) from None
             raise KafkaUnavailable(f"producer start: {_describe(exc)}") from None
         self._producer = producer
 
     async def partitions(self, topic: str) -> int:
-        parts = await self._require().partitions_for(topic)
+        deadline = self._settings.transaction_deadline_seconds
+        try:
+            async with asyncio.timeout(deadline):
+                parts = await self._require().partitions_for(topic)
+        except TimeoutError:
+            raise TransactionDeadline(
+                f"no metadata for {topic} from Kafka within {deadline:g} s"
+            ) from None
+        except KafkaError as exc:
+            raise KafkaUnavailable(f"metadata for {topic}: {_describe(exc)}") from None
         return len(parts)
 
     async def publish(self, records: Sequence[OutRecord]) -> None:
-        """Send ``records`` in one transaction and commit it. On any error it is aborted."""
+        """Send ``records`` in one transaction and commit it. On any error it is aborted.
+
+        The whole transaction (begin, sends, commit) must end within
+        ``kafka.transaction_deadline_seconds``; past it the producer is given up (stopped in
+        the background, never awaited) and :class:`TransactionDeadline` raised: whether the
+        transaction committed is unknown, so the caller reads the checkpoint back.
+        """
         producer = self._require()
+        deadline = self._settings.transaction_deadline_seconds
+        started = time.monotonic()
         try:
-            await producer.begin_transaction()
-            try:
-                for rec in records:
-                    await producer.send(
-                        rec.topic,
-                        value=rec.value,
-                        key=rec.key,
-                        partition=rec.partition,
-                        headers=list(rec.headers),
-                    )
-                await producer.commit_transaction()
-            except BaseException:
-                await _quiet_abort(producer)
-                raise
+            async with asyncio.timeout(deadline) as scope:
+                await _transaction(producer, records)
         except (ProducerFenced, InvalidProducerEpoch) as exc:
             raise Fenced(_describe(exc)) from None
         except (TimeoutError, KafkaError, OSError) as exc:
-            raise KafkaUnavailable(f"transaction: {_describe(exc)}") from None
+            if not scope.expired():
+                raise KafkaUnavailable(f"transaction: {_describe(exc)}") from None
+            self._producer = None
+            _stop_in_background(producer)
+            get_logger().error(
+                "kafka_transaction_deadline",
+                transactional_id=self.transactional_id,
+                records=len(records),
+                deadline_s=deadline,
+                waited_s=round(time.monotonic() - started, 3),
+                action="producer rebuilt; the committed checkpoint is read back",
+            )
+            raise TransactionDeadline(
+                f"transaction not complete within {deadline:g} s "
+                "(outcome unknown: producer rebuilt, checkpoint read back)"
+            ) from None
 
     async def stop(self) -> None:
         """Flush nothing, close the producer. Safe to call twice."""
@@ -215,6 +251,36 @@ class TransactionalPublisher:
         if self._producer is None:
             raise KafkaUnavailable("producer not started")
         return self._producer
+
+
+async def _transaction(producer: Any, records: Sequence[OutRecord]) -> None:
+    await producer.begin_transaction()
+    try:
+        for rec in records:
+            await producer.send(
+                rec.topic,
+                value=rec.value,
+                key=rec.key,
+                partition=rec.partition,
+                headers=list(rec.headers),
+            )
+        await producer.commit_transaction()
+    except Exception:
+        # Not on cancellation (a deadline or a shutdown): the producer is then dropped, and
+        # the next one with this transactional.id aborts what is left open.
+        await _quiet_abort(producer)
+        raise
+
+
+# Producers given up at a deadline, stopping in the background (a reference keeps each
+# task alive; its outcome is collected when it ends).
+_stopping: set[asyncio.Task[None]] = set()
+
+
+def _stop_in_background(producer: Any) -> None:
+    task = asyncio.get_running_loop().create_task(_quiet_stop(producer))
+    _stopping.add(task)
+    task.add_done_callback(_stopping.discard)
 
 
 async def _quiet_abort(producer: Any) -> None:
