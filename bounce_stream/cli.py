@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,11 +118,13 @@ def parse_cmd(
 
 
 def _run_kafka(work: Any) -> Any:
-    from bounce_stream.publishing.kafka import KafkaUnavailable
+    from bounce_stream.publishing.kafka import KafkaUnavailable, TopicsMissing
 
+    # aiokafka logs every failed attempt itself; the one line below says what went wrong.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(work)
-    except KafkaUnavailable as exc:
+    except (KafkaUnavailable, TopicsMissing) as exc:
         _fail(f"Kafka: {exc}", EXIT_FAILURE)
 
 

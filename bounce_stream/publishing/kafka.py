@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import ssl
 import time
 from collections.abc import Sequence
@@ -12,14 +13,19 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.conn import create_conn
 from aiokafka.errors import (
     InvalidProducerEpoch,
+    KafkaConnectionError,
     KafkaError,
     ProducerFenced,
+    SaslAuthenticationFailed,
     TopicAlreadyExistsError,
     TransactionalIdAuthorizationFailed,
+    UnsupportedSaslMechanismError,
 )
 from aiokafka.partitioner import murmur2
+from aiokafka.protocol.metadata import MetadataRequest
 
 from bounce_stream.logs import get_logger
 from bounce_stream.settings import KafkaSettings
@@ -89,6 +95,77 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _first_server(bootstrap_servers: str) -> tuple[str, int]:
+    """Host and port of the first bootstrap server (``host:port``, ``[v6]:port``, ``host``)."""
+    first = bootstrap_servers.partition(",")[0].strip()
+    host, sep, port = first.rpartition(":")
+    if not sep or not port.isdigit() or (host.count(":") and not host.startswith("[")):
+        host, port = first, "9092"
+    return host.strip("[]"), int(port)
+
+
+async def diagnose(settings: KafkaSettings) -> str:
+    """Why the first bootstrap server cannot be used: unreachable, TLS, SASL or a listener
+    of another protocol. aiokafka says "Unable to bootstrap" for all of them; one connection
+    of our own tells them apart. Never contains a secret."""
+    host, port = _first_server(settings.bootstrap_servers)
+    where = f"{host}:{port}"
+    timeout = settings.request_timeout_ms / 1000
+    try:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(host, port)
+        writer.close()
+    except TimeoutError:
+        return f"unreachable: no TCP connection to {where} within {timeout:g} s"
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else _describe(exc)
+        return f"unreachable: cannot connect to {where}: {reason}"
+    tls = settings.security_protocol in ("SSL", "SASL_SSL")
+    opts = client_options(settings)
+    opts.pop("bootstrap_servers")
+    conn: Any = None
+    try:
+        async with asyncio.timeout(timeout):
+            conn = await create_conn(host, port, **opts)
+            # A SASL listener accepts the connection and drops it at the first request.
+            await conn.send(MetadataRequest([]))
+    except SaslAuthenticationFailed as exc:
+        return f"SASL authentication failed at {where} ({exc}); check sasl_username/sasl_password"
+    except UnsupportedSaslMechanismError:
+        return f"SASL mechanism {settings.sasl_mechanism} is not enabled on {where}"
+    except ssl.SSLCertVerificationError as exc:
+        return (
+            f"TLS failure at {where}: certificate verify failed "
+            f"({exc.verify_message or exc.reason}); check ssl_cafile"
+        )
+    except ssl.SSLError as exc:
+        return f"TLS failure at {where}: {exc.reason or _describe(exc)}"
+    except (TimeoutError, KafkaConnectionError, ConnectionError) as exc:
+        if tls:
+            return (
+                f"TLS failure at {where}: the TLS handshake did not complete "
+                f"({_describe(exc)}); is this listener TLS?"
+            )
+        return (
+            f"protocol mismatch at {where}: the broker closed the connection "
+            f"({_describe(exc)}); does security_protocol {settings.security_protocol} match "
+            "this listener?"
+        )
+    except (KafkaError, OSError) as exc:
+        return f"cannot use {where}: {_describe(exc)}"
+    finally:
+        if conn is not None:
+            conn.close()
+    return f"{where} answers now (the failure was transient)"
+
+
+async def unavailable(settings: KafkaSettings, what: str, exc: BaseException) -> KafkaUnavailable:
+    """A KafkaUnavailable for ``exc``; aiokafka's catch-all bootstrap failure is diagnosed."""
+    if isinstance(exc, KafkaConnectionError) and "Unable to bootstrap" in str(exc):
+        return KafkaUnavailable(f"{what}: {await diagnose(settings)}")
+    return KafkaUnavailable(f"{what}: {_describe(exc)}")
+
+
 async def ensure_topics(settings: KafkaSettings, dead_letter_max_bytes: int) -> None:
     """Create missing topics (checkpoints compacted) when allowed; fail clearly otherwise."""
     admin = AIOKafkaAdminClient(**client_options(settings))
@@ -130,19 +207,25 @@ async def ensure_topics(settings: KafkaSettings, dead_letter_max_bytes: int) -> 
         if failures:
             raise TopicsMissing("cannot create Kafka topics: " + "; ".join(failures))
     except (TimeoutError, KafkaError, OSError) as exc:
-        raise KafkaUnavailable(f"Kafka admin: {_describe(exc)}") from None
+        raise await unavailable(settings, "Kafka admin", exc) from None
     finally:
         await admin.close()
 
 
 async def topic_partitions(settings: KafkaSettings, topic: str) -> list[int]:
-    """The partition numbers of ``topic``; TopicsMissing when it does not exist."""
+    """The partition numbers of ``topic``; TopicsMissing when it does not exist.
+
+    Never creates it: a metadata request naming a topic would, on a broker with
+    auto.create.topics.enable, so existence is checked on the full topic list first.
+    """
     admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()
+        if topic not in await admin.list_topics():
+            raise TopicsMissing(f"topic {topic!r} does not exist")
         described = await admin.describe_topics([topic])
     except (TimeoutError, KafkaError, OSError) as exc:
-        raise KafkaUnavailable(f"Kafka admin: {_describe(exc)}") from None
+        raise await unavailable(settings, "Kafka admin", exc) from None
     finally:
         await admin.close()
     parts = [p["partition"] for d in described if d["topic"] == topic for p in d["partitions"]]
@@ -191,7 +274,7 @@ class TransactionalPublisher:
                 raise TransactionDeadline(
                     f"producer start: no answer from Kafka within {deadline:g} s"
                 ) from None
-            raise KafkaUnavailable(f"producer start: {_describe(exc)}") from None
+            raise await unavailable(self._settings, "producer start", exc) from None
         self._producer = producer
 
     async def partitions(self, topic: str) -> int:
