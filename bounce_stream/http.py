@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -65,6 +66,7 @@ class ProbeServer:
         self._server: asyncio.Server | None = None
         # Open connections, oldest first; True while the request is still being read.
         self._open: dict[asyncio.StreamWriter, bool] = {}
+        self._handlers: set[asyncio.Task[Any]] = set()
 
     @property
     def port(self) -> int:
@@ -93,6 +95,10 @@ class ProbeServer:
             server.close()
             for writer in list(self._open):
                 writer.transport.abort()
+            # Let every handler see its connection gone and end before the loop does: a
+            # handler task still pending at loop shutdown prints a traceback (Python 3.11).
+            if self._handlers:
+                await asyncio.wait(self._handlers, timeout=1)
             await server.wait_closed()
 
     def _route(self, path: str) -> tuple[int, str, bytes]:
@@ -129,6 +135,10 @@ class ProbeServer:
         raise _TooLarge
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
         if not self._admit(writer):
             writer.transport.abort()
             return

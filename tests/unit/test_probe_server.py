@@ -303,3 +303,22 @@ async def test_too_many_header_lines_are_refused() -> None:
     finally:
         await server.stop()
     assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_stop_ends_every_connection_handler() -> None:
+    """stop() with slow clients connected leaves no handler task for loop shutdown to cancel."""
+    server = ProbeServer("127.0.0.1", 0, CollectorRegistry(), Readiness(), request_deadline=60)
+    await server.start()
+    held = [(await _slow_client(server.port))[1] for _ in range(5)]
+    await asyncio.sleep(0.1)
+    assert server.connections == 5
+    await server.stop()
+    handlers = [
+        t
+        for t in asyncio.all_tasks()
+        if getattr(t.get_coro(), "__qualname__", "") == "ProbeServer._handle"
+    ]
+    for writer in held:
+        writer.close()
+    assert server.connections == 0
+    assert handlers == []
