@@ -140,7 +140,9 @@ async def diagnose(settings: KafkaSettings) -> str:
         )
     except ssl.SSLError as exc:
         return f"TLS failure at {where}: {exc.reason or _describe(exc)}"
-    except (TimeoutError, KafkaConnectionError, ConnectionError) as exc:
+    except TimeoutError:
+        return f"unresponsive: {where} accepts connections but did not answer within {timeout:g} s"
+    except (KafkaConnectionError, ConnectionError) as exc:
         if tls:
             return (
                 f"TLS failure at {where}: the TLS handshake did not complete "

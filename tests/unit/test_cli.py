@@ -511,3 +511,21 @@ def test_run_stops_on_sigterm_after_its_log_pipe_closed(tmp_path: Path) -> None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 0
+
+
+def test_consume_against_a_silent_listener_reports_it_unresponsive(tmp_path: Path) -> None:
+    """A port that accepts connections but never answers is reported as unresponsive."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # connections complete in the backlog; nothing ever answers
+        port = silent.getsockname()[1]
+        config = _config(
+            tmp_path,
+            {"kafka": {"bootstrap_servers": f"127.0.0.1:{port}", "request_timeout_ms": 1000}},
+        )
+        result = CliRunner().invoke(main, ["consume", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"bounce-stream: Kafka: Kafka admin: unresponsive: 127.0.0.1:{port} accepts "
+        "connections but did not answer within 1 s"
+    ]
