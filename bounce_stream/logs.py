@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import Any
 
 import structlog
+
+
+class _SafePrintLogger(structlog.PrintLogger):
+    """Drops a line it cannot write (stderr a closed pipe, a full disk): logging never raises,
+    so a log call can never stop the service, its shutdown included."""
+
+    def msg(self, message: str) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            super().msg(message)
+
+    log = debug = info = warn = warning = msg
+    fatal = failure = err = error = critical = exception = msg
+
+
+class _SafePrintLoggerFactory:
+    def __call__(self, *args: Any) -> _SafePrintLogger:
+        return _SafePrintLogger(sys.stderr)
 
 
 def configure(level: str = "INFO", fmt: str = "auto") -> None:
@@ -25,7 +43,7 @@ def configure(level: str = "INFO", fmt: str = "auto") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_SafePrintLoggerFactory(),
         cache_logger_on_first_use=False,
     )
     # aiokafka logs connection trouble itself at ERROR on every retry; ours says it once.

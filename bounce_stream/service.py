@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -144,9 +145,12 @@ class Service:
                 loop.remove_signal_handler(sig)
 
     def _request_stop(self, why: str) -> None:
-        if not self.stop_event.is_set():
-            self._log.info("stopping", signal=why, grace_s=self.settings.shutdown_grace_seconds)
+        # The event first: nothing that follows (a log line to a closed pipe) may lose it.
+        first = not self.stop_event.is_set()
         self.stop_event.set()
+        if first:
+            with contextlib.suppress(Exception):
+                self._log.info("stopping", signal=why, grace_s=self.settings.shutdown_grace_seconds)
 
     async def _codecs_with_retry(self) -> Codecs | None:
         delay = 1.0

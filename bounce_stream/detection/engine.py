@@ -35,6 +35,13 @@ def classify(raw: bytes, options: ParseOptions) -> ParseResult:
     message_id = (ctx.headers.get("message-id") or "").strip() or None
     fingerprint = "mid:" + message_id if message_id else _digest(normalised)
     detector_name, found = _run_registry(ctx)
+    if found and "\x00" in text and _beside_nul(text) & {item.recipient.lower() for item in found}:
+        # "a\0b@c" would otherwise report b@c: an address cut at a NUL is refused.
+        return ParseResult(
+            error="a recipient address touches a NUL character",
+            bounce_message_id=message_id,
+            fingerprint=fingerprint,
+        )
     bounces: tuple[Bounce, ...] = ()
     if found:
         link = correlate(ctx, options)
@@ -49,6 +56,16 @@ def _is_message(raw: bytes) -> bool:
         return False
     end = head.find(b"\n\n")
     return _HEADER_LINE.search(head, 0, len(head) if end < 0 else end) is not None
+
+
+def _beside_nul(text: str) -> set[str]:
+    """Addresses (as detectors report them) that start right after or end right before a NUL."""
+    return {
+        found.group(0).lower().strip(".")
+        for found in ADDRESS_RE.finditer(text)
+        if "\x00" in text[max(found.start() - 1, 0) : found.start()]
+        or "\x00" in text[found.end() : found.end() + 2]  # also "a@b.\0c": the dot is not kept
+    }
 
 
 def _digest(normalised: bytes) -> str:
