@@ -13,8 +13,9 @@ a worker process under a per-message deadline:
 
 Workers die with their parent, even when the parent is SIGKILLed: on Linux the kernel sends
 them SIGKILL (``PR_SET_PDEATHSIG``); everywhere, a thread waits for EOF on a "lifeline" pipe
-whose only write end the parent holds, and a C-level watchdog (faulthandler) ends a worker
-that is still on one message long after its deadline, even if that message holds the GIL.
+whose only write end the parent holds, and an interval timer whose SIGALRM the worker never
+handles ends a worker still on one message long after its deadline (the kernel terminates
+it: no Python code has to run, so a message holding the GIL cannot prevent it).
 
 The worker runs the same ``parse`` as ``bounce-stream parse``; :func:`to_plain` /
 :func:`from_plain` carry its result across the pipe unchanged (unit tests pin that on the
@@ -27,9 +28,9 @@ import asyncio
 import contextlib
 import ctypes
 import dataclasses
-import faulthandler
 import importlib
 import io
+import itertools
 import json
 import os
 import pickle
@@ -37,7 +38,7 @@ import signal
 import struct
 import sys
 import threading
-import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -59,6 +60,13 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 _ENV_KEPT = ("PATH", "TZ", "LANG", "LANGUAGE", "TMPDIR", "SYSTEMROOT")
 _ENV_KEPT_PREFIXES = ("LC_", "PYTHON")
 _BOUNCE_FIELDS = tuple(f.name for f in dataclasses.fields(Bounce))
+_REASONS = {reason.value: reason for reason in Reason}
+_ACTIONS: dict[str | None, Action | None] = {action.value: action for action in Action}
+_ACTIONS[None] = None
+# Messages sent ahead to one worker (bounded by count and bytes); at least one is always sent.
+_IN_FLIGHT_MESSAGES = 8
+_IN_FLIGHT_BYTES = 1024 * 1024
+_LEND_AFTER = 0.2  # s on one message before the ones sent behind it go to other workers
 _STDERR_LINES = 20  # lines of a worker's stderr logged per worker process, at most
 
 
@@ -98,9 +106,8 @@ def from_plain(plain: tuple[Any, ...]) -> ParseResult:
     rebuilt = []
     for values in bounces:
         fields = dict(zip(_BOUNCE_FIELDS, values, strict=True))
-        fields["reason"] = Reason(fields["reason"])
-        if fields["action"] is not None:
-            fields["action"] = Action(fields["action"])
+        fields["reason"] = _REASONS[fields["reason"]]
+        fields["action"] = _ACTIONS[fields["action"]]
         rebuilt.append(new_bounce(**fields))
     return ParseResult(tuple(rebuilt), bounce_message_id, fingerprint, error)
 
@@ -167,6 +174,7 @@ def worker_main(argv: Sequence[str]) -> None:
     # Ctrl-C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # the watchdog below relies on it
     _die_with_parent(int(parent_pid), int(lifeline_fd))
     # Frames get private copies of stdin/stdout; anything else printing goes to stderr.
     requests = os.fdopen(os.dup(0), "rb")
@@ -190,14 +198,14 @@ def worker_main(argv: Sequence[str]) -> None:
         raw = _read_exactly(requests, _FRAME.unpack(header)[0])
         if raw is None:
             return
-        # Exits the process from a C thread if this message outlives the parent's deadline
-        # by far (the parent normally kills us first): it works even if the GIL is held.
-        faulthandler.dump_traceback_later(watchdog, exit=True)
+        # SIGALRM, unhandled, terminates the process if this message outlives the parent's
+        # deadline by far (the parent normally kills us first), even while the GIL is held.
+        signal.setitimer(signal.ITIMER_REAL, watchdog)
         try:
             result = classify(raw, options)
         except Exception as exc:
             result = ParseResult(error=f"detection failed: {type(exc).__name__}: {exc}"[:500])
-        faulthandler.cancel_dump_traceback_later()
+        signal.setitimer(signal.ITIMER_REAL, 0)
         reply(pickle.dumps(to_plain(result), protocol=pickle.HIGHEST_PROTOCOL))
 
 
@@ -227,6 +235,7 @@ class _Job:
     raw: bytes
     future: asyncio.Future[Outcome]
     attempts: int = 0
+    lent: bool = False  # a copy was queued for another worker; the first answer wins
 
 
 class _Worker:
@@ -263,12 +272,17 @@ class _Worker:
         if reply != _READY:
             raise _WorkerGone("worker did not start")
 
-    async def call(self, raw: bytes) -> bytes:
+    def send(self, raws: Sequence[bytes]) -> None:
+        """Queue messages on the worker's stdin in one write (:meth:`reply` flushes it)."""
+        stdin = self.proc.stdin
+        assert stdin is not None
+        stdin.write(b"".join(part for raw in raws for part in (_FRAME.pack(len(raw)), raw)))
+
+    async def reply(self) -> bytes:
+        """Flush what was sent, then read the worker's answer to the oldest message."""
         stdin = self.proc.stdin
         assert stdin is not None
         try:
-            stdin.write(_FRAME.pack(len(raw)))
-            stdin.write(raw)
             await stdin.drain()
         except (ConnectionError, RuntimeError) as exc:
             raise _WorkerGone(str(exc)) from None
@@ -284,7 +298,7 @@ class _Worker:
             raise _WorkerGone("worker closed its output") from None
 
     async def _log_stderr(self) -> None:
-        """A worker's stderr (a traceback, a faulthandler dump) as JSON log lines, bounded."""
+        """A worker's stderr (a traceback, say) as JSON log lines, bounded."""
         stderr = self.proc.stderr
         assert stderr is not None
         log = get_logger(worker_pid=self.pid)
@@ -307,10 +321,16 @@ class _Worker:
                 await asyncio.wait_for(self.proc.wait(), grace)
         await self.kill()
 
-    async def kill(self) -> None:
+    def kill_now(self) -> None:
+        """SIGKILL the worker (its pipes then close, which ends any read or write on them)."""
+        # os.kill, not Popen.kill: that one first polls, and so may reap the process under
+        # asyncio's child watcher, which then logs it as an unknown child.
         if self.proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()
+                os.kill(self.pid, signal.SIGKILL)
+
+    async def kill(self) -> None:
+        self.kill_now()
         await self.proc.wait()
         if self._stderr_task is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
@@ -453,49 +473,122 @@ class ClassifyPool:
             self.problem = why
 
     async def _feed(self, worker: _Worker) -> None:
-        """Give ``worker`` one message at a time; return when it must be replaced."""
-        while True:
-            job = await self._next_job(worker)
-            if job is None:
-                self._replaced("exited")
-                self._log.warning("classify_worker_lost", worker_pid=worker.pid, busy=False)
-                return
-            if job.future.done():  # its caller was cancelled
-                continue
-            started = time.monotonic()
-            try:
-                plain = await asyncio.wait_for(worker.call(job.raw), self._timeout)
-                outcome: Outcome = from_plain(_loads(plain))
-            except TimeoutError:
-                self._settle(job, ClassifyFailure("timeout", self._timeout_text()))
-                self._replaced("timeout")
-                self._log.warning(
-                    "classify_timeout",
-                    worker_pid=worker.pid,
-                    timeout_s=self._timeout,
-                    size=len(job.raw),
-                )
-                return
-            except asyncio.CancelledError:
-                if not job.future.done():
-                    self._queue.put_nowait(job)  # not classified: another worker will do it
-                raise
-            except (_WorkerGone, pickle.UnpicklingError, ValueError, TypeError) as exc:
-                job.attempts += 1
-                if job.attempts < 2:
+        """Keep ``worker`` busy; return when it must be replaced.
+
+        A few messages are in flight at once, so the worker never waits for the event loop
+        between two of them. The worker answers in order, so the oldest message in flight is
+        the one it is working on: its clock starts when the previous answer arrives (or when
+        it is sent to an idle worker). Past ``_LEND_AFTER`` the messages behind it are lent
+        to the other workers; past the deadline the worker is killed, which ends the read
+        below.
+        """
+        loop = asyncio.get_running_loop()
+        in_flight: deque[_Job] = deque()
+        timer: asyncio.TimerHandle | None = None
+        expired = False
+
+        def watch_head() -> None:
+            nonlocal timer
+            if timer is not None:
+                timer.cancel()
+            timer = None
+            if in_flight:
+                timer = loop.call_later(min(_LEND_AFTER, self._timeout), slow, loop.time())
+
+        def slow(started: float) -> None:
+            nonlocal timer
+            self._lend(in_flight)
+            timer = loop.call_at(started + self._timeout, expire)
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            worker.kill_now()
+
+        try:
+            while True:
+                if not in_flight:
+                    job = await self._next_job(worker)
+                    if job is None:
+                        self._replaced("exited")
+                        self._log.warning("classify_worker_lost", worker_pid=worker.pid)
+                        return
+                    if job.future.done():  # its caller was cancelled
+                        continue
+                    worker.send([job.raw])
+                    in_flight.append(job)
+                    watch_head()
+                self._top_up(worker, in_flight)
+                try:
+                    outcome: Outcome = from_plain(_loads(await worker.reply()))
+                except (
+                    _WorkerGone,
+                    pickle.UnpicklingError,
+                    KeyError,
+                    ValueError,
+                    TypeError,
+                ) as exc:
+                    self._lost(worker, in_flight.popleft(), timed_out=expired, why=str(exc))
+                    return
+                self._settle(in_flight.popleft(), outcome)
+                watch_head()
+        finally:
+            if timer is not None:
+                timer.cancel()
+            # Sent but not answered (the worker is going away): another worker takes them.
+            for job in in_flight:
+                if not job.future.done() and not job.lent:
                     self._queue.put_nowait(job)
-                else:
-                    self._settle(job, ClassifyFailure("crashed", self._crash_text(worker)))
-                self._replaced("exited")
-                self._log.warning(
-                    "classify_worker_lost",
-                    worker_pid=worker.pid,
-                    error=str(exc)[:200],
-                    after_s=round(time.monotonic() - started, 3),
-                    retried=job.attempts < 2,
-                )
-                return
-            self._settle(job, outcome)
+
+    def _lost(self, worker: _Worker, head: _Job, *, timed_out: bool, why: str) -> None:
+        """The worker died on ``head``: killed past its deadline, or of its own accord."""
+        if timed_out:
+            self._settle(head, ClassifyFailure("timeout", self._timeout_text()))
+            self._replaced("timeout")
+            self._log.warning(
+                "classify_timeout",
+                worker_pid=worker.pid,
+                timeout_s=self._timeout,
+                size=len(head.raw),
+            )
+            return
+        head.attempts += 1
+        if head.attempts < 2:
+            self._queue.put_nowait(head)
+        else:
+            self._settle(head, ClassifyFailure("crashed", self._crash_text(worker)))
+        self._replaced("exited")
+        self._log.warning(
+            "classify_worker_lost",
+            worker_pid=worker.pid,
+            error=why[:200],
+            retried=head.attempts < 2,
+        )
+
+    def _lend(self, in_flight: deque[_Job]) -> None:
+        """Queue copies of the messages waiting behind a slow one; the first answer wins."""
+        for job in itertools.islice(in_flight, 1, None):
+            if not job.lent:
+                job.lent = True
+                self._queue.put_nowait(_Job(job.raw, job.future, job.attempts))
+
+    def _top_up(self, worker: _Worker, in_flight: deque[_Job]) -> None:
+        """Send waiting messages until the in-flight window is full."""
+        pending = sum(len(job.raw) for job in in_flight)
+        sending: list[bytes] = []
+        while (
+            len(in_flight) < _IN_FLIGHT_MESSAGES
+            and pending < _IN_FLIGHT_BYTES
+            and not self._queue.empty()
+        ):
+            job = self._queue.get_nowait()
+            if job.future.done():
+                continue
+            sending.append(job.raw)
+            in_flight.append(job)
+            pending += len(job.raw)
+        if sending:
+            worker.send(sending)
 
     async def _next_job(self, worker: _Worker) -> _Job | None:
         """The next message to classify, or None if ``worker`` died while waiting for one."""
