@@ -602,7 +602,8 @@ class MailboxWorker:
         )
 
     def _dead_letter(self, uid: int, size: int, raw: bytes, error: str, tally: _Tally) -> OutRecord:
-        """The dead letter for one message; never raises, or the mailbox could not advance."""
+        """The dead letter for one message; it never fails to encode (the UID is 32-bit by
+        now: see :meth:`_valid_uids`), or the mailbox could never move past the message."""
         assert self._position is not None
         kept = raw[: self._settings.dead_letter.max_raw_bytes]
         value: dict[str, Any] = {

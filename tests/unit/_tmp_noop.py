@@ -1,2 +1,0 @@
-from bounce_stream.detection import ParseResult
-def noop(raw, options): return ParseResult()
