@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry
 
+from bounce_stream.classifying import ClassifyPool
+from bounce_stream.detection import ParseOptions
 from bounce_stream.encoding.avro import Decoder
 from bounce_stream.encoding.registry import SchemaRegistryClient, topic_encoders
 from bounce_stream.http import ProbeServer
@@ -97,11 +99,25 @@ class Service:
         self.workers: list[MailboxWorker] = []
         self._log = get_logger()
         self.probes: ProbeServer | None = None
+        detection = settings.detection
+        # One pool of classification processes for every mailbox, started and stopped here.
+        self.classifier = ClassifyPool(
+            ParseOptions(
+                tracking_header=detection.tracking_header,
+                verp_separator=detection.verp_separator,
+            ),
+            workers=detection.workers,
+            timeout=detection.timeout_seconds,
+            metrics=self.metrics,
+        )
 
     def not_ready(self) -> list[str]:
         # A replica that owns no mailbox (more replicas than the hash gives work to) is idle,
         # not broken: it must not hold up a rolling update.
-        return [f"{w.mailbox.name}: {w.detail}" for w in self.workers if not w.ready]
+        reasons = [f"{w.mailbox.name}: {w.detail}" for w in self.workers if not w.ready]
+        if self.workers and self.classifier.problem is not None:
+            reasons.append(f"classification: {self.classifier.problem}")
+        return reasons
 
     async def run(self, mailboxes: Sequence[MailboxSettings] | None = None) -> None:
         """Serve until SIGTERM/SIGINT (or :attr:`stop_event`), then stop within the grace."""
@@ -122,8 +138,17 @@ class Service:
             if codecs is None:
                 return
             topics = _TopicsOnce(self.settings)
+            await self.classifier.start()
             self.workers = [
-                MailboxWorker(mb, self.settings, codecs, self.metrics, topics, self.stop_event)
+                MailboxWorker(
+                    mb,
+                    self.settings,
+                    codecs,
+                    self.metrics,
+                    topics,
+                    self.stop_event,
+                    self.classifier,
+                )
                 for mb in owned
             ]
             self._log.info(
@@ -139,6 +164,7 @@ class Service:
             await self.stop_event.wait()
             await self._drain(tasks)
         finally:
+            await self.classifier.stop()
             if self.probes is not None:
                 await self.probes.stop()
             for sig in (signal.SIGTERM, signal.SIGINT):

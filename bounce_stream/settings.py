@@ -195,9 +195,20 @@ class SchemaRegistrySettings(_Strict):
         return self
 
 
+def _default_classify_workers() -> int:
+    """Two worker processes, or one on a single-CPU machine."""
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return min(2, len(usable) if usable else os.cpu_count() or 1)
+
+
 class DetectionSettings(_Strict):
     tracking_header: str = DEFAULT_TRACKING_HEADER
     verp_separator: str | None = None
+    # Classification runs in this many worker processes, shared by every mailbox.
+    workers: Annotated[int, Field(ge=1, le=64)] = Field(default_factory=_default_classify_workers)
+    # A message not classified within this time is dead-lettered (cause "timeout") and its
+    # worker process killed and replaced.
+    timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
 
 
 class DeadLetterSettings(_Strict):

@@ -42,6 +42,9 @@ def _populated() -> Metrics:
         m.batch_duration.labels(mailbox=mailbox).observe(0.42)
         m.commit_duration.labels(mailbox=mailbox).observe(0.012)
         m.end_to_end_lag.labels(mailbox=mailbox).observe(75)
+    m.classify_timeouts.inc()
+    m.classify_worker_restarts.labels(cause="timeout").inc()
+    m.classify_workers.set(2)
     return m
 
 
