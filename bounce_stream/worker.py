@@ -25,6 +25,7 @@ from bounce_stream.encoding.avro import Decoder, Encoder
 from bounce_stream.events import Source, event_records
 from bounce_stream.logs import get_logger
 from bounce_stream.mailbox.imap import (
+    ERROR_REASONS,
     FetchedMessage,
     ImapAuthError,
     ImapError,
@@ -182,11 +183,12 @@ class MailboxWorker:
             m.messages_fetched,
             m.bytes_fetched,
             m.not_bounce,
-            m.imap_errors,
             m.kafka_errors,
             m.fenced,
         ):
             counter.labels(mailbox=name)
+        for reason in ERROR_REASONS:
+            m.imap_errors.labels(mailbox=name, reason=reason)
         for bounce_type in BounceType:
             m.events_published.labels(mailbox=name, bounce_type=bounce_type.value)
         for cause in ("unparseable", "oversized"):
@@ -228,7 +230,7 @@ class MailboxWorker:
                 self._retrying("kafka unavailable", exc, delay)
                 await sleep_unless(self._stop, delay)
             except ImapError as exc:
-                self._metrics.imap_errors.labels(**self._m).inc()
+                self._metrics.imap_errors.labels(**self._m, reason=exc.reason).inc()
                 await self._imap.close()
                 delay = imap_backoff.next_delay()
                 if isinstance(exc, ImapAuthError):
@@ -473,6 +475,9 @@ class MailboxWorker:
         infos = await self._imap.fetch_info(candidates)
         chosen, oversized, cutoff = self._select(after, candidates, infos)
         fetched = await self._imap.fetch_bodies([i.uid for i in chosen])
+        # Bodies the adapter read past (the server's size lied) are dead-lettered by reference.
+        oversized += [MessageInfo(m.uid, m.size, m.internal_date) for m in fetched if m.oversized]
+        fetched = [m for m in fetched if not m.oversized]
         return _Batch(fetched, oversized, cutoff, started)
 
     def _after_commit(self, batch: _Batch, tally: _Tally) -> None:
@@ -659,5 +664,5 @@ class MailboxWorker:
             else:
                 await self._imap.delete(uids)
         except ImapError as exc:
-            self._metrics.imap_errors.labels(**self._m).inc()
+            self._metrics.imap_errors.labels(**self._m, reason=exc.reason).inc()
             self._log.warning("housekeeping_failed", mode=mode, error=str(exc))

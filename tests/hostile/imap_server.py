@@ -51,6 +51,7 @@ class HostileImapServer:
     _thread: threading.Thread | None = None
     _server: asyncio.base_events.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    _sessions: set[asyncio.Task[None]] = field(default_factory=set)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -85,7 +86,8 @@ class HostileImapServer:
             self._server.close()
             for writer in list(self._writers):
                 writer.transport.abort()
-            await asyncio.sleep(0)
+            if self._sessions:
+                await asyncio.wait(set(self._sessions), timeout=5)
 
         asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
@@ -103,11 +105,15 @@ class HostileImapServer:
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
         try:
             await self._script(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
+            self._sessions.discard(task)
             self._writers.discard(writer)
             writer.transport.abort()
 
@@ -154,6 +160,8 @@ class HostileImapServer:
                 await self._search(tag, words, writer)
             elif verb == b"UID" and len(words) > 2 and words[1].upper() == b"FETCH":
                 if not await self._fetch(tag, words[2], rest, writer):
+                    while await reader.read(1 << 16):  # silence until the client gives up
+                        pass
                     return
             elif verb == b"NOOP":
                 writer.write(tag + b" OK NOOP completed\r\n")
@@ -210,7 +218,6 @@ class HostileImapServer:
             if lying and self.scenario is Scenario.GIANT_LITERAL:
                 writer.write(head + b" BODY[] {999999999}\r\n")
                 await self._stream(writer, self.literal_bytes)
-                await asyncio.sleep(3600)  # then silence: the client must give up by itself
                 return False
             if lying:
                 writer.write(head + b" BODY[] {%d}\r\n" % self.literal_bytes)
