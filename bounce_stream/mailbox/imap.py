@@ -180,10 +180,9 @@ def _number(digits: bytes) -> int:
 
 
 def _uid(digits: bytes) -> int:
-    value = _number(digits)
-    if not 0 < value <= MAX_UID:
+    if len(digits) > 10 or not 0 < int(digits) <= MAX_UID:
         raise ImapProtocolError("UID outside 1..2^32-1 in a response")
-    return value
+    return int(digits)
 
 
 def parse_search(lines: Sequence[Any]) -> list[int]:
