@@ -235,6 +235,7 @@ class Limits:
         )
 
 
+_LINE_OVERHEAD = 64  # what a held line costs beyond its bytes (the bytes object, list slot)
 _FETCH_ITEM = re.compile(rb"^(?:\* )?[0-9]+ FETCH \(", re.IGNORECASE)
 
 
@@ -268,6 +269,7 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         self._depth = 0  # open parentheses of the FETCH item being read
         self._skip = 0  # literal bytes still to read past
         self._kept = 0  # literal bytes kept for the responses in flight
+        self._held = 0  # line bytes (with per-line overhead) held for the responses in flight
         self._greeted = False
         self.failure: Exception | None = None
 
@@ -318,6 +320,11 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         if self.state == _imaplib.CONNECTED:
             self._greet(line)
             return
+        # Untagged lines pile up in the pending command (or the IDLE queue) until its tagged
+        # end: a flood of short lines is bounded like literals are.
+        self._held += len(line) + _LINE_OVERHEAD
+        if self._held > self._limits.max_response + self._limits.max_line:
+            raise _Violation("response over its byte bound (a flood of lines)")
         cmd = self._handle_line(line, self._cmd)
         if cmd is not None and isinstance(cmd, _imaplib.FetchCommand):
             if _FETCH_ITEM.match(line):
@@ -367,6 +374,7 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         super()._response_done(line)
         if self.pending_sync_command is None and not self.pending_async_commands:
             self._kept = 0
+            self._held = 0
 
     # -- teardown --------------------------------------------------------------------------
 

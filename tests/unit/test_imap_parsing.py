@@ -292,9 +292,9 @@ class _Transport:
 LIMITS = Limits(max_line=4096, max_literal=10_000, max_response=15_000)
 
 
-async def _selected_protocol() -> tuple[_BoundedProtocol, _Transport]:
+async def _selected_protocol(limits: Limits = LIMITS) -> tuple[_BoundedProtocol, _Transport]:
     loop = asyncio.get_running_loop()
-    proto = _BoundedProtocol(loop, None, LIMITS)
+    proto = _BoundedProtocol(loop, None, limits)
     transport = _Transport()
     proto.connection_made(transport)
     proto.state = "SELECTED"
@@ -346,7 +346,9 @@ async def test_literal_bytes_per_response_are_capped() -> None:
 
 async def test_fifty_thousand_untagged_lines_in_one_read_are_handled_iteratively() -> None:
     """50,000 EXPUNGE lines in a single data_received neither recurse nor lose the response."""
-    proto, transport = await _selected_protocol()
+    # The default bounds (25 MiB per message, 16 MiB per batch) hold 50,000 short lines.
+    limits = Limits(max_line=8 << 20, max_literal=25 << 20, max_response=25 << 20)
+    proto, transport = await _selected_protocol(limits)
     task = asyncio.ensure_future(proto.search("UID 1:*", by_uid=True, charset=None))
     await asyncio.sleep(0)
     tag = _tag(transport)
@@ -354,6 +356,20 @@ async def test_fifty_thousand_untagged_lines_in_one_read_are_handled_iteratively
     proto.data_received(flood + b"* SEARCH 7 8\r\n" + tag + b" OK done\r\n")
     resp = await asyncio.wait_for(task, 5)
     assert parse_search(resp.lines[:-1]) == [7, 8]
+
+
+async def test_a_flood_of_short_lines_past_the_response_bound_drops_the_connection() -> None:
+    """Untagged lines held for one response are bounded too: a flood past it aborts."""
+    proto, transport = await _selected_protocol()
+    task = asyncio.ensure_future(proto.search("ALL", charset=None))
+    await asyncio.sleep(0)
+    # LIMITS allow 15,000 + 4,096 bytes held; 200 lines of ~75 bytes each stay below.
+    proto.data_received(b"".join(b"* %d EXPUNGE\r\n" % n for n in range(200)))
+    assert not transport.aborted
+    proto.data_received(b"".join(b"* %d EXPUNGE\r\n" % n for n in range(200)))
+    assert transport.aborted
+    with pytest.raises(Exception, match="flood of lines"):
+        await asyncio.wait_for(task, 5)
 
 
 async def test_an_over_long_line_drops_the_connection() -> None:
