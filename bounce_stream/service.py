@@ -17,7 +17,7 @@ from bounce_stream.detection import ParseOptions
 from bounce_stream.encoding.avro import Decoder
 from bounce_stream.encoding.registry import SchemaRegistryClient, topic_encoders
 from bounce_stream.http import ProbeServer
-from bounce_stream.logs import get_logger
+from bounce_stream.logs import get_logger, install_asyncio_handler
 from bounce_stream.metrics import Metrics
 from bounce_stream.publishing.kafka import ensure_topics
 from bounce_stream.settings import ConfigError, MailboxSettings, Settings
@@ -122,6 +122,7 @@ class Service:
     async def run(self, mailboxes: Sequence[MailboxSettings] | None = None) -> None:
         """Serve until SIGTERM/SIGINT (or :attr:`stop_event`), then stop within the grace."""
         loop = asyncio.get_running_loop()
+        install_asyncio_handler(loop)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._request_stop, sig.name)
         owned = list(self.settings.mailboxes if mailboxes is None else mailboxes)
