@@ -34,11 +34,13 @@ _SECTION_END_AFTER_NEWLINE_LOWER = re.compile(r"\n" + _SECTION_END_BODY)
 MAX_RECIPIENTS = 500
 
 _ADDR = ADDRESS_RE.pattern
+# Runs of blanks are possessive: what follows each never starts with a blank, so giving one
+# back cannot make a match, and retrying every split of a long blank run was quadratic.
 RECIPIENT_LINE = re.compile(
-    r"^[ \t]*(?:>>>[ \t]*|[245]\d\d[ \t-]+|[*\u2022-][ \t]+)?"
-    r"(?:(?:rcpt(?:[ \t]+to)?|recipient|address)[ \t]*:[ \t]*)?"
-    r"[\"'<(]?[ \t]*"
-    r"(" + _ADDR + r")[ \t]*[\"'>)]?[ \t]*"
+    r"^[ \t]*+(?:>>>[ \t]*+|[245]\d\d[ \t-]++|[*\u2022-][ \t]++)?"
+    r"(?:(?:rcpt(?:[ \t]+to)?|recipient|address)[ \t]*:[ \t]*+)?"
+    r"[\"'<(]?[ \t]*+"
+    r"(" + _ADDR + r")[ \t]*+[\"'>)]?[ \t]*+"
     r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|"
     r"(\[[^\]\n]*\].*)|)$",
     re.IGNORECASE | re.MULTILINE,
@@ -46,7 +48,7 @@ RECIPIENT_LINE = re.compile(
 # "Invalid final delivery userid: a@b" (IMail and friends): the reason, then the address.
 TRAILING_RECIPIENT = re.compile(
     r"^[ \t]*(?!(?:from|to|cc|bcc|reply-to|sender|return-path|delivered-to|x-[\w-]+)[ \t]*:)"
-    r"([^:\n<>@]{3,80}):[ \t]*<?(" + _ADDR + r")>?[ \t]*\.?[ \t]*$",
+    r"([^:\n<>@]{3,80}):[ \t]*+<?(" + _ADDR + r")>?[ \t]*+\.?[ \t]*+$",
     re.IGNORECASE | re.MULTILINE,
 )
 
