@@ -13,7 +13,7 @@
 #     postinst starts services): `apt-get download` into $CACHE/debs, with the libraries they
 #     need that the machine lacks, and `dpkg-deb -x` into $CACHE/root (redone only when the set
 #     of .deb files changes). No system service is enabled or started.
-#   - system users the daemons insist on (postfix/postdrop, _smtpd/_smtpq, smmsp), created with
+#   - system users the daemons insist on (postfix/postdrop, opensmtpd/opensmtpq, smmsp), created with
 #     useradd -r only if missing.
 #   - aiosmtpd in .venv (a test extra: scripts/bootstrap.sh installs it).
 # The driver (dev/bouncelab) runs in a private mount namespace whose /etc/resolv.conf names only
@@ -73,6 +73,15 @@ missing_libraries() {  # the lib* packages the cached MTA .debs depend on that a
 }
 
 mkdir -p "$DEBS"
+# m4 builds sendmail.cf from sendmail-cf's macros (a plain tool, no service).
+if ! command -v m4 >/dev/null; then
+    info "apt-get install m4"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q m4 >>"$CACHE/apt.log" 2>&1 || {
+        apt-get update -q >>"$CACHE/apt.log" 2>&1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q m4 >>"$CACHE/apt.log" 2>&1
+    } || die "apt-get install m4 failed ($CACHE/apt.log)"
+fi
+
 chmod 755 "$CACHE" "$DEBS"  # apt-get download's sandbox user must be able to write there
 download "${MTA_PACKAGES[@]}"
 mapfile -t LIBS < <(missing_libraries)
@@ -94,8 +103,10 @@ ensure_user() {  # ensure_user NAME GROUP
 }
 ensure_user postfix postfix
 ensure_group postdrop
-ensure_user _smtpd _smtpd
-ensure_user _smtpq _smtpq
+ensure_user opensmtpd opensmtpd
+ensure_user opensmtpq opensmtpq
+# OpenSMTPD chroots its unprivileged processes into this compiled-in empty directory.
+mkdir -p /var/lib/opensmtpd/empty
 ensure_user smmsp smmsp
 
 if ! { [ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null; }; then

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import smtplib
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,14 +30,16 @@ from pathlib import Path
 from dev.bouncelab import scenarios as sc
 from dev.bouncelab.exim import Exim
 from dev.bouncelab.mta import MtaRun
+from dev.bouncelab.opensmtpd import OpenSmtpd
 from dev.bouncelab.postfix import Postfix
 from dev.bouncelab.remote import Received, RemoteSide
+from dev.bouncelab.sendmail import Sendmail
 
 _NS_MARK = "BOUNCELAB_PRIVATE_NS"
 
 
 def _factories() -> dict[str, Callable[..., MtaRun]]:
-    return {"postfix": Postfix, "exim": Exim}
+    return {"postfix": Postfix, "exim": Exim, "opensmtpd": OpenSmtpd, "sendmail": Sendmail}
 
 
 def _in_private_namespace() -> bool:
@@ -48,14 +51,29 @@ def _in_private_namespace() -> bool:
         return False
 
 
-def _private_resolver(dns_host: str, work: Path) -> None:
-    """Make /etc/resolv.conf name only the lab's resolver — in this mount namespace alone."""
+def _private_mounts(dns_host: str, work: Path, root: Path) -> None:
+    """In this mount namespace alone: /etc/resolv.conf names only the lab's resolver, the
+    machine's name resolves, and the paths MTAs compile in (/var/spool, /run, /usr/libexec) are
+    private directories (the last one the extracted packages' own)."""
     if not _in_private_namespace():
-        raise RuntimeError("refusing to bind-mount /etc/resolv.conf outside a private namespace")
+        raise RuntimeError("refusing to bind-mount over system paths outside a private namespace")
     conf = work / "resolv.conf"
     conf.write_text(f"nameserver {dns_host}\noptions timeout:1 attempts:1\n")
     conf.chmod(0o644)
-    subprocess.run(["mount", "--bind", str(conf), "/etc/resolv.conf"], check=True)
+    # The machine's own name resolves from files (Sendmail sleeps a minute when it cannot
+    # qualify it, and the lab's resolver knows no name at all).
+    hosts = work / "hosts"
+    name = socket.gethostname()
+    hosts.write_text(Path("/etc/hosts").read_text() + f"\n127.0.1.1 {name}.lab.test {name}\n")
+    hosts.chmod(0o644)
+    mounts = [(conf, Path("/etc/resolv.conf")), (hosts, Path("/etc/hosts"))]
+    for name in ("var-spool", "run"):
+        (work / name).mkdir(mode=0o755)
+    mounts += [(work / "var-spool", Path("/var/spool")), (work / "run", Path("/run"))]
+    if (root / "usr/libexec").is_dir():
+        mounts.append((root / "usr/libexec", Path("/usr/libexec")))
+    for src, dst in mounts:
+        subprocess.run(["mount", "--bind", str(src), str(dst)], check=True)
 
 
 def _message(mta: str, s: sc.Scenario, rcpts: list[str], n: int) -> bytes:
@@ -71,7 +89,7 @@ def _message(mta: str, s: sc.Scenario, rcpts: list[str], n: int) -> bytes:
         "Content-Type: text/plain; charset=us-ascii\n"
         "\n"
         f"{body}"
-    ).encode()
+    ).replace("\n", "\r\n").encode()
 
 
 def _submit(run: MtaRun, scenarios: list[sc.Scenario], log: list[str]) -> None:
@@ -152,7 +170,7 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bo
     work.chmod(0o755)
     remote = RemoteSide()
     remote.start()
-    _private_resolver(remote.dns_host, work)
+    _private_mounts(remote.dns_host, work, root)
     log: list[str] = []
     runs: list[MtaRun] = []
     try:
