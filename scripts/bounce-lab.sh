@@ -3,6 +3,7 @@
 # produce labelled bounces.
 #
 #   scripts/bounce-lab.sh OUT_DIR [--mta NAME]... [--timeout S] [--keep]
+#   scripts/bounce-lab.sh --install-only     # install, then print the extracted root's path
 #
 # writes OUT_DIR/<mta>-<scenario>[-n].eml, OUT_DIR/labels.json (the corpus' labels format plus
 # "recipient") and OUT_DIR/lab-report.txt. Score bounce-stream on it with
@@ -115,6 +116,10 @@ if ! { [ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null; }; then
         || die "scripts/bootstrap.sh failed ($CACHE/bootstrap.log)"
 fi
 
+if [ "$1" = "--install-only" ]; then
+    echo "$ROOT"
+    exit 0
+fi
 OUT="$1"
 shift
 cd "$REPO"

@@ -3,6 +3,8 @@ own config directory, queue and data directory, listening on 127.0.0.1 only."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dev.bouncelab import scenarios as sc
 from dev.bouncelab.mta import QUOTA_BYTES, MtaRun, chown, fresh_dir, full_mailbox, pipe_fail_command
 
@@ -38,7 +40,14 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 """
 
 
+@dataclass
 class Postfix(MtaRun):
+    """``return_command``: deliver the mail for the senders' domain (the bounces) with this
+    command, run as ``return_user`` by Postfix's pipe(8), instead of to the lab's collector."""
+
+    return_command: list[str] | None = None
+    return_user: str = "nobody"
+
     def env(self) -> dict[str, str]:
         return {**super().env(), "LD_LIBRARY_PATH": str(self.root / "usr/lib/postfix")}
 
@@ -55,9 +64,13 @@ class Postfix(MtaRun):
             d.chmod(mode)
             chown(d, "postfix", "postdrop" if name in ("maildrop", "public") else "postfix")
         full_mailbox(mail / "quota.mbox")
-        transport = "".join(
-            f"{domain} smtp:[{host}]:{self.remote_port}\n" for domain, host in sc.routes().items()
-        )
+        routes = {d: f"smtp:[{h}]:{self.remote_port}" for d, h in sc.routes().items()}
+        master_cf = MASTER_CF.format(port=self.submit_port)
+        if self.return_command is not None:
+            routes[sc.RETURN_DOMAIN] = "returns:"
+            master_cf += (f"returns unix - n n - - pipe\n  flags=Rq user={self.return_user} "
+                          f"argv={' '.join(self.return_command)}\n")
+        transport = "".join(f"{domain} {route}\n" for domain, route in routes.items())
         (etc / "transport").write_text(transport)
         pipe = sc.local_part(sc.BY_NAME["local-pipefail"])
         quota = sc.local_part(sc.BY_NAME["local-quota"])
@@ -70,7 +83,7 @@ class Postfix(MtaRun):
             (r / "usr/share/postfix/dynamicmaps.cf").read_text()
         )
         (etc / "postfix-files").write_text((r / "etc/postfix/postfix-files").read_text())
-        (etc / "master.cf").write_text(MASTER_CF.format(port=self.submit_port))
+        (etc / "master.cf").write_text(master_cf)
         lib = r / "usr/lib/postfix"
         (etc / "main.cf").write_text(f"""\
 compatibility_level = 3.6
@@ -109,6 +122,7 @@ smtp_tls_CApath = /etc/ssl/certs
 message_size_limit = {QUOTA_BYTES}
 mailbox_size_limit = {QUOTA_BYTES}
 notify_classes =
+returns_destination_recipient_limit = 1
 """)
         self.spawn([str(r / "usr/lib/postfix/sbin/master"), "-d", "-c", str(etc)],
                    w / "master.out")

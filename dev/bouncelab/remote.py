@@ -176,10 +176,11 @@ class _NxDomain(asyncio.DatagramProtocol):
 
 
 class RemoteSide:
-    """Starts every far-side server on one port (and DNS on udp/53 of ``dns_host``) in a
-    thread of its own; ``stop()`` closes them."""
+    """Starts every far-side server on one port (and, unless ``dns=False``, the resolver on
+    udp/53 of ``dns_host``) in a thread of its own; ``stop()`` closes them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, dns: bool = True) -> None:
+        self.dns = dns
         self.collector = CollectorHandler()
         self.port = 0
         self.dns_host = ""
@@ -201,16 +202,19 @@ class RemoteSide:
                 self._call(self._close())
         else:
             raise RuntimeError(f"no free port for the lab's servers: {last}")
+        if self.dns:
+            self.dns_host = self._start_resolver()
+
+    def _start_resolver(self) -> str:
+        last: Exception | None = None
         for _ in range(50):
             host = f"127.0.{random.randint(100, 250)}.53"
             try:
                 self._call(self._start_dns(host))
-                self.dns_host = host
-                break
+                return host
             except OSError as e:
                 last = e
-        else:
-            raise RuntimeError(f"no free udp/53 loopback address for the lab's resolver: {last}")
+        raise RuntimeError(f"no free udp/53 loopback address for the lab's resolver: {last}")
 
     def stop(self) -> None:
         self._call(self._close())

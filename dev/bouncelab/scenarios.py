@@ -138,13 +138,14 @@ class GaveUp:
 
 # MTAs whose bounce for a temporary failure says in words that it gave up retrying: their label
 # for every temporary scenario is ``expired``. Exim quotes the last reply and adds "retry
-# timeout exceeded" (its DSN says 5.0.0, so the remote's code decides); Sendmail quotes it, says
-# "Message could not be delivered for 3 seconds" and its DSN says 4.4.7; OpenSMTPD 6.8 writes
-# only "Envelope expired" (Action: delayed, Status: 4.4.7). Postfix's bounce only repeats the
+# timeout exceeded" (its DSN says 5.0.0); Sendmail quotes it and says "Message could not be
+# delivered for 3 seconds" (its DSN says 4.4.7): in both the quoted remote code decides the
+# status, as in Sisimai. OpenSMTPD 6.8 writes only "Envelope expired" (Action: delayed,
+# Status: 4.4.7), so its DSN's status it is. Postfix's bounce only repeats the
 # last reply, so its label stays the cause.
 SAYS_IT_GAVE_UP: Mapping[str, GaveUp] = {
     "exim": GaveUp(None, quotes_reply=True),
-    "sendmail": GaveUp("4.4.7", quotes_reply=True),
+    "sendmail": GaveUp(None, quotes_reply=True),
     "opensmtpd": GaveUp("4.4.7", quotes_reply=False),
 }
 
@@ -245,6 +246,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     # --- not failures
     Scenario("dsn-success", "SUCCESS", "delivered", status="2.0.0",
              doc="RCPT ... NOTIFY=SUCCESS, accepted by the remote (which offers no DSN): relayed"),
+    # --- several recipients, each refused for good at RCPT (one bounce for all, one delivered)
+    Scenario("multi-permanent", "MULTI", "",
+             members=("rcpt-unknown", "rcpt-ok", "rcpt-relay", "rcpt-disabled")),
 )
 
 BY_NAME: Mapping[str, Scenario] = {s.name: s for s in SCENARIOS}

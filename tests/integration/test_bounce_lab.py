@@ -24,13 +24,14 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 MTAS = ("postfix", "exim", "opensmtpd", "sendmail")
 
-# Floors: what bounce-stream reached on the lab when this test was written (reason 74.1 %,
-# status 80.7 %, hard 100 %, detected 100 %, recipient 100 %) minus a small margin. The
+# Floors: what bounce-stream reached on the lab when this test was written (reason 76.2 %,
+# status 86.4 %, hard 100 %, detected 100 %, recipient 100 %; 131 bounces, 147 events) minus a
+# small margin. The
 # detection work raises them as it fixes the mismatches this test prints.
 MIN_DETECTED = 100.0
 MIN_RECIPIENT = 100.0
-MIN_REASON = 72.0
-MIN_STATUS = 78.0
+MIN_REASON = 74.0
+MIN_STATUS = 84.0
 MIN_HARD = 98.0
 
 
