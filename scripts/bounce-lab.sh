@@ -85,8 +85,13 @@ fi
 
 chmod 755 "$CACHE" "$DEBS"  # apt-get download's sandbox user must be able to write there
 download "${MTA_PACKAGES[@]}"
-mapfile -t LIBS < <(missing_libraries)
-[ "${#LIBS[@]}" -eq 0 ] || download "${LIBS[@]}"
+for _ in 1 2 3; do  # the libraries' own library dependencies too
+    mapfile -t LIBS < <(missing_libraries)
+    [ "${#LIBS[@]}" -eq 0 ] && break
+    before="$(ls "$DEBS" | wc -l)"
+    download "${LIBS[@]}"
+    [ "$(ls "$DEBS" | wc -l)" -eq "$before" ] && break
+done
 
 STAMP="$(cd "$DEBS" && ls ./*.deb | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$ROOT/.stamp" 2>/dev/null || true)" != "$STAMP" ]; then

@@ -194,11 +194,12 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bo
         wanted = {(r.name, s.name) for r in runs for s in _applicable(r.name)}
         deadline = time.monotonic() + timeout
         quiet_since = time.monotonic()
-        last = -1
+        seen = -1
         while time.monotonic() < deadline:
-            got = _bounces(remote.collector.snapshot())
-            if len(remote.collector.snapshot()) != last:
-                last, quiet_since = len(remote.collector.snapshot()), time.monotonic()
+            snapshot = remote.collector.snapshot()
+            got = _bounces(snapshot)
+            if len(snapshot) != seen:
+                seen, quiet_since = len(snapshot), time.monotonic()
             if wanted <= set(got) and time.monotonic() - quiet_since > 2:
                 break
             time.sleep(0.25)
@@ -209,7 +210,11 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bo
     received = remote.collector.snapshot()
     n_files = _write(out_dir, runs, received, log)
     elapsed = time.monotonic() - started
+    last: dict[str, float] = {}
+    for (mta, _), msgs in _bounces(received).items():
+        last[mta] = max([last.get(mta, 0.0), *(m.at - started for m in msgs)])
     summary = [f"bounce-lab: {n_files} bounce files from {len(runs)} MTAs in {elapsed:.1f} s",
+               "last bounce after: " + ", ".join(f"{m} {t:.1f} s" for m, t in sorted(last.items())),
                *log]
     (out_dir / "lab-report.txt").write_text("\n".join(summary) + "\n")
     print("\n".join(summary))

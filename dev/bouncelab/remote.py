@@ -13,6 +13,7 @@ import random
 import socket
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,6 +32,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     data: bytes
+    at: float  # time.monotonic() on arrival
 
 
 def _fill(reply: str, *, rcpt: str = "", sender: str = "", helo: str = "") -> str:
@@ -127,7 +129,8 @@ class CollectorHandler:
         data = envelope.original_content or b""
         with self.lock:
             self.messages.append(
-                Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(data))
+                Received(envelope.mail_from or "", tuple(envelope.rcpt_tos), bytes(data),
+                         time.monotonic())
             )
         return "250 2.0.0 Ok: kept"
 
