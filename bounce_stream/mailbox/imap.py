@@ -95,7 +95,7 @@ class Skipped:
 
 FETCH_CHUNK = 50
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one response line (a SEARCH of ~1M UIDs fits)
-MAX_UID = 2**32 - 1  # RFC 3501: nz-number is a 32-bit unsigned integer
+MAX_NUMBER = 2**32 - 1  # RFC 3501: number and nz-number are 32-bit unsigned integers
 LOGOUT_SECONDS = 1.0
 _FETCH_HEAD = re.compile(rb"^\*?\s*\d+\s+FETCH\s+\(", re.IGNORECASE)
 _UID = re.compile(rb"\bUID\s+(\d+)", re.IGNORECASE)
@@ -164,25 +164,25 @@ def parse_fetch(lines: Sequence[Any]) -> list[tuple[MessageInfo, bytes | Skipped
         else:
             real_size = len(literal) if literal is not None else 0
         info = MessageInfo(
-            uid=_uid(uid.group(1)),
-            size=_number(size.group(1)) if size else real_size,
+            uid=_nz_number(uid.group(1)),
+            size=_size(size.group(1)) if size else real_size,
             internal_date=_internal_date(idate.group(1)) if idate else None,
         )
         out.append((info, literal))
     return out
 
 
-def _number(digits: bytes) -> int:
-    # int() of a few thousand digits is already slow (and refused past 4300): cap it first.
-    if len(digits) > 20:
-        raise ImapProtocolError(f"number of {len(digits)} digits in a response")
+def _nz_number(digits: bytes, what: str = "UID") -> int:
+    """A UID or UIDVALIDITY: RFC 3501's nz-number, 1..2^32-1; anything else is refused."""
+    if len(digits) > 10 or not 0 < int(digits) <= MAX_NUMBER:
+        raise ImapProtocolError(f"{what} outside 1..2^32-1 in a response")
     return int(digits)
 
 
-def _uid(digits: bytes) -> int:
-    if len(digits) > 10 or not 0 < int(digits) <= MAX_UID:
-        raise ImapProtocolError("UID outside 1..2^32-1 in a response")
-    return int(digits)
+def _size(digits: bytes) -> int:
+    """An RFC822.SIZE; past RFC 3501's 32 bits it is read as 2^32-1, which is over any
+    max_message_bytes: the message is dead-lettered by reference, not a reconnect loop."""
+    return MAX_NUMBER if len(digits) > 10 else min(int(digits), MAX_NUMBER)
 
 
 def parse_search(lines: Sequence[Any]) -> list[int]:
@@ -204,7 +204,7 @@ def parse_search(lines: Sequence[Any]) -> list[int]:
         for token in tokens:
             if not token.isdigit():
                 raise ImapProtocolError("SEARCH response holds a token that is not a UID")
-            uids.append(_uid(token))
+            uids.append(_nz_number(token))
     return uids
 
 
@@ -501,9 +501,9 @@ class ImapMailbox:
         for line in resp.lines:
             if isinstance(line, bytes | bytearray):
                 if m := _UIDVALIDITY.search(line):
-                    validity = _number(m.group(1))
+                    validity = _nz_number(m.group(1), "UIDVALIDITY")
                 if m := _EXISTS.match(line):
-                    self.exists = _number(m.group(1))
+                    self.exists = _size(m.group(1))
         if validity is None:
             raise ImapProtocolError(f"SELECT {self._settings.folder!r} gave no UIDVALIDITY")
         self.uidvalidity = validity

@@ -262,6 +262,13 @@ def test_parse_fetch_refuses_a_uid_past_32_bits() -> None:
         parse_fetch([b"1 FETCH (UID %d RFC822.SIZE 10)" % 2**70])
 
 
+@pytest.mark.parametrize("size", [b"1" + b"0" * 23, b"9" * 5000, b"4294967296"])
+def test_parse_fetch_reads_a_size_past_32_bits_as_the_largest(size: bytes) -> None:
+    """An RFC822.SIZE past 2^32-1 (10^23, 5000 digits) reads as 2^32-1: oversized, encodable."""
+    [(info, _)] = parse_fetch([b"1 FETCH (UID 3 RFC822.SIZE " + size + b")"])
+    assert info.size == 2**32 - 1
+
+
 def test_parse_fetch_reports_a_skipped_literal() -> None:
     """A literal the protocol read past arrives as Skipped, with the size the server sent."""
     lines = [b"1 FETCH (UID 4 RFC822.SIZE 1000 BODY[] {5000000}", Skipped(5_000_000), b")"]
