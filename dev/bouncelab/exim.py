@@ -99,6 +99,7 @@ remote_smtp:
   port = {self.remote_port}
   connect_timeout = 3s
   command_timeout = 4s
+  hosts_require_tls = {" : ".join(sc.tls_required_hosts())}
 
 address_pipe:
   driver = pipe

@@ -41,7 +41,9 @@ class OpenSmtpd(MtaRun):
         ]
         matches = []
         for i, (domain, host) in enumerate(sc.routes().items()):
-            lines.append(f'action "r{i}" relay host smtp://{host}:{self.remote_port} helo {name}')
+            scheme = "smtp+tls" if host in sc.tls_required_hosts() else "smtp"
+            lines.append(
+                f'action "r{i}" relay host {scheme}://{host}:{self.remote_port} helo {name}')
             matches.append(f'match from any for domain "{domain}" action "r{i}"')
         matches.append(f'match from any for domain "{sc.LOCAL_DOMAIN}" action "local"')
         matches.append('match from any for any action "dns"')

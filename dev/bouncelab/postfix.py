@@ -71,6 +71,8 @@ class Postfix(MtaRun):
             master_cf += (f"returns unix - n n - - pipe\n  flags=Rq user={self.return_user} "
                           f"argv={' '.join(self.return_command)}\n")
         transport = "".join(f"{domain} {route}\n" for domain, route in routes.items())
+        (etc / "tls_policy").write_text("".join(
+            f"[{host}]:{self.remote_port} encrypt\n" for host in sc.tls_required_hosts()))
         (etc / "transport").write_text(transport)
         pipe = sc.local_part(sc.BY_NAME["local-pipefail"])
         quota = sc.local_part(sc.BY_NAME["local-quota"])
@@ -118,12 +120,17 @@ bounce_queue_lifetime = 0
 smtp_connect_timeout = 3s
 smtp_helo_timeout = 4s
 smtp_tls_security_level = may
+smtp_tls_policy_maps = texthash:{etc / 'tls_policy'}
 smtp_tls_CApath = /etc/ssl/certs
 message_size_limit = {QUOTA_BYTES}
 mailbox_size_limit = {QUOTA_BYTES}
 notify_classes =
 returns_destination_recipient_limit = 1
 """)
+        if not self.dns_host:
+            # Outside the lab's namespace (no private resolver): never ask DNS.
+            with (etc / "main.cf").open("a") as f:
+                f.write("smtp_dns_support_level = disabled\nsmtpd_peername_lookup = no\n")
         self.spawn([str(r / "usr/lib/postfix/sbin/master"), "-d", "-c", str(etc)],
                    w / "master.out")
         self.wait_listening()

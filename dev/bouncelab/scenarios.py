@@ -11,6 +11,7 @@ How a scenario reaches its failure (``stage``):
   with the reply, rejects EHLO/HELO or MAIL, offers STARTTLS and fails it (then demands it), or
   never answers at all.
 - ``REFUSED``: a loopback address nothing listens on.
+- ``NOTLS``: a server that offers no STARTTLS, to which the MTA's policy requires TLS.
 - ``NXDOMAIN``: a domain no MTA route names; the MTA asks DNS, and the lab's resolver (the only
   one the MTAs can see) says NXDOMAIN.
 - ``LOCAL``: delivery on the MTA's own host (``local.lab.test``): unknown user, a command that
@@ -40,7 +41,7 @@ from typing import Literal
 
 Stage = Literal[
     "BANNER", "EHLO", "MAIL", "STARTTLS", "RCPT", "DATA", "EOD",
-    "TIMEOUT", "REFUSED", "NXDOMAIN", "LOCAL", "SUCCESS", "MULTI",
+    "TIMEOUT", "REFUSED", "NOTLS", "NXDOMAIN", "LOCAL", "SUCCESS", "MULTI",
 ]
 
 LAB_DOMAIN = "lab.test"
@@ -51,7 +52,7 @@ MAIN_DOMAIN = f"rcpt.{LAB_DOMAIN}"
 RETURN_DOMAIN = f"return.{LAB_DOMAIN}"
 LOCAL_DOMAIN = f"local.{LAB_DOMAIN}"
 NX_DOMAIN = f"nx.{LAB_DOMAIN}"
-DEDICATED_STAGES = ("BANNER", "EHLO", "MAIL", "STARTTLS", "TIMEOUT", "REFUSED")
+DEDICATED_STAGES = ("BANNER", "EHLO", "MAIL", "STARTTLS", "TIMEOUT", "REFUSED", "NOTLS")
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ class Scenario:
     @property
     def temporary(self) -> bool:
         """A temporary failure (4xx, or no answer): a bounce only once the MTA gives up."""
-        return self.stage in ("TIMEOUT", "REFUSED") or self.reply.startswith("4")
+        return self.stage in ("TIMEOUT", "REFUSED", "NOTLS") or self.reply.startswith("4")
 
     def applies_to(self, mta: str) -> bool:
         return mta not in self.skip
@@ -246,6 +247,12 @@ SCENARIOS: tuple[Scenario, ...] = (
     # --- not failures
     Scenario("dsn-success", "SUCCESS", "delivered", status="2.0.0",
              doc="RCPT ... NOTIFY=SUCCESS, accepted by the remote (which offers no DSN): relayed"),
+    # --- the MTA's own TLS policy fails: TLS required, the server offers no STARTTLS
+    Scenario("tls-required", "NOTLS", "failedstarttls",
+             per_mta={_PF: Override(status="4.7.4"), _EX: Override(status="5.0.0"),
+                      _OS: Override(status="4.4.7")},
+             skip={_SM: "Sendmail's per-destination TLS requirement needs an access database"},
+             doc="Postfix smtp_tls_policy_maps encrypt, Exim hosts_require_tls, OpenSMTPD smtp+tls://"),
     # --- several recipients, each refused for good at RCPT (one bounce for all, one delivered)
     Scenario("multi-permanent", "MULTI", "",
              members=("rcpt-unknown", "rcpt-ok", "rcpt-relay", "rcpt-disabled")),
@@ -273,6 +280,12 @@ def dedicated_routes() -> dict[str, str]:
     """Domain -> loopback address of every scenario with a server of its own."""
     dedicated = [s for s in SCENARIOS if s.stage in DEDICATED_STAGES]
     return {_dedicated_domain(s): dedicated_host(i) for i, s in enumerate(dedicated)}
+
+
+def tls_required_hosts() -> list[str]:
+    """The loopback addresses to which the MTAs' policy requires TLS (``NOTLS`` scenarios)."""
+    return [host for domain, host in dedicated_routes().items()
+            if (s := dedicated_scenario(domain)) is not None and s.stage == "NOTLS"]
 
 
 def dedicated_scenario(domain: str) -> Scenario | None:
