@@ -62,7 +62,8 @@ def provider_rows(provider: str, width: int) -> tuple[tuple[Reason, Row], ...]:
 
 def provider_parts(provider: str) -> tuple[tuple[Reason, Row], ...]:
     """The ordered part lists (two or more phrases that all appear, in order) of a provider
-    whose rows are otherwise single phrases."""
+    whose rows are otherwise single phrases (not of the wider tables: Google, Microsoft,
+    Mimecast)."""
     return tuple(
         (reason, row)
         for reason, row in _provider(provider)

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 _LEADING_WORD = re.compile(r"[a-z0-9]+")
 # A pattern alternative "starts with a plain word" when it begins with letters/digits
-# followed by a space class, a literal dot/colon/quote class, or its end.
-_PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$|[a-z0-9])")
+# followed by a space class, a literal dot/colon/quote class, an escaped character, or its
+# end: the whole word, which must then be a token of the text. (Any other character after
+# the letters, like "non[- ]?existent" or "said:", leaves the alternative tried always.)
+_PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$)")
 
 
 IndexEntry = tuple[tuple[str, ...], re.Pattern[str] | None]

@@ -1,8 +1,12 @@
 """Provider-specific error vocabularies (Sisimai's "rhost" layer), one module per provider.
 
 A provider's own code or sentence is stronger evidence than a generic pattern, so when the
-remote host (or the bounce's own reporting host) belongs to a known provider and its rules
-recognise the diagnostic, that reason wins. Ordered for determinism; hosts do not overlap.
+remote host belongs to a known provider and its rules recognise the diagnostic, that reason
+wins. The remote host is the Remote-MTA, the reporting host, the bounce's sender, a host the
+diagnostic names ("host mx.example.com") or links to (a provider's reply points at its own
+error-code pages); never the recipient's domain, which says nothing of who answered (mail
+for a yahoo.com address may be refused by a filter in front of it). Ordered for
+determinism; the first provider whose rules recognise the text wins.
 """
 
 from __future__ import annotations

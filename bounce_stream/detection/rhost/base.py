@@ -104,10 +104,14 @@ class ProviderRules:
                 best = (len(phrase), reason)
         if best is not None:
             return best[1]
-        for parts, reason in self.parts:
-            if _in_order(lowered, parts):
-                return reason
-        return None
+        # The longest list that matches: one list may hold another (GSuite's "had no relevant
+        # answers" before its "NXDOMAIN ... not found").
+        matched = [
+            (sum(map(len, parts)), reason)
+            for parts, reason in self.parts
+            if _in_order(lowered, parts)
+        ]
+        return max(matched, key=lambda found: found[0])[1] if matched else None
 
     def _by_status_rows(self, lowered: str, status: str | None) -> Reason | None:
         statuses = set(_QUOTED_STATUS.findall(lowered))

@@ -248,3 +248,30 @@ def test_postfix_sentence_is_not_taken_when_it_does_not_quote_the_diagnostic() -
     )
     bounce = parse(raw).bounces[0]
     assert bounce.diagnostic_code == "mail for example.org loops back to myself"
+
+
+def gmail_legacy(reply: str) -> bytes:
+    """A pre-DSN Gmail bounce whose remote server answered ``reply``."""
+    return (
+        "From: Mail Delivery Subsystem <mailer-daemon@googlemail.com>\n"
+        "To: app@gmail.com\n"
+        "Subject: Delivery Status Notification (Failure)\n\n"
+        "Delivery to the following recipient failed permanently:\n\n"
+        "     tom@example.net\n\n"
+        "Technical details of permanent failure:\n"
+        "Google tried to deliver your message, but it was rejected by the recipient domain. "
+        f"The error that the other server returned was: {reply}\n\n"
+        "----- Original message -----\nFrom: app@gmail.com\nTo: tom@example.net\n\nhi\n"
+    ).encode()
+
+
+def test_gmail_state_6_is_a_starttls_failure() -> None:
+    """Gmail's "(state 6)" (the remote lacks TLS at MAIL) is failedstarttls."""
+    bounce = parse(gmail_legacy("500 Remote server does not support TLS (state 6).")).bounces[0]
+    assert (bounce.reason, bounce.smtp_command) == (Reason.FAILEDSTARTTLS, "MAIL")
+
+
+def test_gmail_state_table_gives_way_to_a_specific_status() -> None:
+    """A specific status in the reply overrides what Gmail's state table says."""
+    bounce = parse(gmail_legacy("552 552 5.2.2 Mailbox full (state 14).")).bounces[0]
+    assert bounce.reason is Reason.MAILBOXFULL
