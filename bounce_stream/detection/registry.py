@@ -27,6 +27,7 @@ from bounce_stream.detection.mta.exchange import Exchange2003
 from bounce_stream.detection.mta.exim import Exim
 from bounce_stream.detection.mta.fml import Fml
 from bounce_stream.detection.mta.generic import GenericText
+from bounce_stream.detection.mta.gmx import Gmx
 from bounce_stream.detection.mta.google import Gmail, GoogleGroups
 from bounce_stream.detection.mta.imail import IMail
 from bounce_stream.detection.mta.interscan import InterScanMss
@@ -76,6 +77,7 @@ REGISTRY: tuple[Detector, ...] = (
     Exchange2003(),
     Domino(),
     Notes(),
+    Gmx(),
     Exim(),
     Biglobe(),
     Sendmail(),

@@ -38,6 +38,13 @@ SAMPLES = Path(__file__).parent / "samples"
         ),
         ("mfilter-relay.eml", [("rio@example.jp", "RCPT", None)]),
         (
+            "gmx-two.eml",
+            [
+                ("tom@example.de", "RCPT", "mx.example.de"),
+                ("uma@example.de", "DATA", "mx01.example.de"),
+            ],
+        ),
+        (
             "interscan-rcpt.eml",
             [("kim@example.org", "RCPT", None), ("lou@example.org", "RCPT", None)],
         ),

@@ -36,6 +36,7 @@ def test_registry_order_is_pinned() -> None:
         "exchange2003",
         "domino",
         "notes",
+        "gmx",
         "exim",
         "biglobe",
         "sendmail",

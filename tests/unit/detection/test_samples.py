@@ -92,6 +92,8 @@ def test_non_messages_are_errors(junk: bytes) -> None:
         ("imail-rcpt-stage.eml", "imail"),
         ("courier-text-only.eml", "courier"),
         ("mfilter-relay.eml", "mfilter"),
+        ("gmx-two.eml", "gmx"),
+        ("einsundeins-size.eml", "gmx"),
         ("exim-mailboxfull.eml", "exim"),
         ("arf-abuse.eml", "arf"),
         ("vacation.eml", "rfc3834"),
