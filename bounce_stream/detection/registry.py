@@ -40,7 +40,7 @@ from bounce_stream.detection.mta.postfix import PostfixNotice
 from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
 from bounce_stream.detection.mta.rfc3464 import Rfc3464
 from bounce_stream.detection.mta.rfc3834 import Rfc3834
-from bounce_stream.detection.mta.sendmail import Sendmail
+from bounce_stream.detection.mta.sendmail import Sendmail, V5Sendmail
 from bounce_stream.detection.mta.verizon import Verizon
 from bounce_stream.detection.mta.x1 import X1
 from bounce_stream.detection.mta.x3 import X3
@@ -80,6 +80,7 @@ REGISTRY: tuple[Detector, ...] = (
     Gmx(),
     Exim(),
     Biglobe(),
+    V5Sendmail(),
     Sendmail(),
     Au(),
     GenericText(),

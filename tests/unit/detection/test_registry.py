@@ -39,6 +39,7 @@ def test_registry_order_is_pinned() -> None:
         "gmx",
         "exim",
         "biglobe",
+        "v5sendmail",
         "sendmail",
         "au",
         "generic",
