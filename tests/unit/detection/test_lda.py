@@ -35,6 +35,13 @@ from bounce_stream.detection.reasons import Reason
         ('Command time limit exceeded: "/usr/local/bin/filter"', Reason.MAILERERROR),
         ("mail forwarding loop for amy@example.org", Reason.NETWORKERROR),
         (
+            "cannot update mailbox /var/mail/amy for user amy. error writing message: "
+            "Disk quota exceeded",
+            Reason.MAILBOXFULL,
+        ),
+        ("cannot append message to file /home/amy/mbox: File too large", Reason.MAILBOXFULL),
+        ("maildir delivery failed: error writing message: Permission denied", Reason.MAILERERROR),
+        (
             'Command died with status 75: "/usr/bin/procmail". Command output: '
             "procmail: No space left on device",
             Reason.MAILBOXFULL,
