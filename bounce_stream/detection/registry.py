@@ -37,7 +37,7 @@ from bounce_stream.detection.mta.mailmarshal import MailMarshal, MimecastNotice
 from bounce_stream.detection.mta.mfilter import MFilter
 from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
 from bounce_stream.detection.mta.postfix import PostfixNotice
-from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
+from bounce_stream.detection.mta.qmail import X2, X4, Qmail, Yahoo
 from bounce_stream.detection.mta.rfc3464 import Rfc3464
 from bounce_stream.detection.mta.rfc3834 import Rfc3834
 from bounce_stream.detection.mta.sendmail import Sendmail, V5Sendmail
@@ -82,6 +82,7 @@ REGISTRY: tuple[Detector, ...] = (
     Biglobe(),
     V5Sendmail(),
     Sendmail(),
+    X4(),
     Au(),
     GenericText(),
     Rfc3834(),

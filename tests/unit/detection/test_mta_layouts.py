@@ -37,6 +37,7 @@ SAMPLES = Path(__file__).parent / "samples"
             ],
         ),
         ("mfilter-relay.eml", [("rio@example.jp", "RCPT", None)]),
+        ("x4-qmail-clone.eml", [("yan@example.org", "RCPT", "192.0.2.153")]),
         (
             "gmx-two.eml",
             [

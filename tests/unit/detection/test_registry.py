@@ -41,6 +41,7 @@ def test_registry_order_is_pinned() -> None:
         "biglobe",
         "v5sendmail",
         "sendmail",
+        "x4",
         "au",
         "generic",
         "rfc3834",

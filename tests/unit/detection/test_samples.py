@@ -94,6 +94,7 @@ def test_non_messages_are_errors(junk: bytes) -> None:
         ("mfilter-relay.eml", "mfilter"),
         ("gmx-two.eml", "gmx"),
         ("v5sendmail-hostunknown.eml", "v5sendmail"),
+        ("x4-qmail-clone.eml", "x4"),
         ("einsundeins-size.eml", "gmx"),
         ("exim-mailboxfull.eml", "exim"),
         ("arf-abuse.eml", "arf"),
