@@ -15,7 +15,10 @@ quotes that program's own message, prefixed with its name or wrapped by the MTA 
   ``Quota exceeded (mailbox for user is full)`` or ``Mailbox doesn't exist: INBOX``;
 - Postfix's pipe(8) and local(8) wrapping any command: ``Command died with status 1:
   "/usr/bin/procmail". Command output: ...``, ``Command time limit exceeded``,
-  ``mail forwarding loop for a``, ``unknown user: "a"``.
+  ``mail forwarding loop for a``, ``unknown user: "a"``; local(8) and virtual(8) writing a
+  mailbox themselves: ``cannot update mailbox /var/mail/a for user a. error writing message:
+  Disk quota exceeded``, ``cannot append message to file ...: File too large``,
+  ``maildir delivery failed: ...``, ``create maildir file ...: No space left on device``.
 
 The wording above is the programs' own (their sources and binaries as Debian ships them).
 REASONS.md: what an agent says about the mailbox (full, unknown user) is that reason; anything
@@ -39,6 +42,8 @@ _AGENT = re.compile(
     r"|your\s+message\s+to\s+\S+\s+was\s+automatically\s+rejected:"
     r"|bin/(?:procmail|maildrop)\b"
     r"|mail\s+forwarding\s+loop\s+for\s"
+    r"|cannot\s+(?:update\s+mailbox|append\s+message\s+to\s+file|access\s+home\s+directory)\s"
+    r"|maildir\s+delivery\s+failed:|create\s+maildir\s+file\s"
 )
 # Every match of _AGENT contains one of these (lower-case); checked first, in C.
 _AGENT_NEEDS = (
@@ -50,6 +55,8 @@ _AGENT_NEEDS = (
     "command",
     "automatically rejected",
     "forwarding loop",
+    "cannot ",
+    "maildir",
 )
 
 # What an agent's own sentence means, first match wins (lower-case fragments). The order puts

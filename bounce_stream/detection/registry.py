@@ -27,6 +27,7 @@ from bounce_stream.detection.mta.exchange import Exchange2003
 from bounce_stream.detection.mta.exim import Exim
 from bounce_stream.detection.mta.fml import Fml
 from bounce_stream.detection.mta.generic import GenericText
+from bounce_stream.detection.mta.gmx import Gmx
 from bounce_stream.detection.mta.google import Gmail, GoogleGroups
 from bounce_stream.detection.mta.imail import IMail
 from bounce_stream.detection.mta.interscan import InterScanMss
@@ -36,10 +37,10 @@ from bounce_stream.detection.mta.mailmarshal import MailMarshal, MimecastNotice
 from bounce_stream.detection.mta.mfilter import MFilter
 from bounce_stream.detection.mta.opensmtpd import OpenSmtpd
 from bounce_stream.detection.mta.postfix import PostfixNotice
-from bounce_stream.detection.mta.qmail import X2, Qmail, Yahoo
+from bounce_stream.detection.mta.qmail import X2, X4, Qmail, Yahoo
 from bounce_stream.detection.mta.rfc3464 import Rfc3464
 from bounce_stream.detection.mta.rfc3834 import Rfc3834
-from bounce_stream.detection.mta.sendmail import Sendmail
+from bounce_stream.detection.mta.sendmail import Sendmail, V5Sendmail
 from bounce_stream.detection.mta.verizon import Verizon
 from bounce_stream.detection.mta.x1 import X1
 from bounce_stream.detection.mta.x3 import X3
@@ -76,9 +77,12 @@ REGISTRY: tuple[Detector, ...] = (
     Exchange2003(),
     Domino(),
     Notes(),
+    Gmx(),
     Exim(),
     Biglobe(),
+    V5Sendmail(),
     Sendmail(),
+    X4(),
     Au(),
     GenericText(),
     Rfc3834(),

@@ -35,17 +35,19 @@ _REMOTE_HOST = re.compile(r"(?i)\A\s*([a-z0-9][-a-z0-9.]*[a-z0-9])\.?\s+\[[0-9a-
 # The last command Courier sent: ">>> RCPT TO:<a@b>", ">>> DATA".
 _SENT = re.compile(r">>>\s*(EHLO|HELO|MAIL|RCPT|DATA|STARTTLS|QUIT)\b", re.I)
 _DSN = Rfc3464()
+_DELAYED = re.compile(r"(?i)delays\s+in\s+delivering\s+your\s+message")
 
 
 class Courier(TextBounce):
     """Courier delivery status notifications."""
 
     name = "courier"
-    keywords = ("courier", "undeliverable", "delays")
+    keywords = ("courier", "status.", "delayed")
+    # Courier's own name, or its fixed subjects (dsnsubjectnotice.txt, dsnsubjectwarn.txt);
+    # the boxed titles alone are not enough, other software may use the same words.
     signature = re.compile(
-        r"(?i)running\s+the\s+courier\s+mail\s+server|"
-        r"undeliverable\s+mail\s+your\s+message\s+to\s+the\s+following\s+recipients\s+cannot|"
-        r"delays\s+in\s+delivering\s+your\s+message"
+        r"(?i)running\s+the\s+courier\s+mail\s+server|notice:\s+mail\s+delivery\s+status\.|"
+        r"warning:\s+delayed\s+mail\."
     )
     start = re.compile(
         r"(?i)(?:following\s+recipients\s+cannot\s+be\s+delivered|"
@@ -64,6 +66,9 @@ class Courier(TextBounce):
             return None
         from_dsn = _DSN.detect(ctx)
         if not from_dsn:
+            if _DELAYED.search(ctx.report_text) is not None:  # an advisory notice only
+                for item in from_text:
+                    item.action = "delayed"
             return from_text
         by_recipient = {item.recipient: item for item in from_text}
         for item in from_dsn:

@@ -69,11 +69,16 @@ class Fml(TextBounce):
             )
             addresses = [to] if to else []
         diagnostic = squeeze(notice)[:2000]
-        lowered = diagnostic.lower()
-        reason = next((meaning for pattern, meaning in _MEANINGS if pattern.search(lowered)), None)
+        reason = fml_reason(diagnostic)
         found = []
         for address in addresses:
             item = self.evidence(ctx, address, diagnostic)
             item.reason = reason
             found.append(item)
         return found
+
+
+def fml_reason(notice: str) -> Reason | None:
+    """What fml's refusal ``notice`` means (see _MEANINGS); None when it says nothing known."""
+    lowered = notice.lower()
+    return next((meaning for pattern, meaning in _MEANINGS if pattern.search(lowered)), None)

@@ -64,11 +64,16 @@ class IMail(TextBounce):
         if following:
             diagnostic = squeeze(diagnostic + " " + following)[:2000]
         item = super().evidence(ctx, address, diagnostic)
-        for pattern, command in _STAGES:
-            if pattern.search(diagnostic):
-                item.smtp_command = command
-                break
+        item.smtp_command = imail_stage(diagnostic) or item.smtp_command
         return item
+
+
+def imail_stage(diagnostic: str) -> str | None:
+    """The SMTP command IMail's stage phrase in ``diagnostic`` names, if any."""
+    for pattern, command in _STAGES:
+        if pattern.search(diagnostic):
+            return command
+    return None
 
 
 def _following(section: str, address: str) -> str:

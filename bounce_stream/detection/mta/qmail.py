@@ -128,3 +128,35 @@ class X2(TextBounce):
     keywords = ("unable",)
     signature = re.compile(r"(?i)unable\s+to\s+deliver\s+message\s+to\s+the\s+following\s+address")
     start = re.compile(r"(?i)following\s+address(?:\(es\)|es)?\.?[^\n]*\n")
+
+
+# The introductions of qmail clones that translated or reworded qmail-send's "Hi. This is the
+# qmail-send program at ..." (as Sisimai's X4 records them).
+_CLONE_INTRO = (
+    r"he/her\s+is\s+not\s+[^\n]{1,80}\s+user|"
+    r"hi\.\s+[^\n]{1,120}\s+unable\s+to\s+deliver\s+your\s+message\s+to\s+the\s+following\s+addresses|"
+    r"su\s+mensaje\s+no\s+pudo\s+ser\s+entregado|"
+    r"this\s+is\s+the\s+mail\s+delivery\s+agent\s+at|"
+    r"unfortunately,\s+your\s+mail\s+was\s+not\s+delivered\s+to\s+the\s+following\s+address:|"
+    r"your\s+mail\s+message\s+to\s+the\s+following\s+address|"
+    r"your\s+message\s+to\s+the\s+following\s+addresses"
+)
+
+
+class X4(Qmail):
+    """qmail clones with their own introduction (Sisimai's X4).
+
+    Layout: a reworded or translated introduction ("Su mensaje no pudo ser entregado",
+    "Unfortunately, your mail was not delivered to the following address:", "This is the mail
+    delivery agent at ...", "He/Her is not ... user"), then qmail's own paragraphs: ``<a@b>:``
+    alone on a line, qmail-remote's stage sentence, "Remote host said: ...", "Giving up on H.",
+    then "--- Below this line is a copy of the message." (or "--- Original message follows.").
+    Only lines that hold nothing but the address start a recipient, as in qmail. Runs after
+    every named layout: the introductions are generic sentences.
+    """
+
+    name = "x4"
+    keywords = ("he/her", "unable", "mensaje", "agent", "following")
+    signature = re.compile(r"(?i)" + _CLONE_INTRO)
+    start = re.compile(r"(?i)(?:" + _CLONE_INTRO + r")[^\n]*\n")
+    strict_lines = True

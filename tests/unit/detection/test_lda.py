@@ -34,6 +34,24 @@ from bounce_stream.detection.reasons import Reason
         ('Command died with status 1: "/usr/bin/foo". Command output: oops', Reason.MAILERERROR),
         ('Command time limit exceeded: "/usr/local/bin/filter"', Reason.MAILERERROR),
         ("mail forwarding loop for amy@example.org", Reason.NETWORKERROR),
+        ("lda(amy): Error: Not enough disk quota", Reason.MAILBOXFULL),
+        ("lda(amy): Error: Not enough disk space", Reason.MAILBOXFULL),
+        ("vdelivermail: mailbox is full", Reason.MAILBOXFULL),
+        ("procmail: mailbox full", Reason.MAILBOXFULL),
+        ("mail.local: user unknown", Reason.USERUNKNOWN),
+        ("maildrop: Cannot find system user.", Reason.USERUNKNOWN),
+        ("vdeliver: Invalid or unknown base user or domain", Reason.USERUNKNOWN),
+        ("vdeliver: User name does not refer to a virtual user", Reason.USERUNKNOWN),
+        ("mail.local: invalid mailbox path", Reason.USERUNKNOWN),
+        ("mail.local: user missing home directory", Reason.USERUNKNOWN),
+        ("vdelivermail: account is locked email bounced", Reason.SUSPEND),
+        (
+            "cannot update mailbox /var/mail/amy for user amy. error writing message: "
+            "Disk quota exceeded",
+            Reason.MAILBOXFULL,
+        ),
+        ("cannot append message to file /home/amy/mbox: File too large", Reason.MAILBOXFULL),
+        ("maildir delivery failed: error writing message: Permission denied", Reason.MAILERERROR),
         (
             'Command died with status 75: "/usr/bin/procmail". Command output: '
             "procmail: No space left on device",

@@ -37,6 +37,14 @@ SAMPLES = Path(__file__).parent / "samples"
             ],
         ),
         ("mfilter-relay.eml", [("rio@example.jp", "RCPT", None)]),
+        ("x4-qmail-clone.eml", [("yan@example.org", "RCPT", "192.0.2.153")]),
+        (
+            "gmx-two.eml",
+            [
+                ("tom@example.de", "RCPT", "mx.example.de"),
+                ("uma@example.de", "DATA", "mx01.example.de"),
+            ],
+        ),
         (
             "interscan-rcpt.eml",
             [("kim@example.org", "RCPT", None), ("lou@example.org", "RCPT", None)],
@@ -71,3 +79,22 @@ def test_courier_dsn_keeps_its_fields_and_gains_the_command() -> None:
         ("hal@nowhere.example", "networkerror", None),
     ]
     assert {b.detected_by for b in bounces} == {"courier"}
+
+
+def test_courier_delay_notice_is_temporary() -> None:
+    """Courier's "DELAYS IN DELIVERING YOUR MESSAGE" notice reports delays, not failures."""
+    raw = (SAMPLES / "courier-text-only.eml").read_bytes()
+    delayed = (
+        raw.replace(b"NOTICE: mail delivery status.", b"WARNING: delayed mail.")
+        .replace(b"UNDELIVERABLE MAIL", b"DELAYS IN DELIVERING YOUR MESSAGE")
+        .replace(
+            b"Your message to the following recipients cannot be delivered:",
+            b"This is an advisory notice for\nthe following addresses only:",
+        )
+    )
+    bounces = parse(delayed).bounces
+    assert [(b.recipient, b.action.value if b.action else None) for b in bounces] == [
+        ("gil@example.org", "delayed"),
+        ("hal@nowhere.example", "delayed"),
+    ]
+    assert bounces[1].status == "4.0.944"
