@@ -48,6 +48,9 @@ class Metrics:
     batch_duration: Histogram
     commit_duration: Histogram
     end_to_end_lag: Histogram
+    classify_timeouts: Counter
+    classify_worker_restarts: Counter
+    classify_workers: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> Metrics:
@@ -86,12 +89,16 @@ class Metrics:
             ),
             dead_lettered=Counter(
                 f"{PREFIX}_dead_lettered_messages",
-                "Messages committed to the dead-letter topic, by cause (unparseable/oversized).",
+                "Messages committed to the dead-letter topic, by cause "
+                "(unparseable/oversized/timeout/crashed/unencodable).",
                 ("mailbox", "cause"),
                 registry=reg,
             ),
             imap_errors=Counter(
-                f"{PREFIX}_imap_errors", "IMAP connection or protocol errors.", mb, registry=reg
+                f"{PREFIX}_imap_errors",
+                "IMAP errors, by reason (auth/connect/timeout/protocol).",
+                ("mailbox", "reason"),
+                registry=reg,
             ),
             kafka_errors=Counter(
                 f"{PREFIX}_kafka_errors", "Kafka errors (start, send, commit).", mb, registry=reg
@@ -154,6 +161,22 @@ class Metrics:
                 "Bounce arrival in the mailbox (IMAP INTERNALDATE) to Kafka commit.",
                 mb,
                 buckets=_LAG_BUCKETS,
+                registry=reg,
+            ),
+            classify_timeouts=Counter(
+                f"{PREFIX}_classify_timeouts",
+                "Messages not classified within detection.timeout_seconds (dead-lettered).",
+                registry=reg,
+            ),
+            classify_worker_restarts=Counter(
+                f"{PREFIX}_classify_worker_restarts",
+                "Classification worker processes replaced, by cause (timeout/exited).",
+                ("cause",),
+                registry=reg,
+            ),
+            classify_workers=Gauge(
+                f"{PREFIX}_classify_workers",
+                "Classification worker processes running and ready.",
                 registry=reg,
             ),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -11,10 +12,12 @@ from collections.abc import Mapping, Sequence
 
 from prometheus_client import CollectorRegistry
 
+from bounce_stream.classifying import ClassifyPool
+from bounce_stream.detection import ParseOptions
 from bounce_stream.encoding.avro import Decoder
 from bounce_stream.encoding.registry import SchemaRegistryClient, topic_encoders
 from bounce_stream.http import ProbeServer
-from bounce_stream.logs import get_logger
+from bounce_stream.logs import get_logger, install_asyncio_handler
 from bounce_stream.metrics import Metrics
 from bounce_stream.publishing.kafka import ensure_topics
 from bounce_stream.settings import ConfigError, MailboxSettings, Settings
@@ -96,15 +99,30 @@ class Service:
         self.workers: list[MailboxWorker] = []
         self._log = get_logger()
         self.probes: ProbeServer | None = None
+        detection = settings.detection
+        # One pool of classification processes for every mailbox, started and stopped here.
+        self.classifier = ClassifyPool(
+            ParseOptions(
+                tracking_header=detection.tracking_header,
+                verp_separator=detection.verp_separator,
+            ),
+            workers=detection.workers,
+            timeout=detection.timeout_seconds,
+            metrics=self.metrics,
+        )
 
     def not_ready(self) -> list[str]:
         # A replica that owns no mailbox (more replicas than the hash gives work to) is idle,
         # not broken: it must not hold up a rolling update.
-        return [f"{w.mailbox.name}: {w.detail}" for w in self.workers if not w.ready]
+        reasons = [f"{w.mailbox.name}: {w.detail}" for w in self.workers if not w.ready]
+        if self.workers and self.classifier.problem is not None:
+            reasons.append(f"classification: {self.classifier.problem}")
+        return reasons
 
     async def run(self, mailboxes: Sequence[MailboxSettings] | None = None) -> None:
         """Serve until SIGTERM/SIGINT (or :attr:`stop_event`), then stop within the grace."""
         loop = asyncio.get_running_loop()
+        install_asyncio_handler(loop)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._request_stop, sig.name)
         owned = list(self.settings.mailboxes if mailboxes is None else mailboxes)
@@ -121,8 +139,17 @@ class Service:
             if codecs is None:
                 return
             topics = _TopicsOnce(self.settings)
+            await self.classifier.start()
             self.workers = [
-                MailboxWorker(mb, self.settings, codecs, self.metrics, topics, self.stop_event)
+                MailboxWorker(
+                    mb,
+                    self.settings,
+                    codecs,
+                    self.metrics,
+                    topics,
+                    self.stop_event,
+                    self.classifier,
+                )
                 for mb in owned
             ]
             self._log.info(
@@ -138,15 +165,19 @@ class Service:
             await self.stop_event.wait()
             await self._drain(tasks)
         finally:
+            await self.classifier.stop()
             if self.probes is not None:
                 await self.probes.stop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
 
     def _request_stop(self, why: str) -> None:
-        if not self.stop_event.is_set():
-            self._log.info("stopping", signal=why, grace_s=self.settings.shutdown_grace_seconds)
+        # The event first: nothing that follows (a log line to a closed pipe) may lose it.
+        first = not self.stop_event.is_set()
         self.stop_event.set()
+        if first:
+            with contextlib.suppress(Exception):
+                self._log.info("stopping", signal=why, grace_s=self.settings.shutdown_grace_seconds)
 
     async def _codecs_with_retry(self) -> Codecs | None:
         delay = 1.0

@@ -20,11 +20,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from bounce_stream.detection import BounceType, ParseOptions, ParseResult, parse
+from bounce_stream.classifying import ClassifyFailure, ClassifyPool, Outcome
+from bounce_stream.detection import BounceType
 from bounce_stream.encoding.avro import Decoder, Encoder
 from bounce_stream.events import Source, event_records
 from bounce_stream.logs import get_logger
 from bounce_stream.mailbox.imap import (
+    ERROR_REASONS,
     FetchedMessage,
     ImapAuthError,
     ImapError,
@@ -43,6 +45,12 @@ from bounce_stream.publishing.kafka import (
 )
 from bounce_stream.publishing.reading import latest_by_key
 from bounce_stream.settings import MailboxSettings, Settings
+
+# RFC 3501: UIDs and UIDVALIDITY are non-zero unsigned 32-bit numbers. A server that sends
+# more is broken or hostile; such a UID could not even be stored in the checkpoint (a long).
+MAX_UID = 2**32 - 1
+_MAX_LONG = 2**63 - 1
+DEAD_LETTER_CAUSES = ("unparseable", "oversized", "timeout", "crashed", "unencodable")
 
 
 class State(StrEnum):
@@ -90,6 +98,9 @@ class _Tally:
     events: Counter[str] = field(default_factory=Counter)
     dead: Counter[str] = field(default_factory=Counter)
     not_bounce: int = 0
+    # Dead-lettered UIDs whose dead letter does not hold the whole message (by reference or
+    # truncated): the mailbox keeps the one full copy, so housekeeping never deletes them.
+    keep: set[int] = field(default_factory=set)
 
 
 class Backoff:
@@ -121,12 +132,9 @@ async def _settle(task: asyncio.Future[None] | None) -> None:
         await task
 
 
-def _resetter(*backoffs: Backoff) -> Callable[[], None]:
-    def reset() -> None:
-        for backoff in backoffs:
-            backoff.reset()
-
-    return reset
+def _printable(text: str) -> str:
+    """``text`` as valid UTF-8 (a lone surrogate from hostile input cannot be encoded)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def transactional_id(prefix: str, mailbox_id: str) -> str:
@@ -142,6 +150,7 @@ class MailboxWorker:
         metrics: Metrics,
         ensure_topics: Callable[[], Awaitable[None]],
         stop: asyncio.Event,
+        classifier: ClassifyPool,
     ) -> None:
         self.mailbox = mailbox
         self.mailbox_id = mailbox.mailbox_id
@@ -156,17 +165,21 @@ class MailboxWorker:
         self._metrics = metrics
         self._ensure_topics = ensure_topics
         self._stop = stop
-        self._options = ParseOptions(
-            tracking_header=settings.detection.tracking_header,
-            verp_separator=settings.detection.verp_separator,
-        )
+        self._classifier = classifier
         self._imap = ImapMailbox(mailbox)
         self._publisher: TransactionalPublisher | None = None
         self._checkpoint_partition = 0
         self._position: Position | None = None
         self._pending: deque[int] = deque()
-        self._dead_uids: set[int] = set()
         self._last_commit = 0.0
+        # Reset only by a committed transaction: a server that accepts, serves a fetch and
+        # then fails is retried ever more slowly instead of in a tight loop.
+        self._kafka_backoff = Backoff(
+            settings.kafka.retry_initial_seconds, settings.kafka.retry_max_seconds
+        )
+        self._imap_backoff = Backoff(
+            mailbox.reconnect_initial_seconds, mailbox.reconnect_max_seconds
+        )
         self.state = State.STARTING
         self.detail = "starting"
         self._key = self.mailbox_id.encode()
@@ -182,14 +195,15 @@ class MailboxWorker:
             m.messages_fetched,
             m.bytes_fetched,
             m.not_bounce,
-            m.imap_errors,
             m.kafka_errors,
             m.fenced,
         ):
             counter.labels(mailbox=name)
+        for reason in ERROR_REASONS:
+            m.imap_errors.labels(mailbox=name, reason=reason)
         for bounce_type in BounceType:
             m.events_published.labels(mailbox=name, bounce_type=bounce_type.value)
-        for cause in ("unparseable", "oversized"):
+        for cause in DEAD_LETTER_CAUSES:
             m.dead_lettered.labels(mailbox=name, cause=cause)
         for outcome in ("committed", "aborted"):
             m.transactions.labels(mailbox=name, outcome=outcome)
@@ -202,12 +216,6 @@ class MailboxWorker:
 
     async def run(self) -> None:
         """Serve the mailbox until ``stop`` is set. Never raises: errors are retried."""
-        kafka_backoff = Backoff(
-            self._settings.kafka.retry_initial_seconds, self._settings.kafka.retry_max_seconds
-        )
-        imap_backoff = Backoff(
-            self.mailbox.reconnect_initial_seconds, self.mailbox.reconnect_max_seconds
-        )
         self._m_up(0)
         while not self._stop.is_set():
             try:
@@ -218,19 +226,19 @@ class MailboxWorker:
                 if not self._imap.connected:
                     await self._connect_imap()
                 self._set_state(State.READY, "ok")
-                await self._serve(on_progress=_resetter(kafka_backoff, imap_backoff))
+                await self._serve()
             except Fenced as exc:
                 await self._on_fenced(str(exc))
             except (KafkaUnavailable, TopicsMissing) as exc:
                 self._metrics.kafka_errors.labels(**self._m).inc()
                 await self._drop_kafka()
-                delay = kafka_backoff.next_delay()
+                delay = self._kafka_backoff.next_delay()
                 self._retrying("kafka unavailable", exc, delay)
                 await sleep_unless(self._stop, delay)
             except ImapError as exc:
-                self._metrics.imap_errors.labels(**self._m).inc()
+                self._metrics.imap_errors.labels(**self._m, reason=exc.reason).inc()
                 await self._imap.close()
-                delay = imap_backoff.next_delay()
+                delay = self._imap_backoff.next_delay()
                 if isinstance(exc, ImapAuthError):
                     delay = self.mailbox.reconnect_max_seconds
                 self._retrying("imap unavailable", exc, delay)
@@ -240,7 +248,7 @@ class MailboxWorker:
                 self._log.exception("mailbox_error", error=type(exc).__name__)
                 await self._drop_kafka()
                 await self._imap.close()
-                delay = imap_backoff.next_delay()
+                delay = self._imap_backoff.next_delay()
                 self._retrying("unexpected error", exc, delay)
                 await sleep_unless(self._stop, delay)
         await self.close()
@@ -365,6 +373,8 @@ class MailboxWorker:
         """Match the committed position with the folder's UIDVALIDITY (after either side
         (re)connects): no checkpoint, or one from a recreated folder, means "from UID 1"."""
         current = self._imap.uidvalidity
+        if current > MAX_UID:
+            raise ImapError(f"the server sent UIDVALIDITY {current}, beyond RFC 3501's 32 bits")
         pos = self._position
         if pos is not None and pos.uidvalidity != current:
             self._log.warning(
@@ -377,7 +387,7 @@ class MailboxWorker:
             self._position = Position(current, 0)
         self._pending.clear()
 
-    async def _serve(self, on_progress: Callable[[], object]) -> None:
+    async def _serve(self) -> None:
         """Drain batches; when caught up, wait for news (IDLE) and heartbeat the checkpoint.
 
         Three stages overlap: while batch k's transaction commits, batch k+1 is fetched and
@@ -385,9 +395,7 @@ class MailboxWorker:
         stay strictly one after another, each holding its own checkpoint, so a failure at any
         point leaves Kafka at a batch boundary.
 
-        ``on_progress`` runs after every successful step: back-offs only reset once a
-        connection has proved useful, so a server that accepts and then fails at once is
-        retried ever more slowly instead of in a tight loop.
+        Classification runs in the worker processes of the shared pool, never on the loop.
         """
         assert self._position is not None
         heartbeat = self._settings.kafka.checkpoint_heartbeat_seconds
@@ -401,7 +409,6 @@ class MailboxWorker:
                     batch, prefetch = await prefetch, None
                 else:
                     batch = await self._fetch_batch(after)
-                on_progress()
                 if batch is None:
                     await _settle(committing)
                     committing = None
@@ -410,8 +417,8 @@ class MailboxWorker:
                 after = batch.cutoff
                 if pipelined and self._has_pending_after(after):
                     prefetch = asyncio.ensure_future(self._fetch_batch(after))
-                results = [parse(m.raw, self._options) for m in batch.fetched]
-                records, tally = self._build_records(batch, results)
+                outcomes = await self._classifier.classify_all([m.raw for m in batch.fetched])
+                records, tally = self._build_records(batch, outcomes)
                 await _settle(committing)
                 committing = asyncio.ensure_future(self._commit_batch(batch, records, tally))
                 if not pipelined:
@@ -430,7 +437,7 @@ class MailboxWorker:
     async def _commit_batch(self, batch: _Batch, records: list[OutRecord], tally: _Tally) -> None:
         await self._commit(records, batch.fetched, messages=tally.messages, last_uid=batch.cutoff)
         self._after_commit(batch, tally)
-        await self._housekeeping(batch)
+        await self._housekeeping(batch, tally)
 
     async def _abandon(self, prefetch: asyncio.Future[_Batch | None]) -> None:
         """Drop a prefetch; one stopped mid-command leaves the connection in an unknown state."""
@@ -463,7 +470,7 @@ class MailboxWorker:
         if not self._has_pending_after(after):
             self._pending.clear()
             self._metrics.polls.labels(**self._m).inc()
-            self._pending.extend(await self._imap.uids_after(after))
+            self._pending.extend(self._valid_uids(await self._imap.uids_after(after)))
             self._metrics.backlog.labels(**self._m).set(len(self._pending))
             if not self._pending:
                 return None
@@ -473,7 +480,22 @@ class MailboxWorker:
         infos = await self._imap.fetch_info(candidates)
         chosen, oversized, cutoff = self._select(after, candidates, infos)
         fetched = await self._imap.fetch_bodies([i.uid for i in chosen])
+        # Bodies the adapter read past (the server's size lied) are dead-lettered by reference.
+        oversized += [MessageInfo(m.uid, m.size, m.internal_date) for m in fetched if m.oversized]
+        fetched = [m for m in fetched if not m.oversized]
         return _Batch(fetched, oversized, cutoff, started)
+
+    def _valid_uids(self, uids: list[int]) -> list[int]:
+        """``uids`` without those beyond IMAP's 32-bit range (logged, never fetched)."""
+        valid = [uid for uid in uids if uid <= MAX_UID]
+        if len(valid) < len(uids):
+            self._metrics.imap_errors.labels(**self._m, reason="protocol").inc()
+            self._log.warning(
+                "invalid_uids_ignored",
+                count=len(uids) - len(valid),
+                error="the server sent UIDs beyond the 32-bit range of RFC 3501",
+            )
+        return valid
 
     def _after_commit(self, batch: _Batch, tally: _Tally) -> None:
         name = self.mailbox.name
@@ -514,9 +536,14 @@ class MailboxWorker:
         return chosen, oversized, cutoff
 
     def _build_records(
-        self, batch: _Batch, results: list[ParseResult]
+        self, batch: _Batch, outcomes: list[Outcome]
     ) -> tuple[list[OutRecord], _Tally]:
-        """Encode one batch's events and dead letters; count them (metrics move on commit)."""
+        """Encode one batch's events and dead letters; count them (metrics move on commit).
+
+        Poison goes to the dead-letter topic: a message detection cannot read, one over the
+        classification deadline, or one whose events cannot be encoded never blocks the
+        mailbox. A message gives either all its events or one dead letter, never both.
+        """
         assert self._position is not None
         source_of = functools.partial(
             Source,
@@ -526,33 +553,50 @@ class MailboxWorker:
         )
         records: list[OutRecord] = []
         tally = _Tally(messages=len(batch.fetched) + len(batch.oversized))
-        self._dead_uids = set()
-        for msg, result in zip(batch.fetched, results, strict=True):
+        for msg, outcome in zip(batch.fetched, outcomes, strict=True):
             self._metrics.messages_fetched.labels(**self._m).inc()
             self._metrics.bytes_fetched.labels(**self._m).inc(len(msg.raw))
+            if isinstance(outcome, ClassifyFailure):
+                self._dead(records, tally, msg, outcome.cause, outcome.error)
+                continue
+            if outcome.error:
+                self._dead(records, tally, msg, "unparseable", outcome.error)
+                continue
             try:
-                if result.error:
-                    raise ValueError(result.error)
-                for rec in event_records(result, source_of(uid=msg.uid)):
-                    records.append(self._event_record(rec))
-                    tally.events[rec["bounce_type"]] += 1
-                tally.not_bounce += not result.bounces
+                events = [
+                    (self._event_record(rec), rec["bounce_type"])
+                    for rec in event_records(outcome, source_of(uid=msg.uid))
+                ]
             except Exception as exc:
-                # Poison goes to the dead-letter topic: a detector or encoder bug on one
-                # message must never block the mailbox.
-                records.append(self._dead_letter(msg.uid, msg.size, msg.raw, str(exc)[:1000]))
-                self._dead_uids.add(msg.uid)
-                tally.dead["unparseable"] += 1
-                self._log.warning("dead_lettered", uid=msg.uid, error=str(exc)[:200])
+                # A value no schema field can hold, or an encoder bug: this message only.
+                error = f"its events cannot be encoded: {type(exc).__name__}: {exc}"
+                self._dead(records, tally, msg, "unencodable", error)
+                continue
+            for record, bounce_type in events:
+                records.append(record)
+                tally.events[bounce_type] += 1
+            tally.not_bounce += not events
         for info in batch.oversized:
             error = (
                 f"message of {info.size} bytes exceeds max_message_bytes "
                 f"({self.mailbox.max_message_bytes}); not fetched"
             )
-            records.append(self._dead_letter(info.uid, info.size, b"", error))
+            records.append(self._dead_letter(info.uid, info.size, b"", error, tally))
             tally.dead["oversized"] += 1
             self._log.warning("dead_lettered", uid=info.uid, size=info.size, error="oversized")
         return records, tally
+
+    def _dead(
+        self,
+        records: list[OutRecord],
+        tally: _Tally,
+        msg: FetchedMessage,
+        cause: str,
+        error: str,
+    ) -> None:
+        records.append(self._dead_letter(msg.uid, msg.size, msg.raw, error, tally))
+        tally.dead[cause] += 1
+        self._log.warning("dead_lettered", uid=msg.uid, cause=cause, error=error[:200])
 
     def _event_record(self, rec: dict[str, Any]) -> OutRecord:
         return OutRecord(
@@ -562,23 +606,38 @@ class MailboxWorker:
             self._headers.event,
         )
 
-    def _dead_letter(self, uid: int, size: int, raw: bytes, error: str) -> OutRecord:
+    def _dead_letter(self, uid: int, size: int, raw: bytes, error: str, tally: _Tally) -> OutRecord:
+        """The dead letter for one message; it never fails to encode (the UID is 32-bit by
+        now: see :meth:`_valid_uids`), or the mailbox could never move past the message."""
         assert self._position is not None
-        cap = self._settings.dead_letter.max_raw_bytes
+        kept = raw[: self._settings.dead_letter.max_raw_bytes]
         value: dict[str, Any] = {
             "mailbox": self.mailbox_id,
             "uid": uid,
             "uidvalidity": self._position.uidvalidity,
-            "error": error,
-            "size": size,
-            "raw": raw[:cap],
-            "truncated": len(raw[:cap]) < size,
+            "error": _printable(error[:1000]),
+            # A lying RFC822.SIZE may not fit a long; the error text keeps the real figure.
+            "size": min(size, _MAX_LONG),
+            "raw": kept,
+            "truncated": len(kept) < size,
             "failed_at": datetime.now(UTC),
         }
+        try:
+            encoded = self._codecs.dead_letter.encode(value)
+        except Exception as exc:
+            value.update(
+                raw=b"",
+                truncated=True,
+                error=f"dead-lettered by reference: its dead letter could not be encoded "
+                f"({type(exc).__name__})",
+            )
+            encoded = self._codecs.dead_letter.encode(value)
+        if value["truncated"] or len(value["raw"]) < len(raw):
+            tally.keep.add(uid)
         return OutRecord(
             self._settings.kafka.dead_letter_topic,
             self._key,
-            self._codecs.dead_letter.encode(value),
+            encoded,
             self._headers.dead_letter,
         )
 
@@ -624,6 +683,8 @@ class MailboxWorker:
         self._metrics.transactions.labels(mailbox=self.mailbox.name, outcome="committed").inc()
         self._position = new
         self._last_commit = committed
+        self._kafka_backoff.reset()
+        self._imap_backoff.reset()
         self._metrics.checkpoint_uid.labels(**self._m).set(new.last_uid)
         self._metrics.checkpoint_uidvalidity.labels(**self._m).set(new.uidvalidity)
         self._metrics.last_success.labels(**self._m).set(committed)
@@ -636,14 +697,11 @@ class MailboxWorker:
                 "batch_committed", messages=messages, records=len(records), last_uid=new.last_uid
             )
 
-    async def _housekeeping(self, batch: _Batch) -> None:
+    async def _housekeeping(self, batch: _Batch, tally: _Tally) -> None:
         """After commit only; a failure here is logged and never re-publishes anything."""
-        cap = self._settings.dead_letter.max_raw_bytes
         # A message whose dead letter holds only part of it (or a reference) is the one full
         # copy left: housekeeping may flag or move it, never delete it.
-        keep = {i.uid for i in batch.oversized} | {
-            m.uid for m in batch.fetched if m.uid in self._dead_uids and len(m.raw) > cap
-        }
+        keep = tally.keep
         uids = [m.uid for m in batch.fetched] + [i.uid for i in batch.oversized]
         mode = self.mailbox.housekeeping
         if mode == "delete":
@@ -659,5 +717,5 @@ class MailboxWorker:
             else:
                 await self._imap.delete(uids)
         except ImapError as exc:
-            self._metrics.imap_errors.labels(**self._m).inc()
+            self._metrics.imap_errors.labels(**self._m, reason=exc.reason).inc()
             self._log.warning("housekeeping_failed", mode=mode, error=str(exc))

@@ -165,6 +165,7 @@ class Setup:
                 if "schema_registry" in self.overrides
                 else {}
             ),
+            **({"detection": self.overrides["detection"]} if "detection" in self.overrides else {}),
             "kafka": kafka,
             "mailboxes": [box, *self.overrides.get("extra_mailboxes", [])],
             "metrics": {"port": metrics_port},
