@@ -74,7 +74,7 @@ class V5Sendmail(Sendmail):
     keywords = ("transcript",)
     signature = re.compile(r"(?i)-\s*transcript\s+of\s+session\s+follows\s*-")
     end = re.compile(
-        r"(?im)^\s*-{3,}\s*(?:unsent\s+message|no\s+message\s+was\s+collected|original\s+message)"
+        r"(?im)^[^\S\n]*-{3,}\s*(?:unsent\s+message|no\s+message\s+was\s+collected|original\s+message)"
     )
 
     def claims(self, ctx: Context) -> bool:

@@ -15,7 +15,8 @@ from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.mta.textbounce import TextBounce
 from bounce_stream.detection.textutil import squeeze
 
-_ERRORS = re.compile(r"(?im)^\s*\d+\s*error\(s\):")
+# Blanks before the count stay on its line: "^\s*" rescanned a run of empty lines from each.
+_ERRORS = re.compile(r"(?im)^[^\S\n]*\d+\s*error\(s\):")
 # A failure line: the recipient in angle brackets (the remote server's name may be too).
 _FAILURE = re.compile(
     r"(?im)^[^\n]*?recipient\s+<([^>\s]+@[^>\s]+)>[^\n]*(?:\n(?![ \t]*\n)[^\n]*)*"
@@ -28,7 +29,7 @@ class X6(TextBounce):
 
     name = "x6"
     keywords = ("error(s):",)
-    signature = re.compile(r"(?im)^\s*\d+\s*error\(s\):")
+    signature = _ERRORS
 
     def claims(self, ctx: Context) -> bool:
         return "there was an error sending your mail" in ctx.subject.lower() and super().claims(ctx)
