@@ -81,6 +81,33 @@ def sentence_recipients(text: str) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_RECIPIENTS]
 
 
+_HOST_NAME = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+_HOST_IP = r"(?:ipv6:)?[0-9a-f]{0,4}[:.][0-9a-f:.]{2,44}"
+# Where the MTAs' text names the host that refused: Postfix ("host mx[192.0.2.1] said:",
+# "refused to talk to me", "connect to mx[192.0.2.1]:25:", "lost connection with mx[...]",
+# "conversation with mx[...] timed out"), Exim ("host mx [192.0.2.1]: 550 ..." or on a line of
+# its own), qmail-remote ("Connected to 192.0.2.1 but sender was rejected.", "192.0.2.1 does
+# not like recipient."), sendmail ("... while talking to mx.example.com.:") and the plain
+# "host: mx" / "remote host: mx" lines of other notices.
+REMOTE_HOST = re.compile(
+    r"(?i)\b(?:host|connect\s+to|lost\s+connection\s+with|conversation\s+with)\s+"
+    r"(" + _HOST_NAME + r")?\s*\[(" + _HOST_IP + r")\]"
+    r"|\bconnected\s+to\s+(" + _HOST_NAME + r")\s+but\b"
+    r"|(?:^|\n)[ \t]*(" + _HOST_IP + r")\s+does\s+not\s+like\s+recipient"
+    r"|\bwhile\s+talking\s+to\s+(" + _HOST_NAME + r")\.?:"
+    r"|\b(?:remote\s+)?host\s*:\s*\[?(" + _HOST_NAME + r")\]?"
+)
+
+
+def remote_host(text: str) -> str | None:
+    """The remote host a bounce text names (its name, else its address); None if none."""
+    found = REMOTE_HOST.search(text[:MAX_DIAGNOSTIC_CHARS])
+    if found is None:
+        return None
+    name = next((group for group in found.groups() if group), None)
+    return name.lower().rstrip(".") if name else None
+
+
 def recipient_blocks(text: str, *, strict_lines: bool = False) -> list[tuple[str, str]]:
     """(address, diagnostic text) for every address line in ``text``, in order.
 
