@@ -36,7 +36,7 @@ MAX_RECIPIENTS = 500
 _ADDR = ADDRESS_RE.pattern
 RECIPIENT_LINE = re.compile(
     r"^[ \t]*(?:>>>[ \t]*|[245]\d\d[ \t-]+|[*\u2022-][ \t]+)?"
-    r"(?:(?:rcpt(?:[ \t]+to)?|recipient|address)[ \t]*:[ \t]*)?"
+    r"(?:(?:rcpt(?:[ \t]+to)?|recipient(?:[ \t]+address)?|address)[ \t]*:[ \t]*)?"
     r"[\"'<(]?[ \t]*"
     r"(" + _ADDR + r")[ \t]*[\"'>)]?[ \t]*"
     r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|"
@@ -53,8 +53,8 @@ TRAILING_RECIPIENT = re.compile(
 
 _QUOTED_ADDR = r"[<\"'(]?(" + _ADDR + r")[>\"')]?"
 _NOT = (
-    r"(?:could\s+not|couldn't|cannot|can't|was\s+not|wasn't|has\s+not\s+been|is\s+not|"
-    r"will\s+not)"
+    r"(?:could\s+not|couldn[\'\u2019]t|cannot|can[\'\u2019]t|was\s+not|wasn[\'\u2019]t|"
+    r"has\s+not\s+been|is\s+not|will\s+not)"
 )
 # The sentences failure notices name a recipient in (Exchange/Outlook "Your message to a@b
 # couldn't be delivered", Gmail "Your message wasn't delivered to a@b", Postfix/Exim style
@@ -64,7 +64,7 @@ SENTENCE_RECIPIENT = re.compile(
     r"(?i)\b(?:(?:message|mail|e-?mail)\s+(?:(?:that\s+)?you\s+sent\s+|sent\s+)?to|"
     r"delivery\s+(?:of\s+(?:your|the)\s+message\s+)?to)[ \t]+" + _QUOTED_ADDR + r"[ \t,]*"
     r"(?:\([^)\n]{0,80}\)[ \t]*)?(?:" + _NOT + r"|failed|has\s+failed|bounced|"
-    r"is\s+undeliverable|was\s+(?:rejected|returned)|could\s+not)"
+    r"is\s+undeliverable|was\s+(?:rejected|returned|undeliverable)|could\s+not)"
     r"|\b(?:" + _NOT + r"\s+be\s+delivered|" + _NOT + r"\s+delivered|"
     r"(?:unable|failed)\s+to\s+deliver(?:\s+(?:your|the)\s+(?:message|mail))?|"
     r"undeliverable)\s+to[ \t]+" + _QUOTED_ADDR
