@@ -13,9 +13,10 @@ Kafka headers written with every record (ASCII names, UTF-8 values), see :func:`
 * ``content-type``: ``application/vnd.apache.avro+binary; format=single-object`` or
   ``application/vnd.apache.avro+binary; format=confluent``.
 * ``avro.schema.name``: the writer's full record name, e.g. ``io.bouncestream.BounceEvent``.
-* ``avro.schema.fingerprint``: CRC-64-AVRO of the writer schema, 16 lower-case hex digits of
-  its 8 little-endian bytes (so equal to bytes 2..10 of a single-object frame, and to
-  fastavro's rendering). Sent in both formats.
+* ``avro.schema.fingerprint``: CRC-64-AVRO of the writer schema as 16 lower-case hex digits
+  of the 64-bit number, most significant first (Java's ``parsingFingerprint64`` printed in
+  hex; :attr:`AvroSchema.fingerprint_hex`). Bytes 2..10 of a single-object frame hold the
+  same number little-endian, i.e. these bytes reversed. Sent in both formats.
 * ``avro.schema.id``: the registry id in decimal. Confluent format only.
 """
 
@@ -29,7 +30,7 @@ from typing import Any, Final, Protocol
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from bounce_stream.encoding.schemas import AvroSchema, all_schemas
+from bounce_stream.encoding.schemas import AvroSchema, all_schemas, fingerprint_display
 
 SINGLE_OBJECT_MAGIC: Final = b"\xc3\x01"
 CONFLUENT_MAGIC: Final = b"\x00"
@@ -76,8 +77,8 @@ class UnknownFingerprintError(DecodeError):
 
     def __init__(self, fingerprint: int) -> None:
         self.fingerprint = fingerprint
-        hex_ = fingerprint.to_bytes(8, "little").hex()
-        super().__init__(f"unknown writer schema fingerprint {hex_} (CRC-64-AVRO)")
+        shown = fingerprint_display(fingerprint)
+        super().__init__(f"unknown writer schema fingerprint {shown} (CRC-64-AVRO)")
 
 
 class UnknownSchemaIdError(DecodeError):
