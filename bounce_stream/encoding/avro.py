@@ -224,16 +224,25 @@ class Decoder:
     Writer schemas are found by fingerprint among ``known`` (default: the local schemas) or
     by registry id among those added with :meth:`add_schema_id` (or fetched by
     :meth:`decode_fetching`). With a ``reader`` schema, records are resolved to it (Avro
-    schema evolution); without, they come out as written.
+    schema evolution); with ``readers``, to the one with the writer's full name; without
+    either, they come out as written.
     """
 
     def __init__(
-        self, known: Iterable[AvroSchema] | None = None, reader: AvroSchema | None = None
+        self,
+        known: Iterable[AvroSchema] | None = None,
+        reader: AvroSchema | None = None,
+        *,
+        readers: Iterable[AvroSchema] | None = None,
     ) -> None:
         schemas = all_schemas() if known is None else tuple(known)
         self._by_fingerprint = {s.fingerprint: s for s in schemas}
         self._by_id: dict[int, AvroSchema] = {}
+        if reader is not None and readers is not None:
+            raise ValueError("give one reader schema or a set of readers, not both")
         self._reader = reader
+        # With ``readers``: each record is resolved to the reader of its writer's full name.
+        self._readers = None if readers is None else {s.full_name: s for s in readers}
 
     def add_schema_id(self, schema_id: int, schema: AvroSchema) -> None:
         """Make registry id ``schema_id`` decodable as ``schema``."""
@@ -273,6 +282,10 @@ class Decoder:
 
     def _read_body(self, writer: AvroSchema, body: memoryview) -> dict[str, Any]:
         reader = self._reader
+        if self._readers is not None:
+            reader = self._readers.get(writer.full_name)
+            if reader is None:
+                raise SchemaMismatchError(f"no reader schema for {writer.full_name}")
         if reader is not None and reader.full_name != writer.full_name:
             raise SchemaMismatchError(f"writer schema {writer.full_name} is not {reader.full_name}")
         stream = io.BytesIO(body)
