@@ -17,6 +17,7 @@ import click
 
 from bounce_stream import __version__
 from bounce_stream.cli_schema import schema
+from bounce_stream.consumer import RecordDecoder
 from bounce_stream.detection import ParseOptions, parse
 from bounce_stream.encoding.avro import DecodeError, Decoder
 from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
@@ -161,18 +162,14 @@ def consume_cmd(
         "dead-letter": settings.kafka.dead_letter_topic,
         "checkpoints": settings.kafka.checkpoint_topic,
     }[topic]
-    decoder = Decoder()
     registry = (
         SchemaRegistryClient.from_settings(settings.schema_registry)
         if settings.schema_registry.url
         else None
     )
-
-    async def decode(value: bytes) -> dict[str, Any]:
-        if registry is None:
-            return decoder.decode(value)
-        # Confluent-framed values name a registry id: fetch unknown ones once.
-        return await decoder.decode_fetching(value, registry)
+    # Either framing; Confluent ids are fetched once; records are resolved to the shipped
+    # schemas, so events of an older or newer writer print in today's shape.
+    decoder = RecordDecoder(registry=registry)
 
     async def work() -> None:
         async for rec in tail(
@@ -191,7 +188,7 @@ def consume_cmd(
                 line["value"] = None
             else:
                 try:
-                    value = await decode(rec.value)
+                    value = await decoder.decode_async(rec.value, rec.headers)
                     if "raw" in value:  # dead letters: show size, not the bytes
                         value["raw"] = f"<{len(value['raw'])} bytes>"
                     line["value"] = to_json_ready(value)

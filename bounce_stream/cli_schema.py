@@ -83,7 +83,11 @@ def schema() -> None:
 @schema.command("print")
 @click.argument("name", required=False, type=click.Choice(SCHEMA_NAMES))
 def print_cmd(name: SchemaName | None) -> None:
-    """Pretty JSON of schema NAME (an object), or of all three (an array), with fingerprints."""
+    """Pretty JSON of schema NAME (an object), or of all three (an array), with fingerprints.
+
+    The CRC-64-AVRO fingerprint is shown as Java prints it: the 64-bit number in hex (the
+    single-object header holds the same number little-endian). See docs/consuming.md.
+    """
     if name is not None:
         described: Any = _describe(get_schema(name))
     else:

@@ -15,7 +15,7 @@ scripts/bootstrap.sh
 PY="$REPO/.venv/bin/python"
 
 stage "ruff"
-"$PY" -m ruff check bounce_stream tests dev benchmarks
+"$PY" -m ruff check bounce_stream tests dev benchmarks examples
 
 stage "mypy --strict (package)"
 "$PY" -m mypy

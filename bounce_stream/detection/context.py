@@ -237,3 +237,66 @@ def _find_enclosed(part: Part, depth: int) -> Part | None:
         if found is not None:
             return found
     return None
+
+
+MAX_FORWARD_SEARCH = 64_000  # where a forwarded or enclosed bounce's header may start
+MAX_FORWARDED_CHARS = 400_000  # what is kept of it
+# The From line of a bounce's header, possibly "> "-quoted by a person forwarding it.
+_BOUNCE_FROM_LINE = re.compile(
+    r"(?im)^((?:>[ \t]?)*)from:[ \t]*[^\n]{0,200}?(?:mailer[-_ ]?daemon|post_?master|"
+    r"mail\s+delivery\s+(?:system|subsystem|service)|delivery\s+(?:status|subsystem))"
+)
+_HEADER_LINE = re.compile(r"[!-9;-~]+[ \t]*:|[ \t]")
+_REPLY_SUBJECT = re.compile(r"(?i)^\s*(?:re|aw|sv|antw)\s*:")
+MAX_HEADER_LINES_BACK = 40
+
+
+def forwarded_bounce(ctx: Context, text: str) -> str | None:
+    """The bounce a message carries inside it, as a message of its own: one enclosed as a
+    message/rfc822 part, or forwarded by a person with "> " quoting. None for replies (a
+    person quoting a bounce to discuss it), for unquoted inline forwards, and when no bounce
+    header (From: MAILER-DAEMON, postmaster, Mail Delivery System...) follows the message's
+    own header."""
+    if _REPLY_SUBJECT.match(ctx.subject):
+        return None
+    body_start = text.find("\n\n")
+    if body_start < 0:
+        return None
+    found = _BOUNCE_FROM_LINE.search(text, body_start, body_start + MAX_FORWARD_SEARCH)
+    if found is None:
+        return None
+    prefix = found.group(1)
+    if not prefix and not _encloses_bounce(ctx):
+        # An unquoted inline forward ("---------- Forwarded message ----------") is left
+        # alone: a person asking about a bounce (pinned by the human-forwarded-bounce sample).
+        return None
+    lines = text[body_start : found.start()].split("\n")[-MAX_HEADER_LINES_BACK - 1 : -1]
+    start = found.start()
+    for line in reversed(lines):  # back to the first line of that header block
+        if not line.startswith(prefix) or not _HEADER_LINE.match(line[len(prefix) :]):
+            break
+        start -= len(line) + 1
+    inner = text[start : start + MAX_FORWARDED_CHARS]
+    return _unquote(inner, prefix.count(">")) if prefix else inner
+
+
+def _encloses_bounce(ctx: Context) -> bool:
+    """A message/rfc822 part of the message is itself from a mail system."""
+    enclosed = _find_enclosed(ctx.root, 0)
+    if enclosed is None:
+        return False
+    sender = "from: " + (enclosed.headers.get("from") or "")
+    return _BOUNCE_FROM_LINE.match(sender) is not None
+
+
+def _unquote(text: str, depth: int) -> str:
+    """The quoted lines at the start of ``text`` with ``depth`` levels of "> " taken off."""
+    kept: list[str] = []
+    for quoted in text.split("\n"):
+        line = quoted
+        for _ in range(depth):
+            if not line.startswith(">"):
+                return "\n".join(kept) + "\n"
+            line = line[2:] if line.startswith("> ") else line[1:]
+        kept.append(line)
+    return "\n".join(kept) + "\n"

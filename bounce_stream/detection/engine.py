@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from bounce_stream.detection.context import Context
+from bounce_stream.detection.context import Context, forwarded_bounce
 from bounce_stream.detection.correlate import Correlation, correlate
 from bounce_stream.detection.decide import decide
 from bounce_stream.detection.evidence import Evidence
@@ -35,6 +35,12 @@ def classify(raw: bytes, options: ParseOptions) -> ParseResult:
     message_id = (ctx.headers.get("message-id") or "").strip() or None
     fingerprint = "mid:" + message_id if message_id else _digest(normalised)
     detector_name, found = _run_registry(ctx)
+    if not found:  # a bounce forwarded by a person or enclosed in another message
+        inner = forwarded_bounce(ctx, text)
+        if inner is not None:
+            inner_ctx = Context(parse_entity(inner))
+            detector_name, found = _run_registry(inner_ctx)
+            ctx = inner_ctx if found else ctx
     if found and "\x00" in text and _beside_nul(text) & {item.recipient.lower() for item in found}:
         # "a\0b@c" would otherwise report b@c: an address cut at a NUL is refused.
         return ParseResult(

@@ -25,7 +25,11 @@ _TEXTUAL = ("text/", "message/delivery-status", "message/feedback-report", "mess
 _PARAM_RE = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 _LEADING_NEWLINES = re.compile(r"\n*")
-_FIRST_DELIMITER = re.compile(r"^--([^\s-][^\n]{0,69}?)[ \t]*$", re.MULTILINE)
+# A delimiter line: "--" and a boundary of RFC 2046's characters without spaces (one line of
+# only dashes is a separator people draw, not a delimiter).
+_FIRST_DELIMITER = re.compile(
+    r"^--(?=-*[0-9A-Za-z'()+_,./:=?])([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*$", re.MULTILINE
+)
 
 
 @dataclass(slots=True)
@@ -124,8 +128,15 @@ def parse_entity(
     if depth >= MAX_DEPTH or budget[0] <= 0:
         return part
     if ctype.startswith("multipart/"):
-        boundary = params.get("boundary") or _guess_boundary(text[body_start : body_start + 4000])
+        declared = params.get("boundary", "")
+        boundary = declared or _guess_boundary(text[body_start : body_start + 4000])
         part.children = _parse_children(text, body_start, end, boundary, depth, budget)
+        if not part.children and declared:
+            # The header's boundary occurs nowhere (mangled by a relay or a forwarder): the
+            # body's own first delimiter line is the one actually used.
+            guessed = _guess_boundary(text[body_start : body_start + 4000])
+            if guessed and guessed != declared:
+                part.children = _parse_children(text, body_start, end, guessed, depth, budget)
         if not part.children:
             body = text[body_start:end]
             if body.strip():
@@ -145,7 +156,8 @@ def parse_entity(
 
 
 def _guess_boundary(body: str) -> str:
-    """The boundary of a multipart whose Content-Type lost it: its first ``--x`` line."""
+    """The boundary of a multipart whose Content-Type lost it, or names one its body does not
+    use: its first ``--x`` line (searched in the body's head only)."""
     found = _FIRST_DELIMITER.search(body[:4000])
     return found.group(1) if found else ""
 

@@ -13,9 +13,10 @@ Kafka headers written with every record (ASCII names, UTF-8 values), see :func:`
 * ``content-type``: ``application/vnd.apache.avro+binary; format=single-object`` or
   ``application/vnd.apache.avro+binary; format=confluent``.
 * ``avro.schema.name``: the writer's full record name, e.g. ``io.bouncestream.BounceEvent``.
-* ``avro.schema.fingerprint``: CRC-64-AVRO of the writer schema, 16 lower-case hex digits of
-  its 8 little-endian bytes (so equal to bytes 2..10 of a single-object frame, and to
-  fastavro's rendering). Sent in both formats.
+* ``avro.schema.fingerprint``: CRC-64-AVRO of the writer schema as 16 lower-case hex digits
+  of the 64-bit number, most significant first (Java's ``parsingFingerprint64`` printed in
+  hex; :attr:`AvroSchema.fingerprint_hex`). Bytes 2..10 of a single-object frame hold the
+  same number little-endian, i.e. these bytes reversed. Sent in both formats.
 * ``avro.schema.id``: the registry id in decimal. Confluent format only.
 """
 
@@ -29,7 +30,7 @@ from typing import Any, Final, Protocol
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from bounce_stream.encoding.schemas import AvroSchema, all_schemas
+from bounce_stream.encoding.schemas import AvroSchema, all_schemas, fingerprint_display
 
 SINGLE_OBJECT_MAGIC: Final = b"\xc3\x01"
 CONFLUENT_MAGIC: Final = b"\x00"
@@ -76,8 +77,8 @@ class UnknownFingerprintError(DecodeError):
 
     def __init__(self, fingerprint: int) -> None:
         self.fingerprint = fingerprint
-        hex_ = fingerprint.to_bytes(8, "little").hex()
-        super().__init__(f"unknown writer schema fingerprint {hex_} (CRC-64-AVRO)")
+        shown = fingerprint_display(fingerprint)
+        super().__init__(f"unknown writer schema fingerprint {shown} (CRC-64-AVRO)")
 
 
 class UnknownSchemaIdError(DecodeError):
@@ -223,16 +224,25 @@ class Decoder:
     Writer schemas are found by fingerprint among ``known`` (default: the local schemas) or
     by registry id among those added with :meth:`add_schema_id` (or fetched by
     :meth:`decode_fetching`). With a ``reader`` schema, records are resolved to it (Avro
-    schema evolution); without, they come out as written.
+    schema evolution); with ``readers``, to the one with the writer's full name; without
+    either, they come out as written.
     """
 
     def __init__(
-        self, known: Iterable[AvroSchema] | None = None, reader: AvroSchema | None = None
+        self,
+        known: Iterable[AvroSchema] | None = None,
+        reader: AvroSchema | None = None,
+        *,
+        readers: Iterable[AvroSchema] | None = None,
     ) -> None:
         schemas = all_schemas() if known is None else tuple(known)
         self._by_fingerprint = {s.fingerprint: s for s in schemas}
         self._by_id: dict[int, AvroSchema] = {}
+        if reader is not None and readers is not None:
+            raise ValueError("give one reader schema or a set of readers, not both")
         self._reader = reader
+        # With ``readers``: each record is resolved to the reader of its writer's full name.
+        self._readers = None if readers is None else {s.full_name: s for s in readers}
 
     def add_schema_id(self, schema_id: int, schema: AvroSchema) -> None:
         """Make registry id ``schema_id`` decodable as ``schema``."""
@@ -272,6 +282,10 @@ class Decoder:
 
     def _read_body(self, writer: AvroSchema, body: memoryview) -> dict[str, Any]:
         reader = self._reader
+        if self._readers is not None:
+            reader = self._readers.get(writer.full_name)
+            if reader is None:
+                raise SchemaMismatchError(f"no reader schema for {writer.full_name}")
         if reader is not None and reader.full_name != writer.full_name:
             raise SchemaMismatchError(f"writer schema {writer.full_name} is not {reader.full_name}")
         stream = io.BytesIO(body)

@@ -79,8 +79,12 @@ class AvroSchema:
 
     @property
     def fingerprint_hex(self) -> str:
-        """Lower-case hex of :attr:`fingerprint_bytes` (fastavro's and Java's rendering)."""
-        return self.fingerprint_bytes.hex()
+        """The fingerprint as 16 lower-case hex digits of the 64-bit number, most significant
+        first: what Java prints for ``SchemaNormalization.parsingFingerprint64`` (as an
+        unsigned long) and the Avro spec's byte order. :attr:`fingerprint_bytes` (the wire) is
+        the same 8 bytes reversed; every display in bounce-stream uses this form.
+        """
+        return fingerprint_display(self.fingerprint)
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -89,6 +93,15 @@ class AvroSchema:
     def to_json(self) -> str:
         """Compact JSON of :attr:`definition`."""
         return json.dumps(self.definition, separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint_display(fingerprint: int) -> str:
+    """16 lower-case hex digits of a 64-bit fingerprint, most significant first.
+
+    Equal to Java's ``Long.toHexString(SchemaNormalization.parsingFingerprint64(schema))``
+    (zero-padded). The single-object header stores the same number little-endian.
+    """
+    return f"{fingerprint:016x}"
 
 
 def crc64_avro_of(canonical_form: str) -> int:

@@ -47,7 +47,8 @@ NOTICE_SUBJECT = re.compile(
 )
 # What a failure notice says besides codes: the MTAs' own sentences.
 FAILURE_WORDING = re.compile(
-    r"(?i)could\s+not\s+be\s+delivered|couldn't\s+be\s+delivered|was\s+not\s+delivered|"
+    r"(?i)could\s+not\s+be\s+delivered|couldn[\'\u2019]t\s+be\s+delivered|"
+    r"(?:was\s+not|wasn[\'\u2019]t)\s+delivered|"
     r"undeliverable|delivery\s+(?:has\s+)?failed|failed\s+permanently|permanent\s+(?:error|failure)|"
     r"(?:unable|not\s+able|wasn't\s+able)\s+to\s+deliver|could\s+not\s+deliver|"
     r"does\s+not\s+like\s+recipient|no\s+mailbox\s+here|user\s+unknown|unknown\s+user|"
@@ -58,6 +59,12 @@ FAILURE_WORDING = re.compile(
     r"connect\s+to\s+\S+:|connection\s+(?:refused|timed\s+out)|lost\s+connection|"
     r"refused\s+to\s+talk|host\s+\S+\s+said:|remote\s+host\s+said|smtp\s+error|"
     r"name\s+service\s+error|host\s+not\s+found|retry\s+time"
+)
+
+
+# The line after which a notice lists the failed addresses without a word about each.
+LIST_INTRO = re.compile(
+    r"(?i)(?:following\s+(?:recipients?|address(?:\(es\)|es)?)|these\s+recipients)[^\n]*\n"
 )
 
 
@@ -80,15 +87,27 @@ class GenericText(TextBounce):
         if ctx.original is not None:
             return super().read(ctx)
         # The whole body is the report: only address lines whose own text tells a failure
-        # count, then the sentences of the notice, then the header.
+        # count, then the sentences of the notice, then the addresses listed after its "following
+        # recipients" line, then the header.
         report = ctx.report_text
         blocks = [item for item in self.blocks(ctx, report) if _tells_failure(item[1])]
         if blocks:
             return [self.evidence(ctx, address, diagnostic) for address, diagnostic in blocks]
-        named = sentence_recipients(report) or _failed_recipients(ctx)
+        named = sentence_recipients(report) or self._listed(ctx, report) or _failed_recipients(ctx)
         named = [address for address, _ in drop_own_addresses(ctx, [(a, "") for a in named])]
         whole = squeeze(report)[:2000]
         return [self.evidence(ctx, address, whole) for address in named]
+
+    def _listed(self, ctx: Context, report: str) -> list[str]:
+        """Addresses on lines of their own after the notice's list intro."""
+        section = _listed_after_intro(report)
+        return [address for address, _ in self.blocks(ctx, section)] if section else []
+
+
+def _listed_after_intro(report: str) -> str | None:
+    """The text after "the following recipients/addresses" (Outlook, Exchange, Exim)."""
+    found = LIST_INTRO.search(report)
+    return report[found.end() :] if found else None
 
 
 def _notice_without_original(ctx: Context) -> bool:

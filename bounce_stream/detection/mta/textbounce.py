@@ -10,7 +10,7 @@ from bounce_stream.detection.decide import match_text
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in, first_address
 from bounce_stream.detection.mta.signals import human_reply
-from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
+from bounce_stream.detection.mta.textscan import recipient_blocks, remote_host, unique_blocks
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext.matcher import required_literals, split_top_level
 from bounce_stream.detection.smtp import find_command
@@ -182,6 +182,7 @@ class TextBounce:
             reply_code=statuscodes.find_reply_code(diagnostic),
             smtp_command=find_command(diagnostic),
             diagnostic_type="SMTP",
+            remote_mta=remote_host(diagnostic),
         )
 
 

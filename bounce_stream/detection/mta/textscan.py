@@ -39,7 +39,7 @@ _ADDR = ADDRESS_RE.pattern
 # back cannot make a match, and retrying every split of a long blank run was quadratic.
 RECIPIENT_LINE = re.compile(
     r"^[ \t]*+(?:>>>[ \t]*+|[245]\d\d[ \t-]++|[*\u2022-][ \t]++)?"
-    r"(?:(?:rcpt(?:[ \t]+to)?|recipient|address)[ \t]*:[ \t]*+)?"
+    r"(?:(?:rcpt(?:[ \t]+to)?|recipient(?:[ \t]+address)?|address)[ \t]*:[ \t]*+)?"
     r"[\"'<(]?[ \t]*+"
     r"(" + _ADDR + r")[ \t]*+[\"'>)]?[ \t]*+"
     r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|"
@@ -56,8 +56,8 @@ TRAILING_RECIPIENT = re.compile(
 
 _QUOTED_ADDR = r"[<\"'(]?(" + _ADDR + r")[>\"')]?"
 _NOT = (
-    r"(?:could\s+not|couldn't|cannot|can't|was\s+not|wasn't|has\s+not\s+been|is\s+not|"
-    r"will\s+not)"
+    r"(?:could\s+not|couldn[\'\u2019]t|cannot|can[\'\u2019]t|was\s+not|wasn[\'\u2019]t|"
+    r"has\s+not\s+been|is\s+not|will\s+not)"
 )
 # The sentences failure notices name a recipient in (Exchange/Outlook "Your message to a@b
 # couldn't be delivered", Gmail "Your message wasn't delivered to a@b", Postfix/Exim style
@@ -67,7 +67,7 @@ SENTENCE_RECIPIENT = re.compile(
     r"(?i)\b(?:(?:message|mail|e-?mail)\s+(?:(?:that\s+)?you\s+sent\s+|sent\s+)?to|"
     r"delivery\s+(?:of\s+(?:your|the)\s+message\s+)?to)[ \t]+" + _QUOTED_ADDR + r"[ \t,]*"
     r"(?:\([^)\n]{0,80}\)[ \t]*)?(?:" + _NOT + r"|failed|has\s+failed|bounced|"
-    r"is\s+undeliverable|was\s+(?:rejected|returned)|could\s+not)"
+    r"is\s+undeliverable|was\s+(?:rejected|returned|undeliverable)|could\s+not)"
     r"|\b(?:" + _NOT + r"\s+be\s+delivered|" + _NOT + r"\s+delivered|"
     r"(?:unable|failed)\s+to\s+deliver(?:\s+(?:your|the)\s+(?:message|mail))?|"
     r"undeliverable)\s+to[ \t]+" + _QUOTED_ADDR
@@ -82,6 +82,33 @@ def sentence_recipients(text: str) -> list[str]:
         for match in SENTENCE_RECIPIENT.finditer(text[:MAX_SENTENCE_CHARS])
     )
     return list(dict.fromkeys(found))[:MAX_RECIPIENTS]
+
+
+_HOST_NAME = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+"
+_HOST_IP = r"(?:ipv6:)?[0-9a-f]{0,4}[:.][0-9a-f:.]{2,44}"
+# Where the MTAs' text names the host that refused: Postfix ("host mx[192.0.2.1] said:",
+# "refused to talk to me", "connect to mx[192.0.2.1]:25:", "lost connection with mx[...]",
+# "conversation with mx[...] timed out"), Exim ("host mx [192.0.2.1]: 550 ..." or on a line of
+# its own), qmail-remote ("Connected to 192.0.2.1 but sender was rejected.", "192.0.2.1 does
+# not like recipient."), sendmail ("... while talking to mx.example.com.:") and the plain
+# "host: mx" / "remote host: mx" lines of other notices.
+REMOTE_HOST = re.compile(
+    r"(?i)\b(?:host|connect\s+to|lost\s+connection\s+with|conversation\s+with)\s+"
+    r"(" + _HOST_NAME + r")?\s*\[(" + _HOST_IP + r")\]"
+    r"|\bconnected\s+to\s+(" + _HOST_NAME + r")\s+but\b"
+    r"|(?:^|\n)[ \t]*(" + _HOST_IP + r")\s+does\s+not\s+like\s+recipient"
+    r"|\bwhile\s+talking\s+to\s+(" + _HOST_NAME + r")\.?:"
+    r"|\b(?:remote\s+)?host\s*:\s*\[?(" + _HOST_NAME + r")\]?"
+)
+
+
+def remote_host(text: str) -> str | None:
+    """The remote host a bounce text names (its name, else its address); None if none."""
+    found = REMOTE_HOST.search(text[:MAX_DIAGNOSTIC_CHARS])
+    if found is None:
+        return None
+    name = next((group for group in found.groups() if group), None)
+    return name.lower().rstrip(".") if name else None
 
 
 def recipient_blocks(text: str, *, strict_lines: bool = False) -> list[tuple[str, str]]:

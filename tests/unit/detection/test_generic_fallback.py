@@ -153,3 +153,39 @@ agent@helpdesk.example
 def test_ordinary_mail_about_delivery_gives_no_event(raw: str) -> None:
     """Mail from people, newsletters and ticket systems is never read as a bounce."""
     assert _events(raw) == []
+
+
+def test_addresses_listed_after_a_following_recipients_line_are_read() -> None:
+    """An address alone under "the following recipients" is the failed recipient."""
+    raw = (
+        "Return-Path: <>\nFrom: postmaster@mail.example.com\nTo: sender@example.org\n"
+        "Subject: Delivery Status Notification (Failure)\n\n"
+        "This is an automatically generated Delivery Status Notification.\n\n"
+        "Unable to deliver message to the following recipients, due to being unable to\n"
+        "connect successfully to the destination mail server.\n\n"
+        "       nina@example.com\n"
+    )
+    assert [event[0] for event in _events(raw)] == ["nina@example.com"]
+
+
+def test_recipient_address_field_line_is_a_recipient_line() -> None:
+    """ "Recipient address: a@b" followed by its reason and diagnostic is read."""
+    raw = (
+        "Return-Path: <>\nFrom: postmaster@mac.example.com\nTo: sender@example.org\n"
+        "Subject: Delivery Notification: Delivery has failed\n\n"
+        "Your message cannot be delivered to the following recipients:\n\n"
+        "  Recipient address: omar@example.jp\n"
+        "  Reason: Remote SMTP server has rejected address\n"
+        "  Diagnostic code: smtp;550 5.1.1 <omar@example.jp>... User Unknown\n"
+    )
+    assert _events(raw) == [("omar@example.jp", "userunknown", "5.1.1")]
+
+
+def test_message_to_recipient_was_undeliverable_sentence() -> None:
+    """ "The following message to <a@b> was undeliverable." names the recipient."""
+    assert sentence_recipients("The following message to <p@example.jp> was undeliverable.") == [
+        "p@example.jp"
+    ]
+    assert sentence_recipients("Your message wasn\u2019t delivered to q@example.it because") == [
+        "q@example.it"
+    ]

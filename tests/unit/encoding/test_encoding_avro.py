@@ -126,8 +126,8 @@ def test_confluent_headers() -> None:
     ]
 
 
-def test_fingerprint_header_equals_frame_bytes() -> None:
-    """The fingerprint header is the hex of bytes 2..10 of the single-object frame."""
+def test_fingerprint_header_is_frame_bytes_reversed() -> None:
+    """The fingerprint header is the big-endian hex of the little-endian bytes 2..10 of a frame."""
     encoder = make_encoder(dead_letter_schema())
     header = dict(encoder.headers())["avro.schema.fingerprint"]
     frame = encoder.encode(
@@ -141,7 +141,8 @@ def test_fingerprint_header_equals_frame_bytes() -> None:
             "failed_at": 0,
         }
     )
-    assert header == frame[2:10].hex().encode()
+    assert header == frame[2:10][::-1].hex().encode()
+    assert int(header, 16) == int.from_bytes(frame[2:10], "little")
 
 
 def test_headers_refuse_inconsistent_arguments() -> None:
@@ -178,12 +179,12 @@ def test_garbage_raises_unknown_magic(data: bytes) -> None:
 
 
 def test_unknown_fingerprint_is_typed() -> None:
-    """A single-object frame with a fingerprint nobody knows raises UnknownFingerprintError."""
+    """A frame with an unknown fingerprint raises UnknownFingerprintError naming it big-endian."""
     data = b"\xc3\x01" + struct.pack("<Q", 0x1234) + b"\x00"
     with pytest.raises(UnknownFingerprintError) as info:
         Decoder().decode(data)
     assert info.value.fingerprint == 0x1234
-    assert "3412000000000000" in str(info.value)
+    assert "0000000000001234" in str(info.value)  # displayed big-endian, like Java
 
 
 def test_unknown_schema_id_is_typed() -> None:

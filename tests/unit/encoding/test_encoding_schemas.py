@@ -23,6 +23,7 @@ from bounce_stream.encoding.schemas import (
     bounce_event_schema,
     crc64_avro_of,
     dead_letter_schema,
+    fingerprint_display,
     get_schema,
     load_schema,
     mailbox_checkpoint_schema,
@@ -131,6 +132,24 @@ def test_reference_fingerprint_matches_avro_spec_test_vectors() -> None:
     vectors = {'"null"': 7195948357588979594, '"boolean"': -6970731678124411036}
     for canonical, java_long in vectors.items():
         assert reference_fingerprint64(canonical.encode()) == java_long % 2**64
+
+
+def test_fingerprint_display_is_javas_hex_of_the_spec_vector() -> None:
+    """The displayed fingerprint of "null" is Java's Long.toHexString of the spec's long."""
+    # schema-tests.txt gives 7195948357588979594 for "null"; Java prints it as 63dd24e7cc258f8a.
+    assert fingerprint_display(crc64_avro_of('"null"')) == format(7195948357588979594, "016x")
+    assert fingerprint_display(crc64_avro_of('"null"')) == "63dd24e7cc258f8a"
+    # A negative Java long prints as its two's complement, which is the unsigned value.
+    assert fingerprint_display(crc64_avro_of('"boolean"')) == format(
+        -6970731678124411036 % 2**64, "016x"
+    )
+
+
+@pytest.mark.parametrize("name", SCHEMA_NAMES)
+def test_fingerprint_hex_is_the_wire_bytes_reversed(name: SchemaName) -> None:
+    """A schema's fingerprint_hex is big-endian: its bytes are the single-object bytes reversed."""
+    schema = get_schema(name)
+    assert bytes.fromhex(schema.fingerprint_hex) == schema.fingerprint_bytes[::-1]
 
 
 @pytest.mark.parametrize("name", SCHEMA_NAMES)

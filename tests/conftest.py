@@ -1,4 +1,5 @@
-"""Fixtures that run the REAL servers from dev/stack.py (no mocks): Kafka (KRaft) and Dovecot.
+"""Fixtures that run the REAL servers from dev/stack.py (no mocks): Kafka (KRaft) and Dovecot,
+shared by every test folder (integration, hostile) in one pytest session.
 
 Session-scoped: ``kafka`` (a KafkaNode) and ``dovecot`` (a DovecotServer), started once, in work
 dirs under one session dir in /tmp (0755, so Dovecot's unprivileged processes can read it;
