@@ -92,6 +92,9 @@ KNOWN: dict[str, str] = {
     "efebd051a650": "open: leading \\s* before the phrase (qmail.py)",
     "3296fbd8bc95": "open: [ \\t]* then [^\\s<>@]+ restarts (rfc3464.py)",
     "baafdcf5ef3d": "open: adjacent \\s* around re: and [ in the subject test (rfc3834.py)",
+    "8f6fd7a3c163": "open: [ \\t]* and [^\\n]{0,200}? share blanks (context.py quoted From:)",
+    "90da474205b4": "open: search restarts in a run of field-name characters (context.py)",
+    "536126b6eaaf": "open: \\s+ then a bounded host name, restarted (textscan.remote_host)",
 }
 
 
