@@ -286,7 +286,7 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=900.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--corpus", type=Path, default=Path(__file__).parents[2] / "shared/corpus")
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).parents[1] / "tests/corpus")
     parser.add_argument("--adversarial-kb", type=int, default=199)
     parser.add_argument("--adversarial-only", action="store_true")
     args = parser.parse_args()
