@@ -64,8 +64,8 @@ _REASONS = {reason.value: reason for reason in Reason}
 _ACTIONS: dict[str | None, Action | None] = {action.value: action for action in Action}
 _ACTIONS[None] = None
 # Messages sent ahead to one worker (bounded by count and bytes); at least one is always sent.
-_IN_FLIGHT_MESSAGES = 8
-_IN_FLIGHT_BYTES = 1024 * 1024
+_IN_FLIGHT_MESSAGES = 32
+_IN_FLIGHT_BYTES = 2 * 1024 * 1024
 _LEND_AFTER = 0.2  # s on one message before the ones sent behind it go to other workers
 _STDERR_LINES = 20  # lines of a worker's stderr logged per worker process, at most
 
