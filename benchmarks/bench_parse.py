@@ -73,7 +73,7 @@ def bench_sisimai(paths: list[Path], rounds: int) -> tuple[int, float, int] | No
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=Path(__file__).parents[2] / "shared/corpus")
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).parents[1] / "tests/corpus")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--cpu", type=int, default=None, help="pin both sides to this CPU")
     args = parser.parse_args()

@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument("mode", choices=("save", "check"))
     parser.add_argument("file", type=Path)
     parser.add_argument("--mutations", type=int, default=30_000)
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared/corpus")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "tests/corpus")
     args = parser.parse_args()
     found = results(args.corpus, args.mutations)
     if args.mode == "save":

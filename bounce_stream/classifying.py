@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from bounce_stream.detection import Action, Bounce, ParseOptions, ParseResult, Reason
-from bounce_stream.detection.model import new_bounce
 from bounce_stream.logs import get_logger
 from bounce_stream.metrics import Metrics
 
@@ -110,7 +109,7 @@ def from_plain(plain: tuple[Any, ...]) -> ParseResult:
         fields = dict(zip(_BOUNCE_FIELDS, values, strict=True))
         fields["reason"] = _REASONS[fields["reason"]]
         fields["action"] = _ACTIONS[fields["action"]]
-        rebuilt.append(new_bounce(**fields))
+        rebuilt.append(Bounce(**fields))
     return ParseResult(tuple(rebuilt), bounce_message_id, fingerprint, error)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from bounce_stream.cli_schema import schema
 from bounce_stream.detection import ParseOptions, parse
 from bounce_stream.encoding.avro import DecodeError, Decoder
 from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
-from bounce_stream.events import event_records, to_json_ready
+from bounce_stream.events import UnpublishableRecipient, event_records, to_json_ready
 from bounce_stream.inputs import iter_messages
 from bounce_stream.settings import ConfigError, Settings, load_settings
 
@@ -102,9 +103,13 @@ def parse_cmd(
         errors = [item.error] if item.error else []
         for raw in item.raws:
             result = parse(raw, options)
-            events.extend(to_json_ready(r) for r in event_records(result, None))
             if result.error:
                 errors.append(result.error)
+                continue
+            try:
+                events.extend(to_json_ready(r) for r in event_records(result, None))
+            except UnpublishableRecipient as exc:  # `run` dead-letters such a message
+                errors.append(str(exc))
         line["events"] = events
         if errors:
             line["error"] = "; ".join(errors)
@@ -113,11 +118,13 @@ def parse_cmd(
 
 
 def _run_kafka(work: Any) -> Any:
-    from bounce_stream.publishing.kafka import KafkaUnavailable
+    from bounce_stream.publishing.kafka import KafkaUnavailable, TopicsMissing
 
+    # aiokafka logs every failed attempt itself; the one line below says what went wrong.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(work)
-    except KafkaUnavailable as exc:
+    except (KafkaUnavailable, TopicsMissing) as exc:
         _fail(f"Kafka: {exc}", EXIT_FAILURE)
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bounce_stream.detection import Bounce, ParseResult
 
 # Fixed namespace so event ids are stable across versions, hosts and mailboxes.
 _EVENT_NAMESPACE = uuid.UUID("6f2b7c1e-9a43-5d0e-8b1f-3c2a9e7d4b10")
+
+# RFC 5321 4.5.3.1.3: a path (the address in angle brackets) is at most 256 octets. The
+# recipient is the Kafka key: a longer one is no address, and the message is dead-lettered.
+MAX_RECIPIENT_OCTETS = 256
 
 # Fields that say where and when a message was read; `parse` (offline) has none of them.
 SOURCE_FIELDS = ("detected_at", "mailbox", "uid", "uidvalidity")
@@ -78,7 +82,26 @@ def event_record(
     return record
 
 
+class UnpublishableRecipient(ValueError):
+    """A recipient that cannot be an event key; the message is dead-lettered instead."""
+
+
+def check_recipient(recipient: str) -> None:
+    """Refuse a recipient over the RFC 5321 path limit or holding a NUL (never in the text)."""
+    if "\x00" in recipient:
+        raise UnpublishableRecipient("recipient address contains a NUL character")
+    octets = len(recipient.encode("utf-8", "surrogatepass"))
+    if octets > MAX_RECIPIENT_OCTETS:
+        raise UnpublishableRecipient(
+            f"recipient address of {octets} octets exceeds the RFC 5321 limit of "
+            f"{MAX_RECIPIENT_OCTETS}"
+        )
+
+
 def event_records(result: ParseResult, source: Source | None) -> list[dict[str, Any]]:
+    """One record per bounce; UnpublishableRecipient when any recipient cannot be a key."""
+    for bounce in result.bounces:
+        check_recipient(bounce.recipient)
     seen: Counter[str] = Counter()
     records = []
     for bounce in result.bounces:
@@ -89,11 +112,13 @@ def event_records(result: ParseResult, source: Source | None) -> list[dict[str, 
 
 
 def to_json_ready(record: dict[str, Any]) -> dict[str, Any]:
-    """Datetimes as ISO 8601 strings, bytes as latin-1 text; everything else unchanged."""
+    """Datetimes as ISO 8601 strings in UTC (as the Avro timestamps carry them; a naive one
+    is taken as UTC, like the encoder does), bytes as latin-1 text; everything else unchanged."""
     out: dict[str, Any] = {}
     for key, value in record.items():
         if isinstance(value, datetime):
-            out[key] = value.isoformat()
+            utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            out[key] = utc.isoformat()
         elif isinstance(value, bytes):
             out[key] = value.decode("latin-1")
         else:

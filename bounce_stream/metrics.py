@@ -95,7 +95,10 @@ class Metrics:
                 registry=reg,
             ),
             imap_errors=Counter(
-                f"{PREFIX}_imap_errors", "IMAP connection or protocol errors.", mb, registry=reg
+                f"{PREFIX}_imap_errors",
+                "IMAP errors, by reason (auth/connect/timeout/protocol).",
+                ("mailbox", "reason"),
+                registry=reg,
             ),
             kafka_errors=Counter(
                 f"{PREFIX}_kafka_errors", "Kafka errors (start, send, commit).", mb, registry=reg

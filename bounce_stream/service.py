@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ from bounce_stream.detection import ParseOptions
 from bounce_stream.encoding.avro import Decoder
 from bounce_stream.encoding.registry import SchemaRegistryClient, topic_encoders
 from bounce_stream.http import ProbeServer
-from bounce_stream.logs import get_logger
+from bounce_stream.logs import get_logger, install_asyncio_handler
 from bounce_stream.metrics import Metrics
 from bounce_stream.publishing.kafka import ensure_topics
 from bounce_stream.settings import ConfigError, MailboxSettings, Settings
@@ -121,6 +122,7 @@ class Service:
     async def run(self, mailboxes: Sequence[MailboxSettings] | None = None) -> None:
         """Serve until SIGTERM/SIGINT (or :attr:`stop_event`), then stop within the grace."""
         loop = asyncio.get_running_loop()
+        install_asyncio_handler(loop)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._request_stop, sig.name)
         owned = list(self.settings.mailboxes if mailboxes is None else mailboxes)
@@ -170,9 +172,12 @@ class Service:
                 loop.remove_signal_handler(sig)
 
     def _request_stop(self, why: str) -> None:
-        if not self.stop_event.is_set():
-            self._log.info("stopping", signal=why, grace_s=self.settings.shutdown_grace_seconds)
+        # The event first: nothing that follows (a log line to a closed pipe) may lose it.
+        first = not self.stop_event.is_set()
         self.stop_event.set()
+        if first:
+            with contextlib.suppress(Exception):
+                self._log.info("stopping", signal=why, grace_s=self.settings.shutdown_grace_seconds)
 
     async def _codecs_with_retry(self) -> Codecs | None:
         delay = 1.0

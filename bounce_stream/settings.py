@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -54,6 +55,9 @@ def _read_secret(
             text = file.read_text(encoding="utf-8").rstrip("\r\n")
         except OSError as exc:
             raise ValueError(f"{key}_file cannot be read: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            # Neither the bytes nor their position: they are (part of) the secret.
+            raise ValueError(f"{key}_file is not UTF-8 text") from None
         if not text:
             raise ValueError(f"{key}_file is empty")
         return SecretStr(text)
@@ -125,7 +129,11 @@ class KafkaSettings(_Strict):
     transactional_id_prefix: str = "bounce-stream"
     transaction_timeout_ms: Annotated[int, Field(ge=1000)] = 60_000
     request_timeout_ms: Annotated[int, Field(ge=1000)] = 30_000
-    fenced_backoff_seconds: Annotated[float, Field(ge=0)] = 300.0
+    # A transaction (begin, sends, commit) still unfinished after this long is given up:
+    # logged, counted, /readyz 503, and the producer rebuilt (its outcome is read back).
+    transaction_deadline_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    # Each standby round reads the checkpoint partition: at least a second between them.
+    fenced_backoff_seconds: Annotated[float, Field(ge=1)] = 300.0
     checkpoint_heartbeat_seconds: Annotated[float, Field(gt=0)] = 60.0
     retry_initial_seconds: Annotated[float, Field(gt=0)] = 1.0
     retry_max_seconds: Annotated[float, Field(gt=0)] = 60.0
@@ -161,9 +169,23 @@ class SchemaRegistrySettings(_Strict):
 
     @field_validator("url")
     @classmethod
-    def _no_credentials_in_url(cls, v: str | None) -> str | None:
-        if v is not None and re.match(r"^[a-z]+://[^/]*@", v):
+    def _plain_http_url(cls, v: str | None) -> str | None:
+        # The messages never echo the URL: it may carry a password or a token.
+        if v is None:
+            return v
+        try:
+            parts = urllib.parse.urlsplit(v)
+            host = parts.hostname
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        if parts.scheme.lower() not in ("http", "https") or not host:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if "@" in parts.netloc:
             raise ValueError("put registry credentials in username/password, not in the URL")
+        if parts.query or parts.fragment or "?" in v or "#" in v:
+            raise ValueError(
+                "must not carry a query string or fragment (a token belongs in password)"
+            )
         return v
 
     @model_validator(mode="after")

@@ -26,6 +26,7 @@ from bounce_stream.encoding.avro import Decoder, Encoder
 from bounce_stream.events import Source, event_records
 from bounce_stream.logs import get_logger
 from bounce_stream.mailbox.imap import (
+    ERROR_REASONS,
     FetchedMessage,
     ImapAuthError,
     ImapError,
@@ -194,11 +195,12 @@ class MailboxWorker:
             m.messages_fetched,
             m.bytes_fetched,
             m.not_bounce,
-            m.imap_errors,
             m.kafka_errors,
             m.fenced,
         ):
             counter.labels(mailbox=name)
+        for reason in ERROR_REASONS:
+            m.imap_errors.labels(mailbox=name, reason=reason)
         for bounce_type in BounceType:
             m.events_published.labels(mailbox=name, bounce_type=bounce_type.value)
         for cause in DEAD_LETTER_CAUSES:
@@ -234,7 +236,7 @@ class MailboxWorker:
                 self._retrying("kafka unavailable", exc, delay)
                 await sleep_unless(self._stop, delay)
             except ImapError as exc:
-                self._metrics.imap_errors.labels(**self._m).inc()
+                self._metrics.imap_errors.labels(**self._m, reason=exc.reason).inc()
                 await self._imap.close()
                 delay = self._imap_backoff.next_delay()
                 if isinstance(exc, ImapAuthError):
@@ -478,13 +480,16 @@ class MailboxWorker:
         infos = await self._imap.fetch_info(candidates)
         chosen, oversized, cutoff = self._select(after, candidates, infos)
         fetched = await self._imap.fetch_bodies([i.uid for i in chosen])
+        # Bodies the adapter read past (the server's size lied) are dead-lettered by reference.
+        oversized += [MessageInfo(m.uid, m.size, m.internal_date) for m in fetched if m.oversized]
+        fetched = [m for m in fetched if not m.oversized]
         return _Batch(fetched, oversized, cutoff, started)
 
     def _valid_uids(self, uids: list[int]) -> list[int]:
         """``uids`` without those beyond IMAP's 32-bit range (logged, never fetched)."""
         valid = [uid for uid in uids if uid <= MAX_UID]
         if len(valid) < len(uids):
-            self._metrics.imap_errors.labels(**self._m).inc()
+            self._metrics.imap_errors.labels(**self._m, reason="protocol").inc()
             self._log.warning(
                 "invalid_uids_ignored",
                 count=len(uids) - len(valid),
@@ -712,5 +717,5 @@ class MailboxWorker:
             else:
                 await self._imap.delete(uids)
         except ImapError as exc:
-            self._metrics.imap_errors.labels(**self._m).inc()
+            self._metrics.imap_errors.labels(**self._m, reason=exc.reason).inc()
             self._log.warning("housekeeping_failed", mode=mode, error=str(exc))

@@ -3,8 +3,7 @@
 # mailbox, load sample bounces, run bounce-stream, print the decoded events, stop everything.
 #
 #   DEMO_DIR   where the servers keep their state (default /tmp/bounce-stream-demo)
-#   SAMPLES    .eml files or folders to load (default: ../shared/corpus/labeled when present,
-#              else the repo's own samples in tests/unit/detection/samples)
+#   SAMPLES    .eml files or folders to load (default: the labelled corpus in tests/corpus/labeled)
 set -Eeuo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -14,10 +13,7 @@ scripts/bootstrap.sh
 PY="$REPO/.venv/bin/python"
 BS="$REPO/.venv/bin/bounce-stream"
 
-if [ -z "${SAMPLES:-}" ]; then
-    if [ -d "$REPO/../shared/corpus/labeled" ]; then SAMPLES="$REPO/../shared/corpus/labeled"
-    else SAMPLES="$REPO/tests/unit/detection/samples"; fi
-fi
+SAMPLES="${SAMPLES:-$REPO/tests/corpus/labeled}"
 
 printf '\n==> starting Kafka and Dovecot in %s\n' "$DEMO_DIR"
 "$PY" -m dev.stack up --dir "$DEMO_DIR"

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar, cast, overload
 from bounce_stream.detection.headers import Headers, decode_value, parse_headers
 from bounce_stream.detection.mime import Part, iter_leaves
 from bounce_stream.detection.smtp import find_command
-from bounce_stream.detection.textutil import html_to_text
+from bounce_stream.detection.textutil import html_to_text, lowers_safely
 
 MAX_REPORT_CHARS = 64_000  # the human-readable report detectors scan
 MAX_MARKER_SEARCH = 32_000  # where a quoted original message may start
@@ -33,7 +33,8 @@ ORIGINAL_MARKER = re.compile(
     r"|included\s+is\s+a\s+copy\s+of\s+the\s+message\s+header"
     r")"
 )
-
+# Every ORIGINAL_MARKER alternative contains the word "message" (pinned by a unit test).
+_MARKER_ANCHOR = "message"
 
 _ORIGINAL_MARKER_LOWER = re.compile(ORIGINAL_MARKER.pattern.replace("(?im)", "(?m)", 1))
 # The same markers after a newline: a literal first character lets the regex engine skip
@@ -42,21 +43,6 @@ _ORIGINAL_MARKER_LOWER = re.compile(ORIGINAL_MARKER.pattern.replace("(?im)", "(?
 _MARKER_AFTER_NEWLINE = re.compile(ORIGINAL_MARKER.pattern.replace("(?im)^", r"(?im)\n", 1))
 _MARKER_AFTER_NEWLINE_LOWER = re.compile(
     _ORIGINAL_MARKER_LOWER.pattern.replace("(?m)^", r"(?m)\n", 1)
-)
-# Most frequent first (in bounces that have a marker at all): the scan stops at the first found.
-_MARKER_WORDS = (
-    "original message",
-    "returned message",
-    "copy of the",
-    "headers follow",
-    "message follows",
-    "message below",
-    "headers of",
-    "text of your",
-    "text follows",
-    "message reads",
-    "message header",
-    "header of the",
 )
 
 
@@ -137,10 +123,11 @@ class Context:
     def _marker(self) -> tuple[int, int] | None:
         """Start and end of the first ``ORIGINAL_MARKER`` match in ``body_text``."""
         # Reports sit at the top of the body: the marker is searched in its head only, and
-        # only when one of the marker's key words occurs at all (the regex is the slow part).
+        # only when the word every marker holds occurs at all (the regex is the slow part).
+        # One word, not phrases: the marker allows any white space between its words.
         head = self.body_text[:MAX_MARKER_SEARCH]
         lowered = head.lower()
-        if not any(map(lowered.__contains__, _MARKER_WORDS)):  # map: no generator frames
+        if _MARKER_ANCHOR not in lowered and lowers_safely(head):
             return None
         if head.isascii():  # same offsets: the case-sensitive pattern on lower case is faster
             return _first_marker_near_message(lowered)
@@ -204,9 +191,8 @@ def _first_marker(
     return (found.start() + 1, found.end()) if found is not None else None
 
 
-# Every ORIGINAL_MARKER alternative contains the word "message" (pinned by a unit test), and
-# before it only these characters: the words' letters, white space and the line prefixes.
-_MARKER_ANCHOR = "message"
+# Before ``_MARKER_ANCHOR`` in a marker, only these characters: the words' letters, white space
+# and the line prefixes.
 _MAY_PRECEDE_ANCHOR = "abcdefghijklmnopqrstuvwxyz>|-=_*" + "".join(
     chr(c) for c in range(128) if chr(c).isspace()
 )

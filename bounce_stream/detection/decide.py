@@ -14,7 +14,7 @@ from bounce_stream.detection import statuscodes
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import INDEXED_WORDS, MATCHERS
-from bounce_stream.detection.reasontext.matcher import TextMatcher, token_list
+from bounce_stream.detection.reasontext.matcher import TextMatcher, token_list, tokens_of
 from bounce_stream.detection.textutil import squeeze, strip_reply_continuations
 
 # Reasons a status code or a text may prove, most specific first.
@@ -53,14 +53,38 @@ WEAK_TEXT_ORDER: tuple[Reason, ...] = (
     Reason.NOTACCEPT,
     Reason.MAILERERROR,
 )
-# A status saying "unknown user" is overruled by texts that say the sender was refused.
-_OVERRULE_USERUNKNOWN = (
+# The one reason precedence: what a text alone says, most specific first (a mailbox-full
+# text inside a 5.1.1 answer is a full mailbox, an SPF failure worded like a block is an
+# authentication failure), for decisions and for detectors that read a line's reason.
+REASON_ORDER: tuple[Reason, ...] = (*STRONG_ORDER, *WEAK_TEXT_ORDER, Reason.SYNTAXERROR)
+# Sisimai's reading of a status that says "unknown user" (Reason::UserUnknown): the text is
+# checked against these reasons first, and any of them that matches means the status is a
+# relay's generic summary of another refusal ("5.1.0 sender rejected", "5.1.1 ... blocked").
+# REQUIREPTR is part of Sisimai 4's "blocked" wording, split off in Sisimai 5.
+_BEFORE_USERUNKNOWN_STATUS = (
+    Reason.NORELAYING,
     Reason.BLOCKED,
+    Reason.REQUIREPTR,
+    Reason.MAILBOXFULL,
+    Reason.HASMOVED,
     Reason.REJECTED,
     Reason.NOTACCEPT,
-    Reason.REQUIREPTR,
-    Reason.SPAMDETECTED,
 )
+# A standard status decides over the wording of its sibling reason (REASONS.md, Sisimai 5):
+# x.2.3 is the recipient's own size limit (exceedlimit) even where the text says "message
+# too big", and x.3.4 the system's (mesgtoobig) even where it names a limit.
+_SIBLINGS: dict[Reason, frozenset[Reason]] = {
+    Reason.EXCEEDLIMIT: frozenset({Reason.MESGTOOBIG}),
+    Reason.MESGTOOBIG: frozenset({Reason.EXCEEDLIMIT}),
+}
+# What a diagnostic may hold that says nothing of why: addresses, reply and status codes.
+_NO_EVIDENCE = re.compile(
+    r"<?[^\s<>]*@[^\s<>]*>?|\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b|\bsmtp\b"
+)
+# A sender-rejection text proves "rejected" only where the sender is what was refused
+# (Sisimai's Reason::Rejected): at MAIL FROM; after DATA unless the status says unknown user;
+# elsewhere only when the status itself decides nothing more specific.
+_REJECTED_ANY_COMMAND = frozenset({None, Reason.SECURITYERROR, Reason.SYSTEMERROR})
 # Local delivery agents report on the mailbox itself, not from an SMTP dialogue.
 _LOCAL_AGENT = re.compile(r"(?:^|\s)(?:mail\.local|procmail|maildrop|dovecot-lda|deliver|local):\s")
 # Every match of _LOCAL_AGENT contains one of these; a search tries every position, so the
@@ -91,6 +115,15 @@ def _needs(matcher: TextMatcher) -> tuple[str, ...] | None:
 
 _STRONG_TRIED = _tried(STRONG_ORDER)
 _WEAK_TRIED = _tried(WEAK_TEXT_ORDER)
+
+
+def match_text(text: str, tokens: frozenset[str] | None = None) -> Reason | None:
+    """The first reason of ``REASON_ORDER`` whose patterns match ``text`` (lower-cased)."""
+    words = (tokens if tokens is not None else tokens_of(text)) & INDEXED_WORDS
+    for reason in REASON_ORDER:
+        if MATCHERS[reason].matches_words(text, words):
+            return reason
+    return None
 
 
 def decide(evidence: Evidence) -> tuple[Reason, str | None]:
@@ -185,7 +218,7 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> R
     body, words = text.text, text.words
     for reason, matcher, reason_words, needs in _STRONG_TRIED:
         if reason is by_status:
-            if reason is Reason.USERUNKNOWN and _overruled(text):
+            if reason is Reason.USERUNKNOWN and _other_refusal(text):
                 continue
             return reason
         # text.has(reason), inlined: this loop is the hottest part of a decision, and most
@@ -201,6 +234,8 @@ def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> R
                     break
             else:
                 continue
+        if by_status is not None and reason in _SIBLINGS.get(by_status, ()):
+            continue
         if matcher.matches_words(body, words):
             verdict = _text_verdict(reason, evidence.smtp_command, by_status, body)
             if verdict is not None:
@@ -218,9 +253,21 @@ def _text_verdict(
         if command in ("CONN", "EHLO", "HELO", "MAIL"):
             return None
         return Reason.FILTERED
-    if reason is Reason.REJECTED and command == "RCPT" and by_status is not None:
+    if reason is Reason.REJECTED and not _sender_refused(command, by_status):
         return None
     return reason
+
+
+def _sender_refused(command: str | None, by_status: Reason | None) -> bool:
+    if command == "MAIL":
+        return True
+    if command == "DATA":
+        return by_status is not Reason.USERUNKNOWN
+    return by_status in _REJECTED_ANY_COMMAND
+
+
+def _other_refusal(text: Diagnostic) -> bool:
+    return bool(text) and any(text.has(other) for other in _BEFORE_USERUNKNOWN_STATUS)
 
 
 def _local_agent(text: str) -> bool:
@@ -228,10 +275,6 @@ def _local_agent(text: str) -> bool:
         if name in text:
             return _LOCAL_AGENT.search(text) is not None
     return False
-
-
-def _overruled(text: Diagnostic) -> bool:
-    return bool(text) and any(text.has(other) for other in _OVERRULE_USERUNKNOWN)
 
 
 def _fallback(evidence: Evidence, status: str | None, text: Diagnostic) -> Reason:
@@ -249,4 +292,10 @@ def _fallback(evidence: Evidence, status: str | None, text: Diagnostic) -> Reaso
     for applies, reason in checks:
         if applies:
             return reason
-    return Reason.ONHOLD if text else Reason.UNDEFINED
+    # "On hold" needs some evidence; an empty diagnostic or one of only codes and addresses
+    # leaves the reason undefined.
+    return Reason.ONHOLD if _says_something(text.text) else Reason.UNDEFINED
+
+
+def _says_something(text: str) -> bool:
+    return sum(char.isalpha() for char in _NO_EVIDENCE.sub(" ", text[:500])) >= 2

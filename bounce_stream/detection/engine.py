@@ -10,8 +10,9 @@ from bounce_stream.detection.correlate import Correlation, correlate
 from bounce_stream.detection.decide import decide
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import ADDRESS_RE
+from bounce_stream.detection.lda import agent_reason
 from bounce_stream.detection.mime import MAX_MESSAGE_CHARS, normalise_newlines, parse_entity
-from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult, new_bounce
+from bounce_stream.detection.model import Action, Bounce, ParseOptions, ParseResult
 from bounce_stream.detection.registry import REGISTRY
 from bounce_stream.detection.rhost import apply_provider
 
@@ -34,6 +35,13 @@ def classify(raw: bytes, options: ParseOptions) -> ParseResult:
     message_id = (ctx.headers.get("message-id") or "").strip() or None
     fingerprint = "mid:" + message_id if message_id else _digest(normalised)
     detector_name, found = _run_registry(ctx)
+    if found and "\x00" in text and _beside_nul(text) & {item.recipient.lower() for item in found}:
+        # "a\0b@c" would otherwise report b@c: an address cut at a NUL is refused.
+        return ParseResult(
+            error="a recipient address touches a NUL character",
+            bounce_message_id=message_id,
+            fingerprint=fingerprint,
+        )
     bounces: tuple[Bounce, ...] = ()
     if found:
         link = correlate(ctx, options)
@@ -50,8 +58,35 @@ def _is_message(raw: bytes) -> bool:
     return _HEADER_LINE.search(head, 0, len(head) if end < 0 else end) is not None
 
 
+def _beside_nul(text: str) -> set[str]:
+    """Addresses (as detectors report them) that start right after or end right before a NUL."""
+    return {
+        found.group(0).lower().strip(".")
+        for found in ADDRESS_RE.finditer(text)
+        if "\x00" in text[max(found.start() - 1, 0) : found.start()]
+        or "\x00" in text[found.end() : found.end() + 2]  # also "a@b.\0c": the dot is not kept
+    }
+
+
 def _digest(normalised: bytes) -> str:
-    return "sha256:" + hashlib.sha256(normalised).hexdigest()
+    return "sha256:" + hashlib.sha256(transport_canonical(normalised)).hexdigest()
+
+
+def transport_canonical(normalised: bytes) -> bytes:
+    """The message as every transport agrees on it: the input of a Message-ID-less fingerprint.
+
+    Files, mbox, Maildir and IMAP servers hand back the same message with different line
+    endings (already normalised to LF here), trailing blanks, final newlines and NUL handling
+    (Dovecot turns NUL into 0x80; other servers drop it), and an mbox ``From `` line. All of
+    that is left out, so the same bounce gets the same ``event_id`` whatever it was read from.
+    A message that has none of it (LF endings, one final newline) digests to its own bytes.
+    """
+    text = normalised.replace(b"\x00", b"").replace(b"\x80", b"")
+    if text.startswith(b"From "):
+        text = text.partition(b"\n")[2]
+    # split/rstrip, not a regex: a long run of blanks must cost linear time.
+    lines = [line.rstrip(b" \t") for line in text.split(b"\n")]
+    return b"\n".join(lines).rstrip(b"\n") + b"\n"
 
 
 def _run_registry(ctx: Context) -> tuple[str, list[Evidence]]:
@@ -73,8 +108,10 @@ def _label(ctx: Context, item: Evidence, detector_name: str) -> str:
 
 
 def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:
+    if item.hint is None and item.reason is None:  # a local delivery agent's own wording
+        item.hint = agent_reason(item.diagnostic, item.diagnostic_type)
     reason, status = decide(item)
-    return new_bounce(
+    return Bounce(
         recipient=item.recipient.lower(),
         reason=reason,
         detected_by=detector_name,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from bounce_stream.detection.textutil import to_text
 
@@ -24,10 +25,23 @@ _FIELD_BLOCK = re.compile(
 )
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
-ADDRESS_RE = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
+_LOCAL_CHAR = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]"
+_DOMAIN = (
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*"
 )
+# For fullmatch, and for patterns that embed it after their own anchor.
+ADDRESS_RE = re.compile(_LOCAL_CHAR + "+@" + _DOMAIN)
+# Searching with ADDRESS_RE is quadratic: every position of a long run of local-part
+# characters not followed by "@" rescans the run. A match can only start where such a run
+# starts (from anywhere inside it the run ends at the same character), so the search
+# pattern starts only there, and takes the run possessively: linear time, same matches.
+_ADDRESS_AT_RUN_START = re.compile(f"(?<!{_LOCAL_CHAR}){_LOCAL_CHAR}++@{_DOMAIN}")
+_ADDRESS_HERE = re.compile(f"{_LOCAL_CHAR}++@{_DOMAIN}")
+_LOCAL_CHARS = frozenset("!#$%&'*+/=?^_`{|}~.-0123456789") | frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+)
+# RFC 5321 4.5.3.1.3: a path is at most 256 octets with its angle brackets.
+MAX_ADDRESS_CHARS = 254
 
 
 class Headers:
@@ -114,15 +128,32 @@ def _decode_word(match: re.Match[str]) -> str:
             data = binascii.a2b_qp(payload.replace("_", " ").encode("latin-1", "replace"))
     except (binascii.Error, ValueError):
         return match.group(0)
+    codec = charset_codec(charset)
+    if codec is None:
+        return data.decode("utf-8", "replace")
     try:
-        return data.decode(charset, "replace")
+        return data.decode(codec, "replace")
     except (LookupError, ValueError):
         return data.decode("utf-8", "replace")
 
 
+# Codecs Python has that are no MIME charset (IANA registers neither) and decode in
+# super-linear time (punycode: 400 kB of digits take ~50 s): read as an unknown charset.
+_NOT_CHARSETS = frozenset({"punycode", "idna"})
+
+
+def charset_codec(charset: str) -> str | None:
+    """Python's codec name for a MIME charset; None when unknown or not a charset."""
+    try:
+        name = codecs.lookup(charset.strip().lower()).name
+    except (LookupError, ValueError):
+        return None
+    return None if name in _NOT_CHARSETS else name
+
+
 def addresses_in(text: str) -> list[str]:
     """Every address-shaped token in ``text``, lower-cased, in order."""
-    return [found.lower().strip(".") for found in ADDRESS_RE.findall(text)]
+    return list(_addresses(text, 0))
 
 
 def first_address(text: str | None) -> str | None:
@@ -131,8 +162,22 @@ def first_address(text: str | None) -> str | None:
         return None
     bracket = text.rfind("<")
     if bracket >= 0:
-        found = ADDRESS_RE.search(text, bracket)
+        found = next(_addresses(text, bracket), None)
         if found:
-            return found.group(0).lower().strip(".")
-    found = ADDRESS_RE.search(text)
-    return found.group(0).lower().strip(".") if found else None
+            return found
+    return next(_addresses(text, 0), None)
+
+
+def _addresses(text: str, at: int) -> Iterator[str]:
+    """Lower-cased address tokens from ``text[at:]``, in order: ``ADDRESS_RE.finditer`` in
+    linear time (see ``_ADDRESS_AT_RUN_START``), without tokens too long to be addresses."""
+    while True:
+        found = None
+        if at > 0 and text[at - 1 : at] in _LOCAL_CHARS:  # a run cut at ``at`` starts there
+            found = _ADDRESS_HERE.match(text, at)
+        found = found or _ADDRESS_AT_RUN_START.search(text, at)
+        if found is None:
+            return
+        if found.end() - found.start() <= MAX_ADDRESS_CHARS:
+            yield found.group(0).lower().strip(".")
+        at = found.end()

@@ -10,11 +10,10 @@ hostile input; nothing here raises on malformed MIME.
 from __future__ import annotations
 
 import binascii
-import codecs
 import re
 from dataclasses import dataclass, field
 
-from bounce_stream.detection.headers import Headers, parse_headers
+from bounce_stream.detection.headers import Headers, charset_codec, parse_headers
 
 MAX_MESSAGE_CHARS = 2_000_000  # structure analysis never looks past this
 MAX_PART_CHARS = 400_000  # decoded text kept per leaf part
@@ -91,10 +90,7 @@ def _unbase64(data: bytes) -> bytes:
 def decode_charset(data: bytes, charset: str | None) -> str:
     """Decode with the declared charset when Python knows it, else UTF-8, else latin-1."""
     if charset:
-        try:
-            name = codecs.lookup(charset.strip().lower()).name
-        except (LookupError, ValueError):
-            name = ""
+        name = charset_codec(charset)
         if name and name not in {"utf-8", "ascii"}:
             try:
                 return data.decode(name, "replace")

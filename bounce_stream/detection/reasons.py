@@ -1,4 +1,4 @@
-"""The bounce reason vocabulary (shared/docs/REASONS.md) and the hard/soft verdict it implies.
+"""The bounce reason vocabulary (docs/reasons.md) and the hard/soft verdict it implies.
 
 This module is the one place the vocabulary lives in Python; ``schemas/bounce_event.avsc``
 carries the same symbols and a unit test keeps the two equal.

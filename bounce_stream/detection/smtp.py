@@ -47,21 +47,6 @@ _CONTEXT_WORDS = (
 # The words that start with "[" (tested only when the text has one: memchr, much cheaper
 # than a substring search).
 _BRACKET_WORDS = ("[rcpt", "[mail", "[data")
-# For each word, the only _CONTEXT alternatives that can match when it is the one word of
-# _CONTEXT_WORDS in the text (as it mostly is): then they find exactly the matches of
-# _CONTEXT, and faster, since a literal first word lets the regex engine skip ahead.
-_BRACKET = re.compile(r"\[(?=rcpt|mail|data)" + _SNIPPET)
-_CONTEXT_ALONE = {
-    "after": re.compile(r"after" + _SNIPPET),
-    "reply": re.compile(r"in\s+reply\s+to" + _SNIPPET),
-    "like": re.compile(r"did\s+not\s+like\s+our" + _SNIPPET),
-    "response": re.compile(r"response\s+to" + _SNIPPET),
-    "while": re.compile(r"while\s+(?:sending|talking\s+to[^:]{0,80}:\s*>>>)" + _SNIPPET),
-    "progress": re.compile(r"most\s+progress\s+was" + _SNIPPET),
-    "[rcpt": _BRACKET,
-    "[mail": _BRACKET,
-    "[data": _BRACKET,
-}
 _SENT = re.compile(r"(?m)^[ \t]*>>>[ \t]*([^\n]{0,17})")
 _LIKES = re.compile(r"does\s+not\s+like\s+(recipient|sender)")
 
@@ -75,8 +60,7 @@ def find_command(text: str) -> str | None:
     if "[" in text:
         present += filter(text.__contains__, _BRACKET_WORDS)
     if present:
-        contexts = _CONTEXT_ALONE[present[0]] if len(present) == 1 else _CONTEXT
-        for context in contexts.finditer(text):
+        for context in _CONTEXT.finditer(text):
             named = _COMMAND_AT.match(context.group(1))
             if named is not None:
                 return _COMMAND_NAMES[cast(int, named.lastindex) - 1]

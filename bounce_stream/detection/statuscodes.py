@@ -182,18 +182,6 @@ _STATUS_PATTERNS = (
 # ``(?:^|[\s:;(\["'])([245]...)``: the reply code at a line start or after one of those
 # characters. Written as above (the look-behind holds at the text's start, and "\n" is \s), so
 # the search skips to the next 2, 4 or 5; the first match has the same group 1.
-# _STATUS_PATTERNS but those a text cannot match, by whether it has "(" or "[" (the first
-# needs one), "#" (the third) and "2." (the last), for texts with "4." or "5.".
-_STATUS_TRIED = {
-    (bracket, hash_sign, two): tuple(
-        pattern
-        for index, pattern in enumerate(_STATUS_PATTERNS)
-        if (bracket or index != 0) and (hash_sign or index != 2) and (two or index != 4)
-    )
-    for bracket in (False, True)
-    for hash_sign in (False, True)
-    for two in (False, True)
-}
 _REPLY_PATTERNS = (
     re.compile(
         r"([245](?<![^\s:;(\[\"'][245])[0-5]\d)(?:[ -]#?[245]\.\d|[ -][A-Za-z<(\[:]|$)",
@@ -215,14 +203,7 @@ def find_status(text: str) -> str | None:
     if not text:
         return None
     text = text[:4000]
-    # Substring tests (in C, memchr for one character) are far cheaper than a regex call and
-    # its scan: only the patterns the text may match are tried (see _STATUS_TRIED).
-    if "5." in text or "4." in text:
-        patterns = _STATUS_TRIED["(" in text or "[" in text, "#" in text, "2." in text]
-    elif "2." in text:
-        patterns = _STATUS_PATTERNS[4:]
-    else:
-        return None
+    patterns = _STATUS_PATTERNS
     for pattern in patterns:
         for match in pattern.finditer(text):
             code = match.group(1)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_TAGS = re.compile(r"<[^>]{0,2000}>")
+# A tag holds no "<": a run of "<" without ">" is not rescanned 2,000 characters deep from each
+# of them.
+_TAGS = re.compile(r"<[^<>]{0,2000}>")
 _ENTITIES = {"&nbsp;": " ", "&lt;": "<", "&gt;": ">", "&amp;": "&", "&quot;": '"', "&#39;": "'"}
 _ENTITY_RE = re.compile("|".join(re.escape(key) for key in _ENTITIES))
 _BREAKS = re.compile(r"(?i)<\s*(?:br|/p|/div|/tr|/li|p|div|tr|li)\b[^>]{0,500}>")

@@ -2,6 +2,14 @@
 
 Everything the service needs from IMAP goes through :class:`ImapMailbox`; nothing else in the
 package imports aioimaplib.
+
+The server is not trusted. aioimaplib's protocol is subclassed (:class:`_BoundedProtocol`) to
+read responses with a loop (its own parser recurses once per line), to cap the length of a
+line and of the literals it keeps (a larger message literal is streamed past and reported
+as oversized, never buffered), and to fail every pending command at once when the connection
+dies or the server breaks the protocol. Each command and the greeting run under a deadline
+that closes the transport (:meth:`ImapMailbox._unless_lost`); no exception text from
+aioimaplib, which can hold a command and so the LOGIN password, is ever passed on.
 """
 
 from __future__ import annotations
@@ -14,19 +22,50 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import aioimaplib
+from aioimaplib import aioimaplib as _imaplib
 
+from bounce_stream.logs import register_secret
 from bounce_stream.settings import MailboxSettings
+
+ErrorReason = Literal["auth", "connect", "timeout", "protocol"]
+ERROR_REASONS: tuple[ErrorReason, ...] = ("auth", "connect", "timeout", "protocol")
 
 
 class ImapError(Exception):
-    """Any IMAP failure: connection, TLS, authentication, protocol. Retriable by reconnecting."""
+    """Any IMAP failure: connection, TLS, authentication, protocol. Retriable by reconnecting.
+
+    ``reason`` is one of :data:`ERROR_REASONS` (the label of the error metric). The text is
+    written by this module only: never a server's response or a command.
+    """
+
+    def __init__(self, message: str, reason: ErrorReason = "connect") -> None:
+        super().__init__(message)
+        self.reason: ErrorReason = reason
 
 
 class ImapAuthError(ImapError):
     """The server refused the credentials (not retried quickly: it will not fix itself)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "auth")
+
+
+class ImapProtocolError(ImapError):
+    """The server broke the protocol or a bound: over-long line, unexpected tag, bad SEARCH."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "protocol")
+
+
+class _Violation(Exception):
+    """Raised inside the protocol; its text is ours and safe to log."""
+
+
+class _ConnectionGone(ConnectionError):
+    """Set on every pending command when the connection is lost or aborted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +81,22 @@ class FetchedMessage:
     size: int
     internal_date: datetime | None
     raw: bytes
+    # The server sent a body larger than the bounds (a lying RFC822.SIZE): it was streamed
+    # past, not kept; ``raw`` is empty and ``size`` is what the server sent.
+    oversized: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Stands in a FETCH response for a literal that was read past, not kept."""
+
+    size: int
 
 
 FETCH_CHUNK = 50
+MAX_LINE_BYTES = 8 * 1024 * 1024  # one response line (a SEARCH of ~1M UIDs fits)
+MAX_NUMBER = 2**32 - 1  # RFC 3501: number and nz-number are 32-bit unsigned integers
+LOGOUT_SECONDS = 1.0
 _FETCH_HEAD = re.compile(rb"^\*?\s*\d+\s+FETCH\s+\(", re.IGNORECASE)
 _UID = re.compile(rb"\bUID\s+(\d+)", re.IGNORECASE)
 _SIZE = re.compile(rb"\bRFC822\.SIZE\s+(\d+)", re.IGNORECASE)
@@ -76,12 +128,13 @@ def uid_set(uids: Iterable[int]) -> str:
     return ",".join(parts)
 
 
-def parse_fetch(lines: Sequence[Any]) -> list[tuple[MessageInfo, bytes | None]]:
+def parse_fetch(lines: Sequence[Any]) -> list[tuple[MessageInfo, bytes | Skipped | None]]:
     """Parse aioimaplib FETCH response lines into (info, literal) pairs in server order.
 
-    Unsolicited FETCH responses without a UID (e.g. flag changes) are skipped.
+    Unsolicited FETCH responses without a UID (e.g. flag changes) are skipped. A literal the
+    protocol read past comes as :class:`Skipped`. A UID outside 1..2^32-1 is a protocol error.
     """
-    out: list[tuple[MessageInfo, bytes | None]] = []
+    out: list[tuple[MessageInfo, bytes | Skipped | None]] = []
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -89,10 +142,11 @@ def parse_fetch(lines: Sequence[Any]) -> list[tuple[MessageInfo, bytes | None]]:
         if not isinstance(line, bytes | bytearray) or not _FETCH_HEAD.match(line):
             continue
         head = bytes(line)
-        literal: bytes | None = None
+        literal: bytes | Skipped | None = None
         # aioimaplib hands a literal over as the next item, a bytearray (its "{n}" removed).
-        if i < len(lines) and isinstance(lines[i], bytearray):
-            literal = bytes(lines[i])
+        if i < len(lines) and isinstance(lines[i], bytearray | Skipped):
+            item = lines[i]
+            literal = item if isinstance(item, Skipped) else bytes(item)
             i += 1
             # Items after the literal (e.g. ") UID 5)") arrive as the next line.
             if i < len(lines) and isinstance(lines[i], bytes | bytearray):
@@ -105,13 +159,53 @@ def parse_fetch(lines: Sequence[Any]) -> list[tuple[MessageInfo, bytes | None]]:
             continue
         size = _SIZE.search(head)
         idate = _IDATE.search(head)
+        if isinstance(literal, Skipped):
+            real_size = literal.size
+        else:
+            real_size = len(literal) if literal is not None else 0
         info = MessageInfo(
-            uid=int(uid.group(1)),
-            size=int(size.group(1)) if size else (len(literal) if literal is not None else 0),
+            uid=_nz_number(uid.group(1)),
+            size=_size(size.group(1)) if size else real_size,
             internal_date=_internal_date(idate.group(1)) if idate else None,
         )
         out.append((info, literal))
     return out
+
+
+def _nz_number(digits: bytes, what: str = "UID") -> int:
+    """A UID or UIDVALIDITY: RFC 3501's nz-number, 1..2^32-1; anything else is refused."""
+    if len(digits) > 10 or not 0 < int(digits) <= MAX_NUMBER:
+        raise ImapProtocolError(f"{what} outside 1..2^32-1 in a response")
+    return int(digits)
+
+
+def _size(digits: bytes) -> int:
+    """An RFC822.SIZE; past RFC 3501's 32 bits it is read as 2^32-1, which is over any
+    max_message_bytes: the message is dead-lettered by reference, not a reconnect loop."""
+    return MAX_NUMBER if len(digits) > 10 else min(int(digits), MAX_NUMBER)
+
+
+def parse_search(lines: Sequence[Any]) -> list[int]:
+    """UIDs of the untagged SEARCH responses among aioimaplib's response ``lines``.
+
+    aioimaplib keeps the "SEARCH" keyword of the untagged line (older versions dropped it:
+    a line of digits only is read as one too). A SEARCH line with any token that is not a UID
+    is a protocol error, never a silently shorter result.
+    """
+    uids: list[int] = []
+    for line in lines:
+        if not isinstance(line, bytes | bytearray):
+            continue
+        tokens = bytes(line).split()
+        if tokens and tokens[0].upper() == b"SEARCH":
+            tokens = tokens[1:]
+        elif not tokens or not tokens[0].isdigit() or (len(tokens) > 1 and tokens[1].isalpha()):
+            continue  # another untagged response ("3 EXISTS", "5 EXPUNGE") or the status text
+        for token in tokens:
+            if not token.isdigit():
+                raise ImapProtocolError("SEARCH response holds a token that is not a UID")
+            uids.append(_nz_number(token))
+    return uids
 
 
 def _ssl_context(settings: MailboxSettings) -> ssl.SSLContext:
@@ -122,16 +216,242 @@ def _ssl_context(settings: MailboxSettings) -> ssl.SSLContext:
     return ctx
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one connection may hold: a response line, one kept literal, literals per command."""
+
+    max_line: int
+    max_literal: int
+    max_response: int
+
+    @classmethod
+    def of(cls, settings: MailboxSettings) -> Limits:
+        # A batch holds at most batch_max_bytes of honest sizes, or one message of up to
+        # max_message_bytes: more literal bytes in one response means the sizes lied.
+        return cls(
+            max_line=MAX_LINE_BYTES,
+            max_literal=settings.max_message_bytes,
+            max_response=max(settings.batch_max_bytes, settings.max_message_bytes),
+        )
+
+
+_LINE_OVERHEAD = 64  # what a held line costs beyond its bytes (the bytes object, list slot)
+_FETCH_ITEM = re.compile(rb"^(?:\* )?[0-9]+ FETCH \(", re.IGNORECASE)
+
+
+class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
+    """aioimaplib's protocol with an iterative, bounded reader and fail-fast teardown.
+
+    Dispatch of each complete line stays aioimaplib's (``_handle_line``); what changes is how
+    bytes become lines and literals: one loop over a buffer (no recursion per line, no
+    rescanning), a cap on line length, FETCH literals over the bounds streamed past and
+    recorded as :class:`Skipped`, any other literal over the line cap refused. Any error while
+    handling data (aioimaplib raises ``Abort`` with the pending command, LOGIN password
+    included, in its text) fails the connection with a text of ours.
+    """
+
+    # Set by aioimaplib's __init__ (untyped there).
+    pending_sync_command: Any
+    pending_async_commands: dict[str, Any]
+    transport: Any
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        conn_lost_cb: Any,
+        limits: Limits,
+    ) -> None:
+        super().__init__(loop, conn_lost_cb)
+        self._limits = limits
+        self._buf = bytearray()
+        self._scanned = 0  # bytes at the start of _buf known to hold no CRLF
+        self._cmd: Any = None  # the command whose response continues on the next line
+        self._depth = 0  # open parentheses of the FETCH item being read
+        self._skip = 0  # literal bytes still to read past
+        self._kept = 0  # literal bytes kept for the responses in flight
+        self._held = 0  # line bytes (with per-line overhead) held for the responses in flight
+        self._greeted = False
+        self.failure: Exception | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def data_received(self, d: bytes) -> None:
+        if self.failure is not None:
+            return
+        try:
+            self._consume(d)
+        except _Violation as exc:
+            self.fail(exc)
+        except Exception as exc:  # aioimaplib's own errors: their text may hold a command
+            self.fail(_Violation(f"unexpected response from the server ({type(exc).__name__})"))
+
+    def _consume(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        while buf:
+            if self._skip:
+                n = min(self._skip, len(buf))
+                del buf[:n]
+                self._skip -= n
+                continue
+            cmd = self._cmd
+            if cmd is not None and cmd.wait_literal_data():
+                need = cmd._expected_size - len(cmd._resp_literal_data)
+                chunk = bytes(buf[:need])
+                del buf[:need]
+                cmd.append_literal_data(chunk)
+                continue
+            end = buf.find(b"\r\n", self._scanned)
+            if end < 0:
+                if len(buf) > self._limits.max_line:
+                    raise _Violation(f"response line over {self._limits.max_line} bytes")
+                self._scanned = max(0, len(buf) - 1)
+                break
+            if end > self._limits.max_line:
+                raise _Violation(f"response line over {self._limits.max_line} bytes")
+            line = bytes(buf[:end])
+            del buf[: end + 2]
+            self._scanned = 0
+            self._line(line)
+        if self.pending_sync_command is not None:
+            self.pending_sync_command.flush()
+
+    def _line(self, line: bytes) -> None:
+        if self.state == _imaplib.CONNECTED:
+            self._greet(line)
+            return
+        # Untagged lines pile up in the pending command (or the IDLE queue) until its tagged
+        # end: a flood of short lines is bounded like literals are.
+        self._held += len(line) + _LINE_OVERHEAD
+        if self._held > self._limits.max_response + self._limits.max_line:
+            raise _Violation("response over its byte bound (a flood of lines)")
+        cmd = self._handle_line(line, self._cmd)
+        if cmd is not None and isinstance(cmd, _imaplib.FetchCommand):
+            if _FETCH_ITEM.match(line):
+                self._depth = 0
+            self._depth += line.count(b"(") - line.count(b")")
+        size = _literal_size(line)
+        if size is not None:
+            self._begin_literal(cmd, size)
+        elif cmd is not None and isinstance(cmd, _imaplib.FetchCommand) and self._depth > 0:
+            self._cmd = cmd
+        else:
+            self._cmd = None
+
+    def _begin_literal(self, cmd: Any, size: int) -> None:
+        limits = self._limits
+        if isinstance(cmd, _imaplib.FetchCommand):
+            if size > limits.max_literal or self._kept + size > limits.max_response:
+                cmd.append_to_resp(Skipped(size))
+                self._skip = size
+                self._cmd = cmd
+                return
+            self._kept += size
+        elif size > limits.max_line:
+            raise _Violation(f"literal of {size} bytes outside a FETCH response")
+        if cmd is None:
+            cmd = _imaplib.Command("NIL", "unused", loop=self.loop)
+        cmd.begin_literal_data(size)
+        self._cmd = cmd
+
+    def _greet(self, line: bytes) -> None:
+        if self._greeted or not line:
+            return
+        self._greeted = True
+        if not line.upper().startswith((b"* OK", b"* PREAUTH")):
+            word = b"BYE" if line.upper().startswith(b"* BYE") else b"no OK"
+            raise _Violation(f"server refused the connection (greeting: {word.decode()})")
+        task = asyncio.ensure_future(self.welcome(line))
+        self.tasks.add(task)
+        task.add_done_callback(self._welcomed)
+
+    def _welcomed(self, task: asyncio.Future[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.fail(_Violation("greeting or CAPABILITY not understood"))
+
+    def _response_done(self, line: bytes) -> None:
+        super()._response_done(line)
+        if self.pending_sync_command is None and not self.pending_async_commands:
+            self._kept = 0
+            self._held = 0
+
+    # -- teardown --------------------------------------------------------------------------
+
+    def fail(self, exc: Exception) -> None:
+        """Fail every pending command with ``exc`` and drop the connection (idempotent)."""
+        if self.failure is None:
+            self.failure = exc
+        self._buf = bytearray()
+        self._cmd = None
+        self._skip = 0
+        pending = [self.pending_sync_command, *self.pending_async_commands.values()]
+        self.pending_sync_command = None
+        self.pending_async_commands = {}
+        for cmd in pending:
+            if cmd is not None and not cmd._event.is_set():
+                cmd._exception = self.failure
+                cmd.close(b"", "BYE")
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fail(_ConnectionGone("connection closed by the server"))
+        super().connection_lost(exc)
+
+
+def _literal_size(line: bytes) -> int | None:
+    """The n of a line ending in "{n}", or None."""
+    if not line.endswith(b"}"):
+        return None
+    start = line.rfind(b"{")
+    digits = line[start + 1 : -1]
+    if start < 0 or not digits.isdigit():
+        return None
+    return int(digits) if len(digits) <= 18 else 10**18
+
+
+class _Client(_imaplib.IMAP4):  # type: ignore[misc]
+    """aioimaplib's client on :class:`_BoundedProtocol`."""
+
+    def __init__(self, limits: Limits, **kwargs: Any) -> None:
+        self._limits = limits
+        super().__init__(**kwargs)
+
+    def create_client(
+        self,
+        host: str,
+        port: int,
+        loop: asyncio.AbstractEventLoop | None,
+        conn_lost_cb: Any = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        local_loop = loop if loop is not None else asyncio.get_running_loop()
+        self.protocol = _BoundedProtocol(local_loop, conn_lost_cb, self._limits)
+        self._client_task = local_loop.create_task(
+            local_loop.create_connection(lambda: self.protocol, host, port, ssl=ssl_context)
+        )
+        self._client_task.add_done_callback(_retrieve)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark a task's outcome as seen: abandoned work must not log "never retrieved"."""
+    if not task.cancelled():
+        task.exception()
+
+
 class ImapMailbox:
     """One authenticated connection to one folder."""
 
     def __init__(self, settings: MailboxSettings) -> None:
         self._settings = settings
+        self._limits = Limits.of(settings)
         self._client: Any = None
         self._lost = asyncio.Event()
         self.uidvalidity: int = 0
         self.exists: int = 0
         self.capabilities: frozenset[str] = frozenset()
+        register_secret(settings.secret)
 
     def __repr__(self) -> str:
         return f"ImapMailbox({self._settings.mailbox_id!r})"
@@ -141,12 +461,17 @@ class ImapMailbox:
         return self._client is not None
 
     async def connect(self) -> None:
-        """Connect, authenticate, SELECT the folder and read its UIDVALIDITY."""
+        """Connect, authenticate, SELECT the folder and read its UIDVALIDITY.
+
+        Each step (greeting, LOGIN, SELECT) runs under ``timeout_seconds``; a server that
+        greets and goes quiet, or greets with BYE, fails the connect, never hangs it.
+        """
         s = self._settings
         lost = asyncio.Event()
         self._lost = lost
         try:
-            client = aioimaplib.IMAP4(
+            client = _Client(
+                self._limits,
                 host=s.host,
                 port=s.port,
                 timeout=s.timeout_seconds,
@@ -154,8 +479,8 @@ class ImapMailbox:
                 ssl_context=_ssl_context(s) if s.tls else None,
             )
             self._client = client
-            await client.wait_hello_from_server()
-            resp = await client.login(s.username, s.secret)
+            await self._unless_lost(client.wait_hello_from_server(), "greeting")
+            resp = await self._unless_lost(client.login(s.username, s.secret), "LOGIN")
             if resp.result != "OK":
                 raise ImapAuthError(f"login refused for {s.username!r} on {s.host}:{s.port}")
             self.capabilities = frozenset(
@@ -165,9 +490,10 @@ class ImapMailbox:
         except ImapError:
             await self.close()
             raise
-        except (OSError, TimeoutError, aioimaplib.Abort) as exc:
+        except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
+            error = self._error(f"cannot connect to {s.host}:{s.port}", exc)
             await self.close()
-            raise ImapError(f"cannot connect to {s.host}:{s.port}: {self._describe(exc)}") from None
+            raise error from None
 
     async def select(self) -> None:
         resp = await self._command("select", self._settings.folder)
@@ -175,11 +501,11 @@ class ImapMailbox:
         for line in resp.lines:
             if isinstance(line, bytes | bytearray):
                 if m := _UIDVALIDITY.search(line):
-                    validity = int(m.group(1))
+                    validity = _nz_number(m.group(1), "UIDVALIDITY")
                 if m := _EXISTS.match(line):
-                    self.exists = int(m.group(1))
+                    self.exists = _size(m.group(1))
         if validity is None:
-            raise ImapError(f"SELECT {self._settings.folder!r} gave no UIDVALIDITY")
+            raise ImapProtocolError(f"SELECT {self._settings.folder!r} gave no UIDVALIDITY")
         self.uidvalidity = validity
 
     @property
@@ -190,14 +516,7 @@ class ImapMailbox:
     async def uids_after(self, last_uid: int) -> list[int]:
         """UIDs greater than ``last_uid``, ascending (one UID SEARCH round trip)."""
         resp = await self._command("uid_search", f"UID {last_uid + 1}:*")
-        uids: list[int] = []
-        # aioimaplib strips the "SEARCH" keyword of the untagged response; accept either.
-        for line in resp.lines[:-1]:
-            tokens = bytes(line).split() if isinstance(line, bytes | bytearray) else []
-            if tokens and tokens[0].upper() == b"SEARCH":
-                tokens = tokens[1:]
-            if tokens and all(t.isdigit() for t in tokens):
-                uids.extend(int(t) for t in tokens)
+        uids = parse_search(resp.lines[:-1])
         # "n:*" always matches the highest UID even when it is below n (RFC 3501 6.4.8).
         return sorted(u for u in set(uids) if u > last_uid)
 
@@ -207,20 +526,25 @@ class ImapMailbox:
         return sorted((info for info, _ in parse_fetch(lines)), key=lambda m: m.uid)
 
     async def fetch_bodies(self, uids: Sequence[int]) -> list[FetchedMessage]:
-        """Whole messages for ``uids``; BODY.PEEK never sets \\Seen."""
+        """Whole messages for ``uids``; BODY.PEEK never sets \\Seen.
+
+        A body the protocol read past (larger than max_message_bytes, or than the batch's
+        bytes when the sizes lied) comes back ``oversized``, with no bytes: dead-letter it
+        by reference.
+        """
         lines = await self._fetch(uids, "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])")
-        got = {
-            info.uid: FetchedMessage(info.uid, info.size, info.internal_date, literal)
-            for info, literal in parse_fetch(lines)
-            if literal is not None
-        }
+        got: dict[int, FetchedMessage] = {}
+        for info, literal in parse_fetch(lines):
+            if isinstance(literal, Skipped):
+                size = max(info.size, literal.size)
+                got[info.uid] = FetchedMessage(info.uid, size, info.internal_date, b"", True)
+            elif literal is not None:
+                got[info.uid] = FetchedMessage(info.uid, info.size, info.internal_date, literal)
         # A UID expunged between SEARCH and FETCH is simply absent: nothing to process.
         return [got[u] for u in sorted(got)]
 
     async def _fetch(self, uids: Sequence[int], items: str) -> list[Any]:
-        # aioimaplib rescans a FETCH response from its start on every line it receives
-        # (quadratic in messages per command) and parses lines recursively (depth grows with
-        # the lines in one read): commands of FETCH_CHUNK messages keep both small, at a
+        # Commands of FETCH_CHUNK messages keep each response (and its deadline) small, at a
         # cost of one round trip per chunk, never one per message.
         ordered = sorted(uids)
         lines: list[Any] = []
@@ -239,7 +563,7 @@ class ImapMailbox:
             return
         client = self._require()
         try:
-            idle = await client.idle_start(timeout=timeout)
+            idle = await self._unless_lost(client.idle_start(timeout=timeout), "IDLE")
             push = asyncio.ensure_future(client.wait_server_push(timeout=timeout))
             stopper = asyncio.ensure_future(stop.wait())
             lost = asyncio.ensure_future(self._lost.wait())
@@ -248,13 +572,15 @@ class ImapMailbox:
             finally:
                 for task in (push, stopper, lost):
                     task.cancel()
+                    task.add_done_callback(_retrieve)
             if self._lost.is_set():
                 raise ConnectionError("connection closed by the server")
             client.idle_done()
-            await self._unless_lost(idle)
-        except (OSError, TimeoutError, aioimaplib.Abort) as exc:
+            await self._unless_lost(idle, "IDLE")
+        except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
+            error = self._error("IDLE failed", exc)
             await self.close()
-            raise ImapError(f"IDLE failed: {self._describe(exc)}") from None
+            raise error from None
 
     async def mark_seen(self, uids: Sequence[int]) -> None:
         await self._command("uid", "store", uid_set(uids), "+FLAGS.SILENT", r"(\Seen)")
@@ -274,44 +600,94 @@ class ImapMailbox:
             await self._command("expunge")
 
     async def close(self) -> None:
-        """Log out (best effort) and drop the connection. Safe to call twice."""
+        """Log out (best effort, briefly) and drop the connection. Safe to call twice.
+
+        No LOGOUT on a connection that is already gone or never got past the greeting; on a
+        live one it gets LOGOUT_SECONDS at most.
+        """
         client, self._client = self._client, None
         if client is None:
             return
-        # The connection is being discarded either way.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.logout(), timeout=5)
-        transport = getattr(getattr(client, "protocol", None), "transport", None)
-        if transport is not None:
-            transport.close()
+        protocol: _BoundedProtocol = client.protocol
+        transport = protocol.transport
+        alive = (
+            transport is not None
+            and not transport.is_closing()
+            and not self._lost.is_set()
+            and protocol.failure is None
+            and protocol.state in (_imaplib.NONAUTH, _imaplib.AUTH, _imaplib.SELECTED)
+            and not protocol.pending_async_commands
+            and protocol.pending_sync_command is None
+        )
+        if alive:
+            # The connection is being discarded either way.
+            with contextlib.suppress(Exception):
+                await self._unless_lost(
+                    client.logout(), "LOGOUT", min(LOGOUT_SECONDS, self._settings.timeout_seconds)
+                )
+        if client._idle_waiter is not None:
+            client._idle_waiter.cancel()
+        protocol.fail(_ConnectionGone("connection closed by the client"))
 
-    async def _unless_lost(self, aw: Any) -> Any:
-        """Await ``aw``, but fail at once if the server drops the connection meanwhile.
+    async def _unless_lost(self, aw: Any, what: str, timeout: float | None = None) -> Any:
+        """Await ``aw`` under a deadline; fail at once if the server drops the connection.
 
-        aioimaplib leaves a command pending until its own timeout when the connection goes;
-        a kicked session or a restarted server must not stall the mailbox for that long.
+        The watchdog: past the deadline the transport is aborted and every pending command
+        failed, so nothing inside aioimaplib is left waiting (its own waits are not all
+        cancellable: the greeting wait re-acquires a lock held by a stuck CAPABILITY).
+        The abandoned awaitable is never awaited again; its outcome is marked as seen.
         """
         task = asyncio.ensure_future(aw)
         lost = asyncio.ensure_future(self._lost.wait())
         try:
             done, _ = await asyncio.wait(
                 {task, lost},
-                timeout=self._settings.timeout_seconds,
+                timeout=self._settings.timeout_seconds if timeout is None else timeout,
                 return_when=asyncio.FIRST_COMPLETED,
             )
+        except asyncio.CancelledError:
+            task.cancel()
+            task.add_done_callback(_retrieve)
+            raise
         finally:
             lost.cancel()
+            lost.add_done_callback(_retrieve)
         if task in done:
             return task.result()
         task.cancel()
+        task.add_done_callback(_retrieve)
+        failure = self._failure()
+        if failure is not None:
+            raise failure
         if self._lost.is_set():
-            raise ConnectionError("connection closed by the server")
+            raise _ConnectionGone("connection closed by the server")
+        self._abort(_Violation(f"{what} timed out"))
         raise TimeoutError
 
-    def _describe(self, exc: BaseException) -> str:
-        """The error as text, with the password blanked: aioimaplib's exceptions can carry
-        the command they failed on, and a LOGIN command carries the password."""
-        return _describe(exc).replace(self._settings.secret, "***")
+    def _failure(self) -> Exception | None:
+        client = self._client
+        return None if client is None else client.protocol.failure
+
+    def _abort(self, exc: Exception) -> None:
+        if self._client is not None:
+            self._client.protocol.fail(exc)
+
+    def _error(self, what: str, exc: BaseException) -> ImapError:
+        """An :class:`ImapError` for ``exc`` whose text holds nothing the server or a command
+        wrote: aioimaplib's exceptions can carry the command they failed on, and a LOGIN
+        command carries the password."""
+        if isinstance(exc, TimeoutError | _imaplib.CommandTimeout):
+            return ImapError(f"{what}: timed out", "timeout")
+        failure = self._failure()
+        if isinstance(exc, _Violation) or isinstance(failure, _Violation):
+            cause = exc if isinstance(exc, _Violation) else failure
+            return ImapProtocolError(f"{what}: {cause}")
+        if isinstance(exc, _ConnectionGone):
+            return ImapError(f"{what}: {exc}", "connect")
+        if isinstance(exc, OSError):
+            detail = exc.strerror or type(exc).__name__
+            return ImapError(f"{what}: {detail}".replace(self._settings.secret, "***"), "connect")
+        return ImapProtocolError(f"{what}: {type(exc).__name__}")
 
     def _require(self) -> Any:
         if self._client is None:
@@ -322,22 +698,16 @@ class ImapMailbox:
 
     async def _command(self, name: str, *args: str) -> Any:
         client = self._require()
+        what = name.upper().replace("_", " ")
         try:
-            resp = await self._unless_lost(getattr(client, name)(*args))
-        except (OSError, TimeoutError, aioimaplib.Abort) as exc:
+            resp = await self._unless_lost(getattr(client, name)(*args), what)
+        except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
+            error = self._error(f"{what} failed", exc)
             await self.close()
-            raise ImapError(f"{name.upper()} failed: {self._describe(exc)}") from None
+            raise error from None
         if resp.result != "OK":
-            text = b" ".join(
-                bytes(x) for x in resp.lines[-1:] if isinstance(x, bytes | bytearray)
-            ).decode("utf-8", "replace")
-            raise ImapError(f"{name.upper()} {args[0] if args else ''} -> {resp.result}: {text}")
+            raise ImapError(f"{what} {args[0] if args else ''} -> {resp.result[:10]}", "protocol")
         return resp
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 async def _wait_or_stop(aw: Any, stop: asyncio.Event, timeout: float) -> None:

@@ -9,7 +9,12 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from bounce_stream.publishing.kafka import KafkaUnavailable, client_options, topic_partitions
+from bounce_stream.publishing.kafka import (
+    KafkaUnavailable,
+    client_options,
+    topic_partitions,
+    unavailable,
+)
 from bounce_stream.settings import KafkaSettings
 
 
@@ -75,7 +80,7 @@ async def tail(
                     if limit is not None and seen >= limit:
                         return
     except (TimeoutError, KafkaError, OSError) as exc:
-        raise KafkaUnavailable(f"{type(exc).__name__}: {exc}") from None
+        raise await unavailable(settings, "Kafka consumer", exc) from None
     finally:
         await consumer.stop()
 
@@ -99,7 +104,7 @@ async def latest_by_key(
         tps = [TopicPartition(topic, p) for p in chosen]
         high = await probe.end_offsets(tps)
     except (TimeoutError, KafkaError, OSError) as exc:
-        raise KafkaUnavailable(f"{type(exc).__name__}: {exc}") from None
+        raise await unavailable(settings, "Kafka consumer", exc) from None
     finally:
         await probe.stop()
     out: dict[bytes, bytes | None] = {}
@@ -127,6 +132,6 @@ async def latest_by_key(
                         out[msg.key] = msg.value
         return out
     except (TimeoutError, KafkaError, OSError) as exc:
-        raise KafkaUnavailable(f"{type(exc).__name__}: {exc}") from None
+        raise await unavailable(settings, "Kafka consumer", exc) from None
     finally:
         await reader.stop()

@@ -6,6 +6,11 @@ import gc
 import json
 import mailbox
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -317,6 +322,28 @@ def test_parse_unreadable_folder_does_not_abort(
     assert len(lines[-1]["events"]) == 2
 
 
+def test_parse_prints_arrival_date_in_utc(tmp_path: Path) -> None:
+    """parse shows a DSN's Arrival-Date converted to UTC, as the published event carries it."""
+    dsn = DSN.replace(
+        b"Reporting-MTA: dns; mx.sender.test\n",
+        b"Reporting-MTA: dns; mx.sender.test\nArrival-Date: Wed, 25 Nov 2026 21:59:58 +0200\n",
+    )
+    result = _invoke("parse", str(_write(tmp_path / "b.eml", dsn)))
+    (line,) = _lines(result)
+    assert {e["arrival_date"] for e in line["events"]} == {"2026-11-25T19:59:58+00:00"}
+
+
+def test_parse_never_publishes_an_over_long_recipient(tmp_path: Path) -> None:
+    """A "recipient" over RFC 5321's 256 octets is no address: no event, never echoed."""
+    long_recipient = b"a" * 5000 + b"@example.org"
+    dsn = DSN.replace(b"rfc822; bob@example.net", b"rfc822; " + long_recipient)
+    result = _invoke("parse", str(_write(tmp_path / "b.eml", dsn)))
+    assert result.exit_code == 0
+    (line,) = _lines(result)
+    assert all(len(event["recipient"]) <= 256 for event in line["events"])
+    assert long_recipient.decode() not in result.stdout
+
+
 def test_parse_needs_a_path() -> None:
     """parse without a path is a usage error (exit 2)."""
     assert CliRunner().invoke(main, ["parse"]).exit_code == 2
@@ -432,3 +459,72 @@ def test_schema_print_one() -> None:
     assert result.exit_code == 0
     described = json.loads(result.stdout)
     assert described["full_name"] == "io.bouncestream.DeadLetter"
+
+
+# --- run: signals ---------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_stops_on_sigterm_after_its_log_pipe_closed(tmp_path: Path) -> None:
+    """`run 2>&1 | head -1`, then SIGTERM: the process still stops (a log write cannot block it)."""
+    config = _config(
+        tmp_path,
+        {
+            "kafka": {
+                "bootstrap_servers": f"127.0.0.1:{_closed_port()}",
+                "retry_initial_seconds": 0.1,
+                "retry_max_seconds": 0.2,
+                "request_timeout_ms": 1000,
+            },
+            "mailboxes": [_mailbox(host="127.0.0.1", port=_closed_port(), tls=False)],
+            "metrics": {"port": 0},
+            "logging": {"format": "json"},
+            "shutdown_grace_seconds": 2,
+        },
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOUNCE_STREAM")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bounce_stream", "run", "--config", str(config)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # what `head -1` reads before it exits
+        assert first.startswith(b"{"), first
+        proc.stdout.close()
+        time.sleep(2)  # the Kafka retries log (and hit the closed pipe) meanwhile
+        assert proc.poll() is None, "the service died of the closed pipe before SIGTERM"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+
+
+def test_consume_against_a_silent_listener_reports_it_unresponsive(tmp_path: Path) -> None:
+    """A port that accepts connections but never answers is reported as unresponsive."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # connections complete in the backlog; nothing ever answers
+        port = silent.getsockname()[1]
+        config = _config(
+            tmp_path,
+            {"kafka": {"bootstrap_servers": f"127.0.0.1:{port}", "request_timeout_ms": 1000}},
+        )
+        result = CliRunner().invoke(main, ["consume", "--config", str(config)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"bounce-stream: Kafka: Kafka admin: unresponsive: 127.0.0.1:{port} accepts "
+        "connections but did not answer within 1 s"
+    ]

@@ -7,10 +7,15 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
+
 from bounce_stream.detection import Action, Bounce, ParseResult, Reason, parse
+from bounce_stream.encoding import Decoder, bounce_event_schema, make_encoder
 from bounce_stream.events import (
+    MAX_RECIPIENT_OCTETS,
     SOURCE_FIELDS,
     Source,
+    UnpublishableRecipient,
     event_id,
     event_record,
     event_records,
@@ -148,7 +153,7 @@ def test_event_records_empty_for_non_bounce() -> None:
 
 
 def test_to_json_ready_converts_datetimes_and_bytes() -> None:
-    """Datetimes become ISO 8601 strings with their offset, bytes latin-1 text, rest untouched."""
+    """Datetimes become ISO 8601 strings in UTC, bytes latin-1 text, the rest untouched."""
     tz = timezone(timedelta(hours=2))
     record = {
         "detected_at": datetime(2026, 11, 25, 20, 0, 5, tzinfo=UTC),
@@ -161,7 +166,7 @@ def test_to_json_ready_converts_datetimes_and_bytes() -> None:
     ready = to_json_ready(record)
     assert ready == {
         "detected_at": "2026-11-25T20:00:05+00:00",
-        "arrival_date": "2026-11-25T22:00:00+02:00",
+        "arrival_date": "2026-11-25T20:00:00+00:00",
         "raw": "café",
         "uid": 7,
         "hard_bounce": False,
@@ -240,3 +245,86 @@ def test_repeated_recipient_gets_distinct_ids() -> None:
     result = ParseResult(bounces=(_bounce(), _bounce()), fingerprint=FINGERPRINT)
     first, second = event_records(result, None)
     assert first["event_id"] != second["event_id"]
+
+
+def test_to_json_ready_takes_a_naive_datetime_as_utc() -> None:
+    """A naive datetime (a "-0000" zone) is shown as UTC, as the Avro encoder stores it."""
+    ready = to_json_ready({"arrival_date": datetime(2026, 11, 25, 9, 59, 58)})
+    assert ready["arrival_date"] == "2026-11-25T09:59:58+00:00"
+
+
+@pytest.mark.parametrize(
+    "arrival",
+    [
+        datetime(2026, 11, 25, 11, 59, 58, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2026, 11, 25, 4, 59, 58, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(2026, 11, 25, 9, 59, 58),
+    ],
+)
+def test_json_arrival_date_is_what_the_published_event_carries(arrival: datetime) -> None:
+    """The JSON arrival_date equals the one read back from the encoded Avro event (UTC)."""
+    bounce = _bounce(arrival_date=arrival)
+    record = event_record(_result(bounce), bounce, SOURCE_A)
+    schema = bounce_event_schema()
+    decoder = Decoder()
+    published = decoder.decode(make_encoder(schema).encode(record))
+    assert to_json_ready(record)["arrival_date"] == to_json_ready(published)["arrival_date"]
+    assert to_json_ready(record)["arrival_date"] == "2026-11-25T09:59:58+00:00"
+
+
+def test_recipient_at_the_rfc5321_limit_is_published() -> None:
+    """A recipient of exactly 256 octets still gives an event."""
+    recipient = "a" * (MAX_RECIPIENT_OCTETS - len("@example.org")) + "@example.org"
+    (record,) = event_records(_result(_bounce(recipient)), None)
+    assert record["recipient"] == recipient
+
+
+def test_over_long_recipient_is_refused_without_echoing_it() -> None:
+    """A recipient over 256 octets raises UnpublishableRecipient (dead letter), not a 100 kB key."""
+    recipient = "a" * 100_000 + "@example.org"
+    with pytest.raises(UnpublishableRecipient) as info:
+        event_records(_result(_bounce("ok@example.org"), _bounce(recipient)), None)
+    assert "100012 octets" in str(info.value)
+    assert len(str(info.value)) < 200
+
+
+def test_recipient_limit_counts_utf8_octets() -> None:
+    """The limit is in octets: 130 two-octet characters are over it."""
+    with pytest.raises(UnpublishableRecipient):
+        event_records(_result(_bounce("\u00e9" * 130 + "@example.org")), None)
+
+
+def test_recipient_with_nul_is_refused() -> None:
+    """A recipient holding a NUL character never becomes an event."""
+    with pytest.raises(UnpublishableRecipient, match="NUL"):
+        event_records(_result(_bounce("abc\x00evil@example.org")), None)
+
+
+def _dsn(recipient: str) -> bytes:
+    return (
+        "From: MAILER-DAEMON@mx.sender.test\r\nTo: bounces@example.test\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <nul-1@mx.sender.test>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.sender.test\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n"
+        "--B--\r\n"
+    ).encode("latin-1")
+
+
+@pytest.mark.parametrize(
+    "recipient", ["abc\x00evil@example.org", "user@exa\x00mple.org", "user@example.\x00org"]
+)
+def test_nul_inside_a_recipient_never_yields_another_address(recipient: str) -> None:
+    """A DSN whose recipient holds a NUL gives an error (dead letter), not a cut address."""
+    result = parse(_dsn(recipient))
+    assert result.bounces == ()
+    assert result.error is not None and "NUL" in result.error
+
+
+def test_same_dsn_without_nul_gives_the_event() -> None:
+    """The NUL test's DSN with a clean recipient does give its one event."""
+    (bounce,) = parse(_dsn("user@example.org")).bounces
+    assert bounce.recipient == "user@example.org"

@@ -1,17 +1,25 @@
-"""Pure IMAP helpers: UID set compaction, FETCH response parsing, INTERNALDATE."""
+"""Pure IMAP helpers (UID sets, FETCH/SEARCH parsing, INTERNALDATE) and the bounded protocol
+fed bytes directly (no server: what it keeps, skips and refuses)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import aioimaplib
 import pytest
 
 from bounce_stream.mailbox.imap import (
     ImapMailbox,
+    ImapProtocolError,
+    Limits,
     MessageInfo,
+    Skipped,
+    _BoundedProtocol,
     _internal_date,
     parse_fetch,
+    parse_search,
     uid_set,
 )
 from bounce_stream.settings import MailboxSettings
@@ -196,12 +204,236 @@ def test_internal_date_unparseable_is_none(raw: bytes) -> None:
     assert _internal_date(raw) is None
 
 
-def test_errors_never_carry_the_password() -> None:
-    """An aioimaplib error that quotes the LOGIN command is reported with the password blanked."""
+def test_errors_never_carry_the_password_or_the_command() -> None:
+    """An aioimaplib error that quotes the LOGIN command is reported by type, without its text."""
     secret = "Sup3r-s3cret-pw"
     mailbox = ImapMailbox(
         MailboxSettings(name="m", host="imap.test", username="u", password=secret)
     )
     exc = aioimaplib.Abort(f'A1 LOGIN u "{secret}" timed out')
-    text = mailbox._describe(exc)
-    assert secret not in text and "***" in text
+    error = mailbox._error("LOGIN failed", exc)
+    assert secret not in str(error) and "LOGIN u" not in str(error)
+    assert error.reason == "protocol"
+
+
+def test_timeouts_and_refusals_have_their_own_reasons() -> None:
+    """A timeout is reason "timeout", a refused connection "connect" (the metric's label)."""
+    settings = MailboxSettings(name="m", host="imap.test", username="u", password="pw")
+    mailbox = ImapMailbox(settings)
+    assert mailbox._error("x", TimeoutError()).reason == "timeout"
+    assert (
+        mailbox._error("x", ConnectionRefusedError(111, "Connection refused")).reason == "connect"
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "expected"),
+    [
+        ([b"SEARCH 3 1 2"], [3, 1, 2]),
+        ([b"SEARCH"], []),
+        ([b"4 5"], [4, 5]),
+        ([b"7 EXISTS", b"2 EXPUNGE", b"SEARCH 9", b"OK [HIGHESTMODSEQ 4]"], [9]),
+        ([b"SEARCH 1 2", bytearray(b"SEARCH 3")], [1, 2, 3]),
+    ],
+)
+def test_parse_search_reads_search_lines_only(lines: list[bytes], expected: list[int]) -> None:
+    """UIDs come from SEARCH lines; other untagged responses (EXISTS, EXPUNGE, OK) are ignored."""
+    assert parse_search(lines) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"SEARCH 1 2 x17 4",
+        b"SEARCH 1 " + str(2**70).encode(),
+        b"SEARCH 0",
+        b"SEARCH " + b"9" * 5000,
+    ],
+)
+def test_parse_search_refuses_what_is_not_a_uid(line: bytes) -> None:
+    """A non-numeric token, a UID past 2^32-1, 0 or a 5000-digit number is a protocol error."""
+    with pytest.raises(ImapProtocolError):
+        parse_search([line])
+
+
+def test_parse_fetch_refuses_a_uid_past_32_bits() -> None:
+    """A FETCH item with UID 2^70 is a protocol error, not a value that cannot be encoded."""
+    with pytest.raises(ImapProtocolError):
+        parse_fetch([b"1 FETCH (UID %d RFC822.SIZE 10)" % 2**70])
+
+
+@pytest.mark.parametrize("size", [b"1" + b"0" * 23, b"9" * 5000, b"4294967296"])
+def test_parse_fetch_reads_a_size_past_32_bits_as_the_largest(size: bytes) -> None:
+    """An RFC822.SIZE past 2^32-1 (10^23, 5000 digits) reads as 2^32-1: oversized, encodable."""
+    [(info, _)] = parse_fetch([b"1 FETCH (UID 3 RFC822.SIZE " + size + b")"])
+    assert info.size == 2**32 - 1
+
+
+def test_parse_fetch_reports_a_skipped_literal() -> None:
+    """A literal the protocol read past arrives as Skipped, with the size the server sent."""
+    lines = [b"1 FETCH (UID 4 RFC822.SIZE 1000 BODY[] {5000000}", Skipped(5_000_000), b")"]
+    [(info, literal)] = parse_fetch(lines)
+    assert info.uid == 4 and literal == Skipped(5_000_000)
+
+
+# -- the bounded protocol, fed bytes directly ---------------------------------------------
+
+
+class _Transport:
+    """Just what the protocol calls on its transport."""
+
+    def __init__(self) -> None:
+        self.written: list[bytes] = []
+        self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        self.written.append(data)
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+
+LIMITS = Limits(max_line=4096, max_literal=10_000, max_response=15_000)
+
+
+async def _selected_protocol(limits: Limits = LIMITS) -> tuple[_BoundedProtocol, _Transport]:
+    loop = asyncio.get_running_loop()
+    proto = _BoundedProtocol(loop, None, limits)
+    transport = _Transport()
+    proto.connection_made(transport)
+    proto.state = "SELECTED"
+    return proto, transport
+
+
+def _tag(transport: _Transport) -> bytes:
+    return transport.written[-1].split()[0]
+
+
+async def _run_fetch(proto: _BoundedProtocol, transport: _Transport, chunks: list[bytes]) -> Any:
+    task = asyncio.ensure_future(proto.uid("fetch", "1:3", "(UID BODY.PEEK[])"))
+    await asyncio.sleep(0)
+    tag = _tag(transport)
+    for chunk in chunks:
+        proto.data_received(chunk.replace(b"TAG", tag))
+    return await asyncio.wait_for(task, 5)
+
+
+async def test_fetch_literals_within_bounds_are_kept_and_larger_ones_skipped() -> None:
+    """A body over max_literal is streamed past (Skipped), the next body still arrives whole."""
+    proto, transport = await _selected_protocol()
+    big = b"B" * 12_000
+    wire = (
+        b"* 1 FETCH (UID 1 RFC822.SIZE 10 BODY[] {12000}\r\n" + big + b")\r\n"
+        b"* 2 FETCH (UID 2 RFC822.SIZE 5 BODY[] {5}\r\nhello)\r\n"
+        b"TAG OK done\r\n"
+    )
+    # Fed in 1000-byte pieces: literals and lines split anywhere.
+    resp = await _run_fetch(
+        proto, transport, [wire[i : i + 1000] for i in range(0, len(wire), 1000)]
+    )
+    parsed = parse_fetch(resp.lines)
+    assert [(i.uid, lit) for i, lit in parsed] == [(1, Skipped(12_000)), (2, b"hello")]
+    assert not transport.aborted
+
+
+async def test_literal_bytes_per_response_are_capped() -> None:
+    """Past max_response literal bytes in one response (sizes lied), further bodies are skipped."""
+    proto, transport = await _selected_protocol()
+    body = b"x" * 9_000
+    wire = b"".join(
+        b"* %d FETCH (UID %d BODY[] {9000}\r\n" % (n, n) + body + b")\r\n" for n in (1, 2)
+    )
+    resp = await _run_fetch(proto, transport, [wire + b"TAG OK done\r\n"])
+    literals = [lit for _, lit in parse_fetch(resp.lines)]
+    assert literals == [body, Skipped(9_000)]
+
+
+async def test_fifty_thousand_untagged_lines_in_one_read_are_handled_iteratively() -> None:
+    """50,000 EXPUNGE lines in a single data_received neither recurse nor lose the response."""
+    # The default bounds (25 MiB per message, 16 MiB per batch) hold 50,000 short lines.
+    limits = Limits(max_line=8 << 20, max_literal=25 << 20, max_response=25 << 20)
+    proto, transport = await _selected_protocol(limits)
+    task = asyncio.ensure_future(proto.search("UID 1:*", by_uid=True, charset=None))
+    await asyncio.sleep(0)
+    tag = _tag(transport)
+    flood = b"".join(b"* %d EXPUNGE\r\n" % n for n in range(1, 50_001))
+    proto.data_received(flood + b"* SEARCH 7 8\r\n" + tag + b" OK done\r\n")
+    resp = await asyncio.wait_for(task, 5)
+    assert parse_search(resp.lines[:-1]) == [7, 8]
+
+
+async def test_a_flood_of_short_lines_past_the_response_bound_drops_the_connection() -> None:
+    """Untagged lines held for one response are bounded too: a flood past it aborts."""
+    proto, transport = await _selected_protocol()
+    task = asyncio.ensure_future(proto.search("ALL", charset=None))
+    await asyncio.sleep(0)
+    # LIMITS allow 15,000 + 4,096 bytes held; 200 lines of ~75 bytes each stay below.
+    proto.data_received(b"".join(b"* %d EXPUNGE\r\n" % n for n in range(200)))
+    assert not transport.aborted
+    proto.data_received(b"".join(b"* %d EXPUNGE\r\n" % n for n in range(200)))
+    assert transport.aborted
+    with pytest.raises(Exception, match="flood of lines"):
+        await asyncio.wait_for(task, 5)
+
+
+async def test_an_over_long_line_drops_the_connection() -> None:
+    """A line longer than max_line without CRLF aborts the transport and fails the command."""
+    proto, transport = await _selected_protocol()
+    task = asyncio.ensure_future(proto.search("ALL", charset=None))
+    await asyncio.sleep(0)
+    proto.data_received(b"* SEARCH " + b"1 " * 1000)
+    assert not transport.aborted
+    proto.data_received(b"1 " * 1100)
+    assert transport.aborted
+    with pytest.raises(Exception, match="response line over 4096 bytes"):
+        await asyncio.wait_for(task, 5)
+
+
+async def test_a_literal_outside_fetch_over_the_line_cap_drops_the_connection() -> None:
+    """A {999999999} literal in a SEARCH response is refused at once, nothing buffered."""
+    proto, transport = await _selected_protocol()
+    task = asyncio.ensure_future(proto.search("ALL", charset=None))
+    await asyncio.sleep(0)
+    proto.data_received(b"* SEARCH {999999999}\r\n" + b"1" * 100_000)
+    assert transport.aborted and len(proto._buf) == 0
+    with pytest.raises(Exception, match="literal of 999999999 bytes"):
+        await asyncio.wait_for(task, 5)
+
+
+async def test_a_wrong_tag_fails_without_the_command_text() -> None:
+    """LOGIN answered with an unknown tag fails the command; the error holds no password."""
+    loop = asyncio.get_running_loop()
+    proto = _BoundedProtocol(loop, None, LIMITS)
+    transport = _Transport()
+    proto.connection_made(transport)
+    proto.state = "NONAUTH"
+    task = asyncio.ensure_future(proto.login("user", "Pa55-wrong-tag"))
+    await asyncio.sleep(0)
+    proto.data_received(b"ZZZ1 OK LOGIN completed\r\n")
+    assert transport.aborted
+    with pytest.raises(Exception) as info:
+        await asyncio.wait_for(task, 5)
+    assert "Pa55-wrong-tag" not in str(info.value) and "LOGIN" not in str(info.value)
+
+
+async def test_a_bye_greeting_fails_at_once() -> None:
+    """A server greeting with BYE is a failed connection, not a wait for a state change."""
+    loop = asyncio.get_running_loop()
+    proto = _BoundedProtocol(loop, None, LIMITS)
+    transport = _Transport()
+    proto.connection_made(transport)
+    proto.data_received(b"* BYE not today\r\n")
+    assert transport.aborted and "BYE" in str(proto.failure)
+
+
+async def test_connection_lost_fails_pending_commands_at_once() -> None:
+    """A command pending when the connection drops fails now, not at its timeout."""
+    proto, _ = await _selected_protocol()
+    task = asyncio.ensure_future(proto.search("ALL", charset=None))
+    await asyncio.sleep(0)
+    proto.connection_lost(None)
+    with pytest.raises(ConnectionError):
+        await asyncio.wait_for(task, 1)

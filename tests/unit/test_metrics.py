@@ -29,7 +29,7 @@ def _populated() -> Metrics:
         m.events_published.labels(mailbox=mailbox, bounce_type="soft").inc()
         m.not_bounce.labels(mailbox=mailbox).inc()
         m.dead_lettered.labels(mailbox=mailbox, cause="unparseable").inc()
-        m.imap_errors.labels(mailbox=mailbox).inc()
+        m.imap_errors.labels(mailbox=mailbox, reason="connect").inc()
         m.kafka_errors.labels(mailbox=mailbox).inc()
         m.transactions.labels(mailbox=mailbox, outcome="committed").inc()
         m.transactions.labels(mailbox=mailbox, outcome="aborted").inc()
@@ -105,7 +105,7 @@ def test_exposed_label_names_are_the_low_cardinality_set() -> None:
         for label in sample.labels
         if not family.name.endswith("_build")
     }
-    assert exposed == {"mailbox", "bounce_type", "cause", "outcome", "le"}
+    assert exposed == {"mailbox", "bounce_type", "cause", "outcome", "reason", "le"}
 
 
 def test_create_twice_with_separate_registries() -> None:

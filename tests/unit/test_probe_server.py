@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -200,3 +201,124 @@ async def test_overlong_header_gets_an_http_error() -> None:
         loop.set_exception_handler(None)
     assert errors == []
     assert answer.startswith(b"HTTP/1.1 4")
+
+
+# --- bounded resources ---------------------------------------------------------------------
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def _slow_client(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A client that sends the start of a request and then nothing more."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    await writer.drain()
+    return reader, writer
+
+
+async def test_many_slow_clients_keep_fds_bounded_and_healthz_answers() -> None:
+    """300 slow clients hold at most the cap of server sockets, and /healthz still answers."""
+    cap, clients = 16, 300
+    server = ProbeServer(
+        "127.0.0.1", 0, CollectorRegistry(), Readiness(), max_connections=cap, request_deadline=60
+    )
+    await server.start()
+    before = _open_fds()
+    held: list[asyncio.StreamWriter] = []
+    try:
+        for _ in range(clients):
+            held.append((await _slow_client(server.port))[1])
+        await asyncio.sleep(0.5)  # let the server accept (and evict) all of them
+        assert server.connections <= cap
+        # Our own 300 client sockets, the server's <= cap, a little slack for the loop.
+        assert _open_fds() - before <= clients + cap + 10
+        response = await asyncio.wait_for(_request(server.port, "GET", "/healthz"), timeout=5)
+        assert response.status == 200
+    finally:
+        for writer in held:
+            writer.close()
+        await server.stop()
+
+
+async def test_evicted_slow_client_is_disconnected() -> None:
+    """Past the cap, the oldest client still sending its request is the one disconnected."""
+    server = ProbeServer(
+        "127.0.0.1", 0, CollectorRegistry(), Readiness(), max_connections=2, request_deadline=60
+    )
+    await server.start()
+    try:
+        first_reader, first = await _slow_client(server.port)
+        _, second = await _slow_client(server.port)
+        await asyncio.sleep(0.1)
+        _, third = await _slow_client(server.port)
+        try:
+            data = await asyncio.wait_for(first_reader.read(), timeout=5)
+        except ConnectionError:
+            data = b""
+        assert data == b""
+        assert server.connections <= 2
+        for writer in (first, second, third):
+            writer.close()
+    finally:
+        await server.stop()
+
+
+async def test_request_deadline_cuts_a_client_that_trickles_headers() -> None:
+    """A client sending one header line at a time never outlives the whole-request deadline."""
+    server = ProbeServer("127.0.0.1", 0, CollectorRegistry(), Readiness(), request_deadline=1.0)
+    await server.start()
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    started = asyncio.get_running_loop().time()
+    closed_after = None
+    try:
+        writer.write(b"GET /healthz HTTP/1.1\r\n")
+        for n in range(40):  # 40 x 0.25 s: far past the deadline if never cut
+            try:
+                writer.write(f"X-Slow-{n}: 1\r\n".encode())
+                await writer.drain()
+                if await asyncio.wait_for(reader.read(1), timeout=0.25) == b"":
+                    closed_after = asyncio.get_running_loop().time() - started
+                    break
+            except TimeoutError:
+                continue
+            except ConnectionError:
+                closed_after = asyncio.get_running_loop().time() - started
+                break
+    finally:
+        writer.close()
+        await server.stop()
+    assert closed_after is not None, "the trickling client was never disconnected"
+    assert closed_after < 5
+
+
+async def test_too_many_header_lines_are_refused() -> None:
+    """A request with more header lines than accepted is answered 431."""
+    server = ProbeServer("127.0.0.1", 0, CollectorRegistry(), Readiness())
+    await server.start()
+    try:
+        headers = b"".join(f"X-{n}: 1\r\n".encode() for n in range(500))
+        answer = await _raw_exchange(server.port, b"GET /healthz HTTP/1.1\r\n" + headers + b"\r\n")
+    finally:
+        await server.stop()
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_stop_ends_every_connection_handler() -> None:
+    """stop() with slow clients connected leaves no handler task for loop shutdown to cancel."""
+    server = ProbeServer("127.0.0.1", 0, CollectorRegistry(), Readiness(), request_deadline=60)
+    await server.start()
+    held = [(await _slow_client(server.port))[1] for _ in range(5)]
+    await asyncio.sleep(0.1)
+    assert server.connections == 5
+    await server.stop()
+    handlers = [
+        t
+        for t in asyncio.all_tasks()
+        if getattr(t.get_coro(), "__qualname__", "") == "ProbeServer._handle"
+    ]
+    for writer in held:
+        writer.close()
+    assert server.connections == 0
+    assert handlers == []

@@ -267,6 +267,40 @@ def test_password_file_unreadable(tmp_path: Path) -> None:
     assert "password_file cannot be read" in message
 
 
+def test_password_file_not_utf8_names_the_key_not_the_content(tmp_path: Path) -> None:
+    """A password_file that is not UTF-8 is a ConfigError naming the key, without its bytes."""
+    secret_file = tmp_path / "imap.pw"
+    secret_file.write_bytes(SECRET.encode() + b"\xff\xfe-tail\n")
+    message = _config_error(
+        tmp_path, {"mailboxes": [_mailbox(password=None, password_file=str(secret_file))]}
+    )
+    assert "mailboxes.0: password_file is not UTF-8 text" in message
+    assert SECRET not in message
+    assert "0xff" not in message and "position" not in message
+
+
+def test_sasl_password_file_not_utf8_names_its_key(tmp_path: Path) -> None:
+    """The non-UTF-8 error names sasl_password_file for the Kafka SASL secret."""
+    secret_file = tmp_path / "sasl.pw"
+    secret_file.write_bytes(b"\xc3\x28")
+    message = _config_error(tmp_path, {"kafka": {"sasl_password_file": str(secret_file)}})
+    assert "kafka: sasl_password_file is not UTF-8 text" in message
+
+
+@pytest.mark.parametrize("value", [0, 0.5, -1])
+def test_fenced_backoff_below_one_second_rejected(tmp_path: Path, value: float) -> None:
+    """kafka.fenced_backoff_seconds under 1 s is refused (it paces checkpoint reads)."""
+    message = _config_error(tmp_path, {"kafka": {"fenced_backoff_seconds": value}})
+    assert "kafka.fenced_backoff_seconds" in message
+
+
+def test_transaction_deadline_default_and_minimum(tmp_path: Path) -> None:
+    """kafka.transaction_deadline_seconds defaults to 30 s and refuses values under 1 s."""
+    assert _load(tmp_path, {}).kafka.transaction_deadline_seconds == 30.0
+    message = _config_error(tmp_path, {"kafka": {"transaction_deadline_seconds": 0}})
+    assert "kafka.transaction_deadline_seconds" in message
+
+
 def test_password_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """password_env names an environment variable that holds the password."""
     monkeypatch.setenv("BS_TEST_IMAP_PW", "pw-from-named-var")
@@ -486,6 +520,57 @@ def test_registry_url_with_credentials_rejected(tmp_path: Path) -> None:
     url = f"https://reg-user:{SECRET}@registry.example.com"
     message = _config_error(tmp_path, {"schema_registry": {"url": url}})
     assert "schema_registry.url" in message
+    assert SECRET not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"HTTPS://reg-user:{SECRET}@registry.example.com",
+        f"Http://{SECRET}@registry.example.com:8081/",
+        f"https://:{SECRET}@registry.example.com",
+    ],
+)
+def test_registry_url_with_credentials_rejected_whatever_the_scheme_case(
+    tmp_path: Path, url: str
+) -> None:
+    """Credentials in a registry URL are refused however the scheme is spelt, never echoed."""
+    message = _config_error(tmp_path, {"schema_registry": {"url": url}})
+    assert "schema_registry.url" in message
+    assert "username/password" in message
+    assert SECRET not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "git+https://registry.example.com",
+        "ftp://registry.example.com",
+        "registry.example.com:8081",
+        "https://",
+        "https:///subjects",
+    ],
+)
+def test_registry_url_must_be_http_or_https_with_a_host(tmp_path: Path, url: str) -> None:
+    """Only http:// and https:// URLs with a host pass validation (not git+https://, not bare)."""
+    message = _config_error(tmp_path, {"schema_registry": {"url": url}})
+    assert "schema_registry.url: must be an http:// or https:// URL with a host" in message
+
+
+def test_registry_url_scheme_is_case_insensitive(tmp_path: Path) -> None:
+    """An upper-case scheme without credentials is a valid registry URL."""
+    url = "HTTPS://registry.example.com:8081"
+    assert _load(tmp_path, {"schema_registry": {"url": url}}).schema_registry.url == url
+
+
+@pytest.mark.parametrize("suffix", [f"?token={SECRET}", f"/?api_key={SECRET}", f"#{SECRET}"])
+def test_registry_url_with_query_token_rejected_without_echo(tmp_path: Path, suffix: str) -> None:
+    """A token in the registry URL's query or fragment is refused and never shown."""
+    message = _config_error(
+        tmp_path, {"schema_registry": {"url": "https://registry.example.com" + suffix}}
+    )
+    assert "schema_registry.url" in message
+    assert "query string" in message
     assert SECRET not in message
 
 

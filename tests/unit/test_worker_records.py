@@ -122,7 +122,7 @@ def test_uids_beyond_32_bits_never_enter_a_batch(worker: MailboxWorker) -> None:
     """UID 2^70 from a hostile SEARCH answer is dropped (and counted as an IMAP error)."""
     assert worker._valid_uids([3, MAX_UID, MAX_UID + 1, 2**70]) == [3, MAX_UID]
     errors = worker._metrics.registry.get_sample_value(
-        "bounce_stream_imap_errors_total", {"mailbox": "main"}
+        "bounce_stream_imap_errors_total", {"mailbox": "main", "reason": "protocol"}
     )
     assert errors == 1
 

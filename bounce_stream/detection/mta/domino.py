@@ -51,9 +51,11 @@ class Notes(TextBounce):
 
     name = "notes"
     keywords = ("failure",)
-    signature = re.compile(r"(?i)-+\s*failure\s+reasons\s*-+")
-    start = re.compile(r"(?i)-+\s*failure\s+reasons\s*-+[^\n]*\n")
-    end = re.compile(r"(?i)-+\s*returned\s+message\s*-+")
+    # "(?<!-)": a match starts where its run of dashes does, so a long run of dashes is not
+    # rescanned from each of them (quadratic); the leftmost match is the same.
+    signature = re.compile(r"(?i)(?<!-)-+\s*failure\s+reasons\s*-+")
+    start = re.compile(r"(?i)(?<!-)-+\s*failure\s+reasons\s*-+[^\n]*\n")
+    end = re.compile(r"(?i)(?<!-)-+\s*returned\s+message\s*-+")
     messages = (
         ("not listed in public name & address book", Reason.USERUNKNOWN),
         ("not listed in domino directory", Reason.USERUNKNOWN),

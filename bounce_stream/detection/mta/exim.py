@@ -17,6 +17,7 @@ from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in
 from bounce_stream.detection.mta.textbounce import TextBounce, report_lower, top_alternatives
+from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.textutil import lower_case_variant, squeeze
 
 _DELAYED = re.compile(
@@ -36,6 +37,15 @@ _START_ENGLISH = (
 _START_RUSSIAN = r"следующим\s+получателям|одному\s+или\s+нескольким\s+получателям"
 
 
+# Exim's own messages (deliver.c) for an address given up after its temporary failures
+# outlasted the retry rules: an expiry of temporary failures, not a permanent refusal.
+# Written at the start of the address's message (GMX's "delivery retry timeout exceeded" is
+# its own product's wording, not Exim's).
+_RETRY_EXPIRED = re.compile(
+    r"(?i)\s*(?:retry\s+timeout\s+exceeded"
+    r"|retry\s+time\s+not\s+reached\s+for\s+any\s+host\s+after\s+a\s+long\s+failure\s+period"
+    r"|all\s+hosts\s+have\s+been\s+failing\s+for\s+a\s+long\s+time)"
+)
 _FOR = re.compile(r"(?i)\bfor\s+<?([^>\s;]+@[^>\s;]+)")
 _BARE_LOCAL_PART = re.compile(r"(?m)^[ \t]{2,}([A-Za-z0-9._+-]{1,64})[ \t]*$")
 
@@ -71,6 +81,10 @@ class Exim(TextBounce):
                 # reports such failures with its "on hold" pseudo status.
                 temporary = (item.reply_code or "").startswith("4")
                 item.status = "4.0.901" if temporary else "5.0.901"
+            elif _RETRY_EXPIRED.match(item.diagnostic) and not statuscodes.find_status(
+                item.diagnostic
+            ):
+                item.status = statuscodes.pseudo_status(Reason.EXPIRED, temporary=True)
         return found
 
     def _local_parts(self, ctx: Context) -> list[Evidence]:

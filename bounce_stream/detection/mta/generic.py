@@ -2,22 +2,63 @@
 
 A message counts as a bounce only when its sender is a mail system (MAILER-DAEMON,
 postmaster, Mail Delivery System...), or its subject is a delivery-failure subject and the
-message is machine-generated (null envelope sender, Auto-Submitted, X-Failed-Recipients);
-and its text names at least one address on a line of its own. It must also be able to tell the
-report from the returned message (a message/rfc822 part or a known "original message"
-marker); without that it cannot know which addresses are the failed ones and stays silent.
+message is machine-generated (null envelope sender, Auto-Submitted, X-Failed-Recipients).
+
+When the returned message is there (a message/rfc822 part or a known "original message"
+marker), the report is the text before it and that is enough. Many bounces strip it (old
+Postfix and qmail notices, forwarders, quota-limited mailboxes): then the report is the whole
+body, so the evidence must be stronger: a delivery-failure subject, a mail-system sender or
+the null envelope sender (or X-Failed-Recipients), and a reply code, status code or failure
+wording in the text. The recipient is then read from its own line when the text under it
+tells a failure (``<a@b>: host ... said: 550 ...``, qmail's ``<a@b>:`` paragraphs, Exim's
+indented list, "User unknown: <a@b>"), else from a sentence of the notice ("Your message to
+a@b could not be delivered", "Delivery to a@b failed"), else from X-Failed-Recipients.
 """
 
 from __future__ import annotations
 
+import re
+
+from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
+from bounce_stream.detection.evidence import Evidence
+from bounce_stream.detection.headers import addresses_in
 from bounce_stream.detection.mta.signals import (
     BOUNCE_SUBJECT,
     from_mail_system,
     human_reply,
     machine_generated,
 )
-from bounce_stream.detection.mta.textbounce import TextBounce
+from bounce_stream.detection.mta.textbounce import TextBounce, drop_own_addresses, informative
+from bounce_stream.detection.mta.textscan import sentence_recipients
+from bounce_stream.detection.textutil import squeeze
+
+# Subjects MTAs give their failure notices (Postfix, Exim, qmail, sendmail, Exchange, Gmail,
+# Domino, localized Exchange/Exim templates); stricter than BOUNCE_SUBJECT ("error").
+NOTICE_SUBJECT = re.compile(
+    r"(?i)undeliver|returned\s+mail|failure\s+notice|"
+    r"mail\s+delivery\s+(?:failed|failure|problem|status|error)|"
+    r"delivery\s+(?:status\s+notification|failure|failed|has\s+failed|notification|problem|"
+    r"report)|"
+    r"non[- ]?remis|unzustellbar|nicht\s+zustellbar|non\s+recapitabile|no\s+entregado|"
+    r"message\s+not\s+delivered|could\s+not\s+be\s+delivered|returned\s+to\s+sender|"
+    r"mail\s+system\s+error|rejected\s+mail|message\s+rejected|"
+    r"\u914d\u4fe1\u4e0d\u80fd|\u30a8\u30e9\u30fc\u30e1\u30fc\u30eb"
+)
+# What a failure notice says besides codes: the MTAs' own sentences.
+FAILURE_WORDING = re.compile(
+    r"(?i)could\s+not\s+be\s+delivered|couldn't\s+be\s+delivered|was\s+not\s+delivered|"
+    r"undeliverable|delivery\s+(?:has\s+)?failed|failed\s+permanently|permanent\s+(?:error|failure)|"
+    r"(?:unable|not\s+able|wasn't\s+able)\s+to\s+deliver|could\s+not\s+deliver|"
+    r"does\s+not\s+like\s+recipient|no\s+mailbox\s+here|user\s+unknown|unknown\s+user|"
+    r"no\s+such\s+(?:user|mailbox|recipient)|mailbox\s+(?:is\s+)?(?:full|unavailable)|"
+    r"quota\s+exceeded|temporary\s+failure|giving\s+up\s+on|retry\s+timeout\s+exceeded|"
+    r"following\s+address(?:\(es\)|es)?\s+failed|"
+    # Transport failures as Postfix, qmail-remote and Exim word them.
+    r"connect\s+to\s+\S+:|connection\s+(?:refused|timed\s+out)|lost\s+connection|"
+    r"refused\s+to\s+talk|host\s+\S+\s+said:|remote\s+host\s+said|smtp\s+error|"
+    r"name\s+service\s+error|host\s+not\s+found|retry\s+time"
+)
 
 
 class GenericText(TextBounce):
@@ -27,8 +68,58 @@ class GenericText(TextBounce):
     single_original_recipient = True
 
     def claims(self, ctx: Context) -> bool:
-        if human_reply(ctx) or ctx.original is None:
+        if human_reply(ctx):
             return False
-        if from_mail_system(ctx):
-            return True
-        return BOUNCE_SUBJECT.search(ctx.subject) is not None and machine_generated(ctx)
+        if ctx.original is not None:
+            if from_mail_system(ctx):
+                return True
+            return BOUNCE_SUBJECT.search(ctx.subject) is not None and machine_generated(ctx)
+        return _notice_without_original(ctx)
+
+    def read(self, ctx: Context) -> list[Evidence]:
+        if ctx.original is not None:
+            return super().read(ctx)
+        # The whole body is the report: only address lines whose own text tells a failure
+        # count, then the sentences of the notice, then the header.
+        report = ctx.report_text
+        blocks = [item for item in self.blocks(ctx, report) if _tells_failure(item[1])]
+        if blocks:
+            return [self.evidence(ctx, address, diagnostic) for address, diagnostic in blocks]
+        named = sentence_recipients(report) or _failed_recipients(ctx)
+        named = [address for address, _ in drop_own_addresses(ctx, [(a, "") for a in named])]
+        whole = squeeze(report)[:2000]
+        return [self.evidence(ctx, address, whole) for address in named]
+
+
+def _notice_without_original(ctx: Context) -> bool:
+    """A delivery-failure notice by its header and its words alone (see the module doc)."""
+    notice_subject = NOTICE_SUBJECT.search(ctx.subject) is not None
+    null_sender = _null_sender_notice(ctx)
+    if from_mail_system(ctx):
+        if not (notice_subject or null_sender):
+            return False
+    elif not (notice_subject and null_sender):
+        return False
+    report = ctx.report_text[:8000]
+    return bool(
+        statuscodes.find_status(report)
+        or statuscodes.find_reply_code(report)
+        or FAILURE_WORDING.search(report)
+    )
+
+
+def _tells_failure(diagnostic: str) -> bool:
+    return informative(diagnostic) or FAILURE_WORDING.search(diagnostic) is not None
+
+
+def _null_sender_notice(ctx: Context) -> bool:
+    """Sent with the null envelope sender, or naming its failed recipients in the header:
+    what MTAs do and ticket systems or newsletters (Auto-Submitted too) do not."""
+    return (ctx.headers.get("return-path") or "").strip() == "<>" or (
+        "x-failed-recipients" in ctx.headers
+    )
+
+
+def _failed_recipients(ctx: Context) -> list[str]:
+    """Exim's X-Failed-Recipients (and its copies by other MTAs)."""
+    return list(dict.fromkeys(addresses_in(" ".join(ctx.headers.get_all("x-failed-recipients")))))

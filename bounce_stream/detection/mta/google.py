@@ -19,11 +19,13 @@ from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.textutil import squeeze
 
 _STATE = re.compile(r"\(state\s+(\d+)\)")
-# The SMTP state Gmail's legacy bounces report as "(state N)": the command it failed at.
+# The SMTP state Gmail's legacy bounces report as "(state N)": the command it failed at and
+# what a failure there means (Sisimai 5's reading: state 6 is "Remote server does not support
+# TLS" at MAIL, state 9 a TLS failure at AUTH). A hint only: a specific status or wording wins.
 _STATES: dict[str, tuple[str, Reason]] = {
-    "6": ("MAIL", Reason.SYSTEMERROR),
+    "6": ("MAIL", Reason.FAILEDSTARTTLS),
     "8": ("AUTH", Reason.SYSTEMERROR),
-    "9": ("AUTH", Reason.SYSTEMERROR),
+    "9": ("AUTH", Reason.FAILEDSTARTTLS),
     "12": ("AUTH", Reason.NORELAYING),
     "13": ("EHLO", Reason.BLOCKED),
     "14": ("RCPT", Reason.USERUNKNOWN),

@@ -17,7 +17,9 @@ from bounce_stream.detection.mta.textbounce import TextBounce
 from bounce_stream.detection.textutil import squeeze
 
 _ERROR = re.compile(r"(?is)error\s+message\s+below:\s*(.*?)(?:message\s+details:|$)")
-_RCPT = re.compile(r"(?im)^\s*rcpt\s+to:\s*<?([^>\s]+@[^>\s]+)>?")
+# Blanks before "rcpt" stay on its line: "^\s*" from every line start of a run of empty
+# lines rescanned the run (quadratic); the captured address is the same.
+_RCPT = re.compile(r"(?im)^[^\S\n]*+rcpt\s+to:\s*<?([^>\s]+@[^>\s]+)>?")
 
 
 class ApacheJames(TextBounce):

@@ -30,7 +30,7 @@ class MailMarshal(TextBounce):
     """MailMarshal "Undeliverable Mail" notices."""
 
     name = "mailmarshal"
-    keywords = ("recipients were affected",)
+    keywords = ("delivered",)
     signature = re.compile(r"(?i)could\s+not\s+be\s+delivered\s+because\s+of")
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
@@ -49,7 +49,7 @@ class MimecastNotice(TextBounce):
     """Mimecast "Email Delivery Failure" alerts."""
 
     name = "mimecast"
-    keywords = ("problem appears to be",)
+    keywords = ("appears",)
     signature = re.compile(r"(?i)the\s+problem\s+appears\s+to\s+be")
 
     def detect(self, ctx: Context) -> list[Evidence] | None:

@@ -2,7 +2,7 @@
 
 Quirks handled: the delivery-status part sent as text/plain or inline in the body,
 sendmail's session transcript (read when Diagnostic-Code is missing or has no reply),
-PowerMTA's own X-PowerMTA-BounceCategory verdict,
+PowerMTA's own X-PowerMTA-BounceCategory verdict (a hint: a specific status or text wins),
 missing blank lines between recipient blocks, folded fields, ``X-Actual-Recipient`` and
 ``Original-Recipient`` only, Diagnostic-Code missing (then the human-readable part is read
 around the recipient address), status "5.0.0" placeholders.
@@ -35,7 +35,9 @@ from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import squeeze
 
 _DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
-# PowerMTA classifies every bounce itself (X-PowerMTA-BounceCategory); its verdict is final.
+# PowerMTA classifies every bounce itself (X-PowerMTA-BounceCategory, its documented
+# categories). The category is coarse ("bad-mailbox" covers a disabled mailbox too), so it
+# is a hint: the remote server's own status or wording is more specific.
 _POWERMTA_CATEGORIES: dict[str, Reason] = {
     "bad-domain": Reason.HOSTUNKNOWN,
     "bad-mailbox": Reason.USERUNKNOWN,
@@ -108,6 +110,8 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
     ):
         extra = lines_about(transcript, recipient, with_agents=agents)
         diagnostic = squeeze(diagnostic + " " + extra)[:2000]
+    else:
+        diagnostic = _with_vendor_sentence(ctx.report_text, recipient, diagnostic)
     action = (block.get("action") or "").strip().lower().split(" ")[0] or None
     return Evidence(
         recipient=recipient,
@@ -123,7 +127,9 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         smtp_command=find_command(diagnostic)
         or (command_about(transcript, recipient) if transcript else None)
         or ctx.report_command,
-        reason=_powermta_reason(block, found_status),
+        hint=_POWERMTA_CATEGORIES.get(
+            (block.get("x-powermta-bouncecategory") or "").strip().lower()
+        ),
         arrival_date=parse_date(
             block.get("last-attempt-date") or status.message.get("arrival-date")
         ),
@@ -146,15 +152,35 @@ def _messaging_server_reason(text: str, recipient: str) -> str:
     return ""
 
 
-def _powermta_reason(block: dict[str, str], status: str | None) -> Reason | None:
-    """PowerMTA's own classification; "bad-mailbox" with x.2.1 (mailbox disabled, RFC 3463)
-    is a disabled account rather than a missing one."""
-    reason = _POWERMTA_CATEGORIES.get(
-        (block.get("x-powermta-bouncecategory") or "").strip().lower()
-    )
-    if reason is Reason.USERUNKNOWN and status is not None and status[1:] == ".2.1":
-        return Reason.SUSPEND
-    return reason
+def _with_vendor_sentence(text: str, recipient: str, diagnostic: str) -> str:
+    """The MTA's own sentence about ``recipient`` in the human-readable part when it quotes
+    the Diagnostic-Code and says more: Postfix writes "<a@b>: host mx[ip] said: 550 ...
+    (in reply to RCPT TO command)" or "host mx[ip] refused to talk to me: 554 ...", where
+    the delivery-status part keeps only the reply. Otherwise ``diagnostic``."""
+    head = text[:64_000]
+    lowered = head.lower()
+    if not recipient or not diagnostic or recipient not in lowered:
+        return diagnostic
+    quoted = squeeze(diagnostic)
+    at = lowered.find(recipient)
+    for _ in range(5):  # the first few lines naming the recipient
+        if at < 0:
+            break
+        found = _PARAGRAPH.match(head, head.rfind("\n", 0, at) + 1)
+        if found is not None and recipient in lowered[found.start() : found.start(1)]:
+            sentence = squeeze(found.group(1))[:2000]
+            if len(sentence) > len(quoted) and quoted.lower() in sentence.lower():
+                return sentence
+        at = lowered.find(recipient, at + len(recipient))
+    return diagnostic
+
+
+# "<a@b>: ..." or "<a@b> (expanded from <c@d>): ..." at a line start, then the indented
+# continuation lines (Postfix's bounce(8) layout, which several MTAs copy).
+_PARAGRAPH = re.compile(
+    r"[ \t]*<?[^\s<>@]+@[^\s<>]+>?(?:[ \t]+\(expanded[ \t]+from[^)\n]{0,300}\))?:[ \t]*"
+    r"([^\n]{1,1000}(?:\n[ \t]+[^\n]{1,1000}){0,20})"
+)
 
 
 def _is_exit_code(diag_type: str | None) -> bool:

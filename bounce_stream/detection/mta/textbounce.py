@@ -6,12 +6,12 @@ import re
 
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
+from bounce_stream.detection.decide import match_text
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in, first_address
 from bounce_stream.detection.mta.signals import human_reply
 from bounce_stream.detection.mta.textscan import recipient_blocks, unique_blocks
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.reasontext.matcher import required_literals, split_top_level
 from bounce_stream.detection.smtp import find_command
 from bounce_stream.detection.textutil import lower_case_variant, lowers_safely, squeeze
@@ -27,7 +27,9 @@ class TextBounce:
 
     name = "text"
     signature: re.Pattern[str] = _NEVER  # searched in From + Subject + start of the report
-    # Lower-case words one of which the probe must contain before ``signature`` is tried.
+    # Lower-case words one of which every text ``signature`` matches contains: a cheap test
+    # before the signature is tried. Single words only (the signatures allow any white space
+    # between words, so a multi-word keyword would miss a wrapped or double-spaced phrase).
     keywords: tuple[str, ...] = ()
     start: re.Pattern[str] | None = None  # the recipient list begins after this line
     end: re.Pattern[str] | None = None  # and ends here (besides the original message)
@@ -49,6 +51,9 @@ class TextBounce:
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
+        for keyword in cls.keywords:
+            if keyword != keyword.lower() or not keyword or any(c.isspace() for c in keyword):
+                raise TypeError(f"{cls.__name__}.keywords: not one lower-case word: {keyword!r}")
         cls._signature_lower = lower_case_variant(cls.signature)
         if cls._signature_lower is not None:
             cls._signature_needs = required_literals(cls._signature_lower.pattern)
@@ -70,8 +75,13 @@ class TextBounce:
 
     def claims(self, ctx: Context) -> bool:
         # Cheapest test first: most messages contain none of the keywords (map, not a
-        # generator expression, which costs more than the substring tests themselves).
-        if self.keywords and not any(map(ctx.probe_lower.__contains__, self.keywords)):
+        # generator expression, which costs more than the substring tests themselves). Only
+        # where lower-casing keeps what (?i) matches (see lowers_safely).
+        if (
+            self.keywords
+            and lowers_safely(ctx.probe)
+            and not any(map(ctx.probe_lower.__contains__, self.keywords))
+        ):
             return False
         if human_reply(ctx):
             return False
@@ -103,15 +113,24 @@ class TextBounce:
     def detect(self, ctx: Context) -> list[Evidence] | None:
         if not self.claims(ctx):
             return None
-        section = self.section(ctx)
+        return self.read(ctx)
+
+    def blocks(self, ctx: Context, section: str) -> list[tuple[str, str]]:
+        """(address, diagnostic) of every recipient line of ``section``, without repeats and
+        without the bounce's own From/To."""
         blocks = unique_blocks(recipient_blocks(section, strict_lines=self.strict_lines))
-        blocks = _drop_own_addresses(ctx, blocks)
+        return drop_own_addresses(ctx, blocks)
+
+    def read(self, ctx: Context) -> list[Evidence]:
+        """The evidence of a claimed message: one item per recipient line of the section."""
+        section = self.section(ctx)
+        blocks = self.blocks(ctx, section)
         if not blocks and self.single_original_recipient:
             blocks = [(address, "") for address in _sole_original_recipient(ctx)]
         found: list[Evidence] = []
         whole = None  # the whole section, squeezed only if some diagnostic says nothing
         for address, diagnostic in blocks:
-            if _informative(diagnostic):
+            if informative(diagnostic):
                 found.append(self.evidence(ctx, address, diagnostic))
                 continue
             if whole is None:
@@ -197,7 +216,7 @@ def _anycase_parts(needs: tuple[str, ...] | None) -> tuple[str, ...] | None:
     return parts if all(len(part) >= 3 for part in parts) else None
 
 
-def _informative(diagnostic: str) -> bool:
+def informative(diagnostic: str) -> bool:
     """Whether a per-recipient text says anything a reason could be read from."""
     if not diagnostic:
         return False
@@ -216,7 +235,7 @@ def _sole_original_recipient(ctx: Context) -> list[str]:
     return found if len(set(found)) == 1 else []
 
 
-def _drop_own_addresses(ctx: Context, blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
+def drop_own_addresses(ctx: Context, blocks: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Forget the bounce's own From/To (the daemon and the original sender)."""
     if not blocks:  # nothing to forget: spares reading the addresses
         return blocks

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bounce_stream.detection.decide import match_text
 from bounce_stream.detection.headers import ADDRESS_RE
-from bounce_stream.detection.reasontext import match_text
 from bounce_stream.detection.textutil import squeeze
 
 MAX_DIAGNOSTIC_CHARS = 2_000
@@ -34,11 +34,13 @@ _SECTION_END_AFTER_NEWLINE_LOWER = re.compile(r"\n" + _SECTION_END_BODY)
 MAX_RECIPIENTS = 500
 
 _ADDR = ADDRESS_RE.pattern
+# Runs of blanks are possessive: what follows each never starts with a blank, so giving one
+# back cannot make a match, and retrying every split of a long blank run was quadratic.
 RECIPIENT_LINE = re.compile(
-    r"^[ \t]*(?:>>>[ \t]*|[245]\d\d[ \t-]+|[*\u2022-][ \t]+)?"
-    r"(?:(?:rcpt(?:[ \t]+to)?|recipient|address)[ \t]*:[ \t]*)?"
-    r"[\"'<(]?[ \t]*"
-    r"(" + _ADDR + r")[ \t]*[\"'>)]?[ \t]*"
+    r"^[ \t]*+(?:>>>[ \t]*+|[245]\d\d[ \t-]++|[*\u2022-][ \t]++)?"
+    r"(?:(?:rcpt(?:[ \t]+to)?|recipient|address)[ \t]*:[ \t]*+)?"
+    r"[\"'<(]?[ \t]*+"
+    r"(" + _ADDR + r")[ \t]*+[\"'>)]?[ \t]*+"
     r"(?:(?::|\.\.\.|,)[ \t]*(.*)|on[ \t]+\S.*|\([^)\n]*\)[ \t]*:?[ \t]*(.*)|<[^>\n]*>[ \t]*:?(.*)|"
     r"(\[[^\]\n]*\].*)|)$",
     re.IGNORECASE | re.MULTILINE,
@@ -46,9 +48,39 @@ RECIPIENT_LINE = re.compile(
 # "Invalid final delivery userid: a@b" (IMail and friends): the reason, then the address.
 TRAILING_RECIPIENT = re.compile(
     r"^[ \t]*(?!(?:from|to|cc|bcc|reply-to|sender|return-path|delivered-to|x-[\w-]+)[ \t]*:)"
-    r"([^:\n<>@]{3,80}):[ \t]*<?(" + _ADDR + r")>?[ \t]*\.?[ \t]*$",
+    r"([^:\n<>@]{3,80}):[ \t]*+<?(" + _ADDR + r")>?[ \t]*+\.?[ \t]*+$",
     re.IGNORECASE | re.MULTILINE,
 )
+
+
+_QUOTED_ADDR = r"[<\"'(]?(" + _ADDR + r")[>\"')]?"
+_NOT = (
+    r"(?:could\s+not|couldn't|cannot|can't|was\s+not|wasn't|has\s+not\s+been|is\s+not|"
+    r"will\s+not)"
+)
+# The sentences failure notices name a recipient in (Exchange/Outlook "Your message to a@b
+# couldn't be delivered", Gmail "Your message wasn't delivered to a@b", Postfix/Exim style
+# "Delivery to a@b failed", "could not be delivered to a@b"): the address stands between a
+# delivery phrase and a failure phrase, or after a failure phrase and "to".
+SENTENCE_RECIPIENT = re.compile(
+    r"(?i)\b(?:(?:message|mail|e-?mail)\s+(?:(?:that\s+)?you\s+sent\s+|sent\s+)?to|"
+    r"delivery\s+(?:of\s+(?:your|the)\s+message\s+)?to)[ \t]+" + _QUOTED_ADDR + r"[ \t,]*"
+    r"(?:\([^)\n]{0,80}\)[ \t]*)?(?:" + _NOT + r"|failed|has\s+failed|bounced|"
+    r"is\s+undeliverable|was\s+(?:rejected|returned)|could\s+not)"
+    r"|\b(?:" + _NOT + r"\s+be\s+delivered|" + _NOT + r"\s+delivered|"
+    r"(?:unable|failed)\s+to\s+deliver(?:\s+(?:your|the)\s+(?:message|mail))?|"
+    r"undeliverable)\s+to[ \t]+" + _QUOTED_ADDR
+)
+MAX_SENTENCE_CHARS = 16_000
+
+
+def sentence_recipients(text: str) -> list[str]:
+    """Recipients named in the sentences of a notice (see SENTENCE_RECIPIENT), in order."""
+    found = (
+        (match.group(1) or match.group(2)).lower().strip(".")
+        for match in SENTENCE_RECIPIENT.finditer(text[:MAX_SENTENCE_CHARS])
+    )
+    return list(dict.fromkeys(found))[:MAX_RECIPIENTS]
 
 
 def recipient_blocks(text: str, *, strict_lines: bool = False) -> list[tuple[str, str]]:

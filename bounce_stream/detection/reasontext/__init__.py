@@ -1,11 +1,15 @@
 """Reason text patterns, all in one package: which words in a diagnostic mean which reason.
 
-``match_text`` answers "which reason does this text describe" by trying the reasons in
-``TEXT_ORDER``, most specific first. Texts are matched lower-cased and whitespace-squeezed.
+``MATCHERS`` maps each reason to its matcher; the order in which reasons are tried (the one
+reason precedence) is ``decide.REASON_ORDER``. Texts are matched lower-cased and
+whitespace-squeezed.
 """
 
 from __future__ import annotations
 
+import re
+
+from bounce_stream.detection import data
 from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext import (
     blocking,
@@ -15,9 +19,9 @@ from bounce_stream.detection.reasontext import (
     recipient,
     transport,
 )
-from bounce_stream.detection.reasontext.matcher import TextMatcher, tokens_of
+from bounce_stream.detection.reasontext.matcher import TextMatcher, alternatives
 
-MATCHERS: dict[Reason, TextMatcher] = {
+_OWN: dict[Reason, TextMatcher] = {
     Reason.USERUNKNOWN: recipient.USERUNKNOWN,
     Reason.HOSTUNKNOWN: recipient.HOSTUNKNOWN,
     Reason.HASMOVED: recipient.HASMOVED,
@@ -52,53 +56,25 @@ MATCHERS: dict[Reason, TextMatcher] = {
     Reason.SYNTAXERROR: modern.SYNTAXERROR,
 }
 
-# Most specific first: a mailbox-full text inside a 5.1.1 answer is a full mailbox, an SPF
-# failure worded like a block is an authentication failure, and so on.
-TEXT_ORDER: tuple[Reason, ...] = (
-    Reason.MAILBOXFULL,
-    Reason.MESGTOOBIG,
-    Reason.EXCEEDLIMIT,
-    Reason.SUSPEND,
-    Reason.HASMOVED,
-    Reason.NORELAYING,
-    Reason.AUTHFAILURE,
-    Reason.USERUNKNOWN,
-    Reason.FILTERED,
-    Reason.REQUIREPTR,
-    Reason.NOTCOMPLIANTRFC,
-    Reason.BADREPUTATION,
-    Reason.REJECTED,
-    Reason.HOSTUNKNOWN,
-    Reason.SPAMDETECTED,
-    Reason.SPEEDING,
-    Reason.TOOMANYCONN,
-    Reason.BLOCKED,
-    Reason.SUPPRESSED,
-    Reason.FAILEDSTARTTLS,
-    Reason.POLICYVIOLATION,
-    Reason.VIRUSDETECTED,
-    Reason.SECURITYERROR,
-    Reason.SYSTEMERROR,
-    Reason.NETWORKERROR,
-    Reason.EXPIRED,
-    Reason.CONTENTERROR,
-    Reason.SYSTEMFULL,
-    Reason.NOTACCEPT,
-    Reason.MAILERERROR,
-    Reason.SYNTAXERROR,
-)
 
+def _with_sisimai5(reason: Reason, own: TextMatcher) -> TextMatcher:
+    """``own`` (this package's wording and patterns) with Sisimai 5's phrases for ``reason``
+    (``detection/data``): its phrase list as substrings, its ordered part lists as patterns
+    whose parts appear in that order."""
+    phrases, pairs = data.reason_phrases(reason)
+    ordered = [".*?".join(map(re.escape, parts)) for parts in pairs]
+    # One alternation, so that each alternative is indexed by its leading word.
+    pattern = "|".join(alternatives(own.pattern) + ordered)
+    return TextMatcher(
+        substrings=tuple(dict.fromkeys(own.substrings + phrases)),
+        pattern=pattern,
+        unless=own.unless,
+    )
+
+
+MATCHERS: dict[Reason, TextMatcher] = {
+    reason: _with_sisimai5(reason, own) for reason, own in _OWN.items()
+}
 
 # Every word some reason's index has: the other words of a text never matter.
 INDEXED_WORDS = frozenset(word for matcher in MATCHERS.values() for word in matcher.words)
-
-
-def match_text(
-    text: str, order: tuple[Reason, ...] = TEXT_ORDER, tokens: frozenset[str] | None = None
-) -> Reason | None:
-    """The first reason in ``order`` whose patterns match ``text`` (already lower-cased)."""
-    words = (tokens if tokens is not None else tokens_of(text)) & INDEXED_WORDS
-    for reason in order:
-        if MATCHERS[reason].matches_words(text, words):
-            return reason
-    return None

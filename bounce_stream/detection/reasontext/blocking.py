@@ -1,6 +1,8 @@
 """Reason text patterns: blocking.
 
-Ported from Sisimai (BSD-2-Clause), extended for the Sisimai 5 reasons.
+Ported from Sisimai 4 (BSD-2-Clause), extended for the Sisimai 5 reasons. Sisimai 5's phrase
+lists (detection/data) are added to these in reasontext/__init__.py; a phrase that list has
+is not repeated here.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Reason text patterns: content.
 
-Ported from Sisimai (BSD-2-Clause), extended for the Sisimai 5 reasons.
+Ported from Sisimai 4 (BSD-2-Clause), extended for the Sisimai 5 reasons. Sisimai 5's phrase
+lists (detection/data) are added to these in reasontext/__init__.py; a phrase that list has
+is not repeated here.
 """
 
 from __future__ import annotations
@@ -143,24 +145,9 @@ SPAMDETECTED = TextMatcher(
 )
 
 VIRUSDETECTED = TextMatcher(
-    substrings=(
-        "it has a potentially executable attachment",
-        "the message was rejected because it contains prohibited virus or spam content",
-        "this form of attachment has been used by recent viruses or other malware",
-        "virus detected",
-        "your message was infected with a virus",
-    ),
+    substrings=(),
 )
 
 CONTENTERROR = TextMatcher(
-    substrings=(
-        "header size exceeds maximum permitted",
-        "improper use of 8-bit data in message header",
-        "message header size, or recipient list, exceeds policy limit",
-        "message mime complexity exceeds the policy maximum",
-        "routing loop detected -- too many received: headers",
-        "this message contain invalid mime headers",
-        "this message contain improperly-formatted binary content",
-        "this message contain text that uses unnecessary base64 encoding",
-    ),
+    substrings=(),
 )

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 _LEADING_WORD = re.compile(r"[a-z0-9]+")
 # A pattern alternative "starts with a plain word" when it begins with letters/digits
-# followed by a space class, a literal dot/colon/quote class, or its end.
-_PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$|[a-z0-9])")
+# followed by a space class, a literal dot/colon/quote class, an escaped character, or its
+# end: the whole word, which must then be a token of the text. (Any other character after
+# the letters, like "non[- ]?existent" or "said:", leaves the alternative tried always.)
+_PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$)")
 
 
 IndexEntry = tuple[tuple[str, ...], re.Pattern[str] | None]
@@ -106,8 +108,7 @@ class TextMatcher:
         if self.unless and any(map(text.__contains__, self.unless)):
             return False
         if always is not None:
-            # _always_match, inlined (asked on every call of seven reasons): searched when
-            # the text has one of the literals ("" when they cannot be told).
+            # Searched when the text has one of the literals ("" when they cannot be told).
             for literal in self._always_needs or ("",):
                 if literal in text:
                     if always.search(text) is not None:
@@ -121,17 +122,6 @@ class TextMatcher:
                     return True
             if pattern is not None and pattern.search(text) is not None:
                 return True
-        return False
-
-    def _always_match(self, text: str) -> bool:
-        if self._always is None:
-            return False
-        needs = self._always_needs
-        if needs is None:
-            return self._always.search(text) is not None
-        for literal in needs:  # a loop, not any(generator): cheaper for so few literals
-            if literal in text:
-                return self._always.search(text) is not None
         return False
 
     def matches(self, text: str, tokens: frozenset[str] | None = None) -> bool:
@@ -153,6 +143,11 @@ def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]
             always.append(alternative)
     compiled = {word: re.compile("|".join(parts)) for word, parts in by_word.items()}
     return compiled, always
+
+
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a VERBOSE pattern, white space and comments dropped."""
+    return _top_level_alternatives(_strip_verbose(pattern)) if pattern else []
 
 
 def required_literals(pattern: str) -> tuple[str, ...] | None:

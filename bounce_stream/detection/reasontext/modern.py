@@ -13,16 +13,9 @@ AUTHFAILURE = TextMatcher(
     substrings=(
         "does not have authentication information",
         "//spf.pobox.com",
-        "bad spf records for",
-        "dmarc policy",
         "dmarc validation",
         "dmarc verification",
         "does not pass dmarc",
-        "please inspect your spf settings",
-        "sender policy framework (spf) fail",
-        "sender policy framework violation",
-        "spf (sender policy framework) domain authentication fail",
-        "spf check: fail",
         "spf validation",
         "spf=fail",
         "dkim=fail",
@@ -54,27 +47,12 @@ AUTHFAILURE = TextMatcher(
 
 REQUIREPTR = TextMatcher(
     substrings=(
-        "access denied. ip name lookup failed",
-        "all mail servers must have a ptr record with a valid reverse dns entry",
-        "bad dns ptr resource record",
-        "cannot find your hostname",
         "cannot resolve your address",
-        "client host rejected: cannot find your hostname",
         "does not have a ptr record",
         "fix reverse dns for",
         "ip name lookup failed",
-        "ips with missing ptr records",
         "no ptr record found",
-        "please get a custom reverse dns name from your isp for your host",
-        "ptr record setup",
-        "reverse dns failed",
-        "reverse dns required",
         "reverse dns lookup failed",
-        "sender ip reverse lookup rejected",
-        "the corresponding forward dns entry does not point to the sending ip",
-        "this system will not accept messages from servers/devices with no reverse dns",
-        "unresolvable relay host name",
-        "we do not accept mail from hosts with dynamic ip or generic dns ptr-records",
         "we do not accept mail from dynamic ips",
         "hosts with dynamic ip",
         "invalid rdns record",
@@ -89,7 +67,6 @@ REQUIREPTR = TextMatcher(
     |domain[ ][^ ]+[ ]mismatches[ ]client[ ]ip
     |reverse[ ]dns[ ]lookup[ ]for[ ]host[ ][^ ]+[ ]failed
     |server[ ]access[ ][^ ]+[ ]forbidden[ ]by[ ]invalid[ ]rdns
-    |sender[ ]address[ ]rejected:[ ]domain[ ]not[ ]found
     |client[ ]host[ ][^ ]+[ ]has[ ]no[ ]ptr
     |ptr[ ](?:lookup|record|check)[ ](?:failed|required|not[ ]found)
     """,
@@ -97,9 +74,6 @@ REQUIREPTR = TextMatcher(
 
 BADREPUTATION = TextMatcher(
     substrings=(
-        "has been temporarily rate limited due to ip reputation",
-        "ip/domain reputation problems",
-        "likely suspicious due to the very low reputation",
         "poor email reputation score",
         "sending mta's poor reputation",
         "bad reputation",
@@ -114,14 +88,12 @@ BADREPUTATION = TextMatcher(
 
 NOTCOMPLIANTRFC = TextMatcher(
     substrings=(
-        "this message is not rfc 5322 compliant",
         "rfcmessagenoncompliant",
         "not rfc 5322 compliant",
         "not rfc5322 compliant",
         "not rfc 2822 compliant",
         "not rfc-compliant",
         "rfc 5322 violation",
-        "duplicate header",
         "multiple addresses in from",
         "multiple from",
         "missing required header",
@@ -141,8 +113,6 @@ NOTCOMPLIANTRFC = TextMatcher(
 
 SPEEDING = TextMatcher(
     substrings=(
-        "please try again slower",
-        "receiving mail at a rate that prevents additional messages from being delivered",
         "ratelimit",
         "rate limited",
         "rate-limited",
@@ -163,7 +133,6 @@ FAILEDSTARTTLS = TextMatcher(
     substrings=(
         "starttls is required",
         "must issue a starttls command first",
-        "tls required but not supported",
         "requires tls",
         "tls is required",
         "encryption needed",

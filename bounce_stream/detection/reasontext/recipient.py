@@ -1,6 +1,8 @@
 """Reason text patterns: recipient.
 
-Ported from Sisimai (BSD-2-Clause), extended for the Sisimai 5 reasons.
+Ported from Sisimai 4 (BSD-2-Clause), extended for the Sisimai 5 reasons. Sisimai 5's phrase
+lists (detection/data) are added to these in reasontext/__init__.py; a phrase that list has
+is not repeated here.
 """
 
 from __future__ import annotations
@@ -149,25 +151,9 @@ HOSTUNKNOWN = TextMatcher(
     substrings=(
         "illegal host/domain name found",
         "invalid domain",
-        "domain does not exist",
         "dns lookup failure: host",
         "no such host",
         "domain not found",
-        "domain does not exist",
-        "domain is not reachable",
-        "domain must exist",
-        "host or domain name not found",
-        "host unknown",
-        "host unreachable",
-        "mail domain mentioned in email address is unknown",
-        "name or service not known",
-        "no such domain",
-        "recipient address rejected: unknown domain name",
-        "recipient domain must exist",
-        "the account or domain may not exist",
-        "unknown host",
-        "unroutable address",
-        "unrouteable address",
     ),
     pattern=r"""
     553[ ][^ ]+[ ]does[ ]not[ ]exist
@@ -189,50 +175,6 @@ MAILBOXFULL = TextMatcher(
         "inbox is full",
         "mailbox is over quota",
         "out of storage space",
-        "account disabled temporarly for exceeding receiving limits",
-        "account is exceeding their quota",
-        "account is over quota",
-        "account is temporarily over quota",
-        "boite du destinataire pleine",
-        "delivery failed: over quota",
-        "disc quota exceeded",
-        "does not have enough space",
-        "exceeded storage allocation",
-        "exceeding its mailbox quota",
-        "full mailbox",
-        "is over disk quota",
-        "is over quota temporarily",
-        "mail file size exceeds the maximum size allowed for mail delivery",
-        "mail quota exceeded",
-        "mailbox exceeded the local limit",
-        "mailbox full",
-        "mailbox has exceeded its disk space limit",
-        "mailbox is full",
-        "mailbox over quota",
-        "mailbox quota usage exceeded",
-        "mailbox size limit exceeded",
-        "maildir over quota",
-        "maildir delivery failed: userdisk quota ",
-        "maildir delivery failed: domaindisk quota ",
-        "mailfolder is full",
-        "not enough storage space in",
-        "over the allowed quota",
-        "quota exceeded",
-        "quota violation for",
-        "recipient reached disk quota",
-        "recipient rejected: mailbox would exceed maximum allowed storage",
-        "the recipient mailbox has exceeded its disk space limit",
-        "the user's space has been used up",
-        "the user you are trying to reach is over quota",
-        "too much mail data",
-        "user has exceeded quota, bouncing mail",
-        "user has too many messages on the server",
-        "user is over quota",
-        "user is over the quota",
-        "user over quota",
-        "user over quota. (#5.1.1)",
-        "was automatically rejected: quota exceeded",
-        "would be over the allowed quota",
     ),
 )
 
@@ -243,22 +185,6 @@ SUSPEND = TextMatcher(
         "mailbox is disabled",
         "account is inactive",
         "account disabled",
-        " is currently suspended",
-        " temporary locked",
-        "boite du destinataire archivee",
-        "email account that you tried to reach is disabled",
-        "has been suspended",
-        "invalid/inactive user",
-        "is a deactivated mailbox",
-        "mailbox currently suspended",
-        "mailbox is frozen",
-        "mailbox unavailable or access denied",
-        "recipient rejected: temporarily inactive",
-        "recipient suspend the service",
-        "this account has been disabled or discontinued",
-        "this mailbox is disabled",
-        "user suspended",
-        "vdelivermail: account is locked email bounced",
     ),
 )
 
@@ -277,31 +203,11 @@ NOTACCEPT = TextMatcher(
         "no mx found for domain",
         "null mx",
         "accepts no mail",
-        "does not accept mail (nullmx)",
-        "host/domain does not accept mail",
-        "host does not accept mail",
-        "name server: .: host not found",
-        "no mx record found for domain=",
-        "no route for current request",
-        "smtp protocol returned a permanent error",
     ),
 )
 
 MESGTOOBIG = TextMatcher(
-    substrings=(
-        "exceeded maximum inbound message size",
-        "line limit exceeded",
-        "max message size exceeded",
-        "message file too big",
-        "message length exceeds administrative limit",
-        "message size exceeds fixed limit",
-        "message size exceeds fixed maximum message size",
-        "message size exceeds maximum value",
-        "message too big",
-        "message too large for this ",
-        "size limit",
-        "taille limite du message atteinte",
-    ),
+    substrings=(),
 )
 
 VACATION = TextMatcher(

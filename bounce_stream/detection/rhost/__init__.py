@@ -1,8 +1,12 @@
 """Provider-specific error vocabularies (Sisimai's "rhost" layer), one module per provider.
 
 A provider's own code or sentence is stronger evidence than a generic pattern, so when the
-remote host (or the bounce's own reporting host) belongs to a known provider and its rules
-recognise the diagnostic, that reason wins. Ordered for determinism; hosts do not overlap.
+remote host belongs to a known provider and its rules recognise the diagnostic, that reason
+wins. The remote host is the Remote-MTA, the reporting host, the bounce's sender, a host the
+diagnostic names ("host mx.example.com") or links to (a provider's reply points at its own
+error-code pages); never the recipient's domain, which says nothing of who answered (mail
+for a yahoo.com address may be refused by a filter in front of it). Ordered for
+determinism; the first provider whose rules recognise the text wins.
 """
 
 from __future__ import annotations
@@ -13,14 +17,13 @@ from typing import Protocol
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.reasontext.matcher import required_literals
-from bounce_stream.detection.rhost.asia import TENCENT, NttDocomo
+from bounce_stream.detection.rhost.asia import KDDI, TENCENT, NttDocomo
 from bounce_stream.detection.rhost.cox import COX, Spectrum
 from bounce_stream.detection.rhost.google import GOOGLE
 from bounce_stream.detection.rhost.microsoft import EXCHANGE, MICROSOFT
-from bounce_stream.detection.rhost.misc import FACEBOOK, GODADDY, MESSAGELABS, MIMECAST
+from bounce_stream.detection.rhost.misc import APPLE, FACEBOOK, GODADDY, MESSAGELABS, MIMECAST
 from bounce_stream.detection.rhost.orange import ORANGE
-from bounce_stream.detection.rhost.yahoo import YAHOO
+from bounce_stream.detection.rhost.yahoo import AOL, YAHOO
 from bounce_stream.detection.textutil import lower_case_variant
 
 
@@ -42,12 +45,15 @@ PROVIDERS: tuple[Provider, ...] = (
     GOOGLE,
     MICROSOFT,
     YAHOO,
+    AOL,
+    APPLE,
     ORANGE,
     COX,
     Spectrum(),
     GODADDY,
     TENCENT,
     NttDocomo(),
+    KDDI,
     FACEBOOK,
     MESSAGELABS,
     MIMECAST,
@@ -60,107 +66,21 @@ _HOST_IN_TEXT = re.compile(r"(?i)h(?<!\wh)ost\s+([a-z0-9][a-z0-9.-]+\.[a-z]{2,})
 # Without (?i), for lower-cased ASCII text: the same matches at the same offsets, found by
 # skipping from "h" to "h" instead of trying the pattern at every position.
 _HOST_IN_LOWER = lower_case_variant(_HOST_IN_TEXT)
+# The host of a web link: "https://www.cox.com/residential/support/email-error-codes.html".
+_LINK_HOST = re.compile(r"(?i)https?://([a-z0-9][a-z0-9.-]{0,200}\.[a-z]{2,})")
 # Rules that apply whatever the host (a product's own codes, not a provider's).
 _UNIVERSAL = tuple(provider for provider in PROVIDERS if provider.hosts.pattern == ".")
 _SPECIFIC = tuple(provider for provider in PROVIDERS if provider.hosts.pattern != ".")
 # One pass over the host names rules out the common case: no known provider involved.
 _ANY_PROVIDER = re.compile(
-    "|".join(f"(?:{provider.hosts.pattern.removeprefix('(?i)')})" for provider in _SPECIFIC)
+    "(?i)"
+    + "|".join(f"(?:{provider.hosts.pattern.removeprefix('(?i)')})" for provider in _SPECIFIC)
 )
-
-
-def _host_literals(pattern: str) -> tuple[str, ...]:
-    r"""Literals one of which every match of a host pattern like ``(?:a\.com|b\.net)\b``
-    contains; ``("",)`` (always search) when they cannot be told."""
-    body = pattern.removesuffix(r"\b")
-    if body.startswith("(?:") and body.endswith(")") and body.count("(") == 1:
-        body = body[3:-1]
-    return required_literals(body) or ("",)
-
-
-# The same host patterns without (?i), for lower-cased ASCII text: there they match exactly
-# where the case-insensitive ones do, three times faster. Every provider's ``serves`` is its
-# ``hosts.search``; the patterns are lower case and free of escapes like \S or \B. Each comes
-# with the literals one of which any match contains: a host list with none of them is not
-# searched, which rules most providers out at the cost of a substring test.
-_SPECIFIC_LOWER = tuple(
-    (provider, lower, _host_literals(lower.pattern))
-    for provider in _SPECIFIC
-    for lower in (re.compile(provider.hosts.pattern.removeprefix("(?i)")),)
-)
-assert all(
-    provider.hosts.pattern.startswith("(?i)") and lower.pattern == lower.pattern.lower()
-    for provider, lower, _ in _SPECIFIC_LOWER
-)
-
-
-def _end(literal: str, before: int) -> str:
-    """The last dot-label of a host literal with ``before`` characters before its dot
-    ("le.com" for ".google.com" and 2); "" when it has none."""
-    dot = literal.rfind(".")
-    return literal[dot - before :] if before <= dot < len(literal) - 1 else ""
-
-
-_Entries = tuple[tuple[str, int], ...]
-
-
-def _by_end() -> tuple[tuple[str, tuple[tuple[str, _Entries], ...]], ...]:
-    """(end, ((tail, its (literal, index in _SPECIFIC_LOWER)), ...)), ...: the literals by
-    their last dot-label, then by that label with the two characters before its dot. A tail
-    of a single literal is the literal itself; "" (in every text) gathers those without."""
-    ends: dict[str, dict[str, list[tuple[str, int]]]] = {}
-    for index, (_, _, needs) in enumerate(_SPECIFIC_LOWER):
-        for literal in needs:
-            tails = ends.setdefault(_end(literal, 0), {})
-            tails.setdefault(_end(literal, 2), []).append((literal, index))
-    return tuple(
-        (
-            end,
-            tuple(
-                (entries[0][0] if len(entries) == 1 else tail, tuple(entries))
-                for tail, entries in tails.items()
-            ),
-        )
-        for end, tails in ends.items()
-    )
-
-
-# Each substring test is a scan of the host list. The literals are grouped by their ending
-# (".com", ".net", ".fr", ".jp"), then by the two characters before it ("il.com" for gmail,
-# hotmail, foxmail...): a host list without ".net" spares the tests of every ".net" literal
-# (most lists lack two or three of the four ends), one without "il.com" those of five.
-_BY_END = _by_end()
-
-
-def _candidates(lowered: str) -> list[int]:
-    """The indexes in _SPECIFIC_LOWER of the providers one of whose literals ``lowered`` has
-    (repeated when several are there), in no particular order."""
-    found: list[int] = []
-    for end, tails in _BY_END:
-        if end in lowered:
-            for tail, entries in tails:
-                if tail in lowered:
-                    for literal, index in entries:
-                        if literal in lowered:
-                            found.append(index)
-    return found
 
 
 def providers_serving(hosts: str) -> tuple[Provider, ...]:
     """The known providers whose host names occur in ``hosts``, then the universal rules."""
-    lowered = hosts.lower()
-    if hosts.isascii():
-        # Each lower-case pattern once costs about what the combined one does alone.
-        candidates = _candidates(lowered)
-        if not candidates:
-            return _UNIVERSAL
-        serving: list[Provider] = []
-        for index in sorted(set(candidates)):  # provider order; each pattern searched once
-            provider, lower, _ = _SPECIFIC_LOWER[index]
-            if lower.search(lowered):
-                serving.append(provider)
-        return (*serving, *_UNIVERSAL)
-    if _ANY_PROVIDER.search(lowered) is None:
+    if _ANY_PROVIDER.search(hosts) is None:
         return _UNIVERSAL
     return tuple(provider for provider in _SPECIFIC if provider.serves(hosts)) + _UNIVERSAL
 
@@ -172,6 +92,10 @@ def provider_reason(
     for text in texts:
         for provider in providers:
             reason = provider.reason(text, status, command)
+            if reason is Reason.HOSTUNKNOWN and (status or "").startswith("4."):
+                # A name that does not resolve for now is a DNS failure, retried; a domain
+                # that does not exist is a permanent verdict no temporary status gives.
+                reason = Reason.NETWORKERROR
             if reason is not None:
                 return provider.name, reason
     return None
@@ -188,7 +112,6 @@ def apply_provider(ctx: Context, item: Evidence) -> str | None:
                 item.remote_mta,
                 item.reporting_mta,
                 ctx.sender,
-                item.recipient.rpartition("@")[2],
                 _hosts_in_text(item.diagnostic[:500]),
             ),
         )
@@ -208,6 +131,13 @@ def apply_provider(ctx: Context, item: Evidence) -> str | None:
 
 
 def _hosts_in_text(text: str) -> str:
+    """The host names ``text`` introduces with "host", and those of the web pages it links
+    to (a provider's reply points at its own help pages), space-separated."""
+    links = _LINK_HOST.findall(text) if "://" in text else []
+    return " ".join([_hosts_named(text), *links])
+
+
+def _hosts_named(text: str) -> str:
     """The host names ``text`` introduces with "host", space-separated."""
     if _HOST_IN_LOWER is None or not text.isascii():
         return " ".join(_HOST_IN_TEXT.findall(text))

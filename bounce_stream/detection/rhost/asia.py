@@ -1,8 +1,10 @@
-"""Asian consumer providers: Tencent QQ Mail and NTT docomo.
+"""Asian consumer providers: Tencent QQ Mail, NTT docomo and KDDI (au / EZweb).
 
 QQ Mail answers with short English phrases ("Ip frequency limited", "Mailbox not found").
 docomo's mfsmax gateways answer 550 "Unknown user" both for missing mailboxes (at RCPT)
-and for the receiver's own domain filter (after DATA), so the command decides.
+and for the receiver's own domain filter (after DATA), so the command decides. KDDI's
+gateways answer "550 : User unknown" for their domain filter and "<addr>: User unknown" for
+a missing mailbox. Sentences are Sisimai 5's tables (``detection/data``).
 """
 
 from __future__ import annotations
@@ -10,27 +12,21 @@ from __future__ import annotations
 import re
 
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.rhost.base import ProviderRules
+from bounce_stream.detection.rhost.base import ProviderRules, phrase_rows
 
 TENCENT = ProviderRules(
     name="tencent",
     hosts=re.compile(r"(?i)(?:\bqq\.com|exmail\.qq\.com|foxmail\.com)\b"),
-    phrases=(
-        ("dmarc check failed", Reason.AUTHFAILURE),
-        ("spf check failed", Reason.AUTHFAILURE),
-        ("suspected spam ip", Reason.BLOCKED),
-        ("mail is rejected by recipients", Reason.FILTERED),
-        ("message too large", Reason.MESGTOOBIG),
-        ("mail content denied", Reason.SPAMDETECTED),
-        ("spam is embedded in the email", Reason.SPAMDETECTED),
-        ("suspected spam", Reason.SPAMDETECTED),
-        ("bad address syntax", Reason.SYNTAXERROR),
-        ("connection denied", Reason.TOOMANYCONN),
-        ("frequency limited", Reason.TOOMANYCONN),
-        ("mailbox unavailable or access denied", Reason.TOOMANYCONN),
-        ("mailbox not found", Reason.USERUNKNOWN),
-    ),
+    phrases=phrase_rows("tencent"),
 )
+
+KDDI = ProviderRules(
+    name="kddi",
+    hosts=re.compile(r"(?i)(?:ezweb\.ne\.jp|\bau\.com)\b"),
+    phrases=phrase_rows("kddi"),
+)
+
+_DOCOMO_PHRASES = phrase_rows("nttdocomo")
 
 
 class NttDocomo:
@@ -48,10 +44,9 @@ class NttDocomo:
             return Reason.USERUNKNOWN
         if status == "5.2.0":
             return Reason.FILTERED
-        if "552 too much mail data" in lowered:
-            return Reason.MAILBOXFULL
-        if "552 too many recipients" in lowered:
-            return Reason.TOOMANYCONN
+        for phrase, reason in _DOCOMO_PHRASES:
+            if phrase in lowered:
+                return reason
         if status == "5.0.0" and command in ("RCPT", "DATA"):
             return Reason.USERUNKNOWN if command == "RCPT" else Reason.REJECTED
         return None

@@ -2,7 +2,8 @@
 
 Cox: ``AUP#CXBL`` (IP blocked), ``AUP#CXCNCT`` (too many connections), ``IPBLnnnn``
 (DNSBL listings), ``URLBLnnn`` (URL in body listed). Spectrum: ``AUP#1xxx`` numbers in
-documented ranges.
+documented ranges. Codes: Cox's and Spectrum's published error-code pages; Cox's
+sentences: Sisimai 5's table (``detection/data``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import re
 
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.rhost.base import ProviderRules
+from bounce_stream.detection.rhost.base import ProviderRules, phrase_rows
 
 COX = ProviderRules(
     name="cox",
-    hosts=re.compile(r"(?i)cox\.net\b"),
+    hosts=re.compile(r"(?i)cox\.(?:net|com)\b"),  # cox.com: its error-code pages
     code=re.compile(r"AUP#([0-9A-Z]+)"),
     codes={
         "CXBL": Reason.BLOCKED,
@@ -36,14 +37,7 @@ COX = ProviderRules(
         "URLBL110": Reason.SPAMDETECTED,
         "URLBL1001": Reason.SPAMDETECTED,
     },
-    phrases=(
-        ("rejected - no rdns", Reason.REQUIREPTR),
-        ("too many invalid recipients", Reason.BLOCKED),
-        ("too many sessions from", Reason.TOOMANYCONN),
-        ("message threshold exceeded", Reason.TOOMANYCONN),
-        ("recipient rejected", Reason.USERUNKNOWN),
-        ("sender rejected", Reason.REJECTED),
-    ),
+    phrases=phrase_rows("cox"),
 )
 
 _SPECTRUM_RANGES = (

@@ -1,17 +1,21 @@
-"""Smaller providers with documented error codes: GoDaddy, Facebook, MessageLabs, Mimecast.
+"""Smaller providers with documented error codes: GoDaddy, Facebook, MessageLabs, Mimecast,
+Apple (iCloud Mail).
 
 GoDaddy (secureserver.net) appends ``IBnnn`` codes; Facebook's inbound mail answered with
 ``RCP-P1``-style codes; MessageLabs (Symantec Email Security.cloud) relays the remote
-"No such user" without saying at which command; Mimecast names the policy that fired
-(``MCSpamSignature`` is its signature-based malware/spam engine).
+"No such user" without saying at which command; Mimecast names the policy that fired.
+Sentences and Facebook's codes are Sisimai 5's tables (``detection/data``); the GoDaddy
+``IBnnn`` codes are GoDaddy's bounce-back reference ("What does my email bounceback mean?",
+as listed with its wording in Sisimai 4.25's GoDaddy table).
 """
 
 from __future__ import annotations
 
 import re
 
+from bounce_stream.detection import data
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.rhost.base import ProviderRules
+from bounce_stream.detection.rhost.base import ProviderRules, part_rows, phrase_rows
 
 GODADDY = ProviderRules(
     name="godaddy",
@@ -40,74 +44,35 @@ GODADDY = ProviderRules(
         "IB607": Reason.TOOMANYCONN,
         "IB705": Reason.VIRUSDETECTED,
     },
-    phrases=(
-        ("www.spamhaus.org/query/bl?ip=", Reason.BLOCKED),
-        ("554 rbl reject", Reason.BLOCKED),
-        ("account disabled", Reason.SUSPEND),
-        ("account storage limit", Reason.MAILBOXFULL),
-        ("account does not exist", Reason.USERUNKNOWN),
-    ),
+    phrases=phrase_rows("godaddy"),
 )
 
 FACEBOOK = ProviderRules(
     name="facebook",
     hosts=re.compile(r"(?i)facebook\.com|facebookmail\.com"),
     code=re.compile(r"\b([A-Z]{3}-[PT]\d)\b"),
-    codes={
-        "RCP-P1": Reason.USERUNKNOWN,
-        "INT-P1": Reason.USERUNKNOWN,
-        "INT-P3": Reason.USERUNKNOWN,
-        "INT-P4": Reason.USERUNKNOWN,
-        "RCP-P2": Reason.FILTERED,
-        "RCP-P3": Reason.FILTERED,
-        "POL-P1": Reason.BLOCKED,
-        "POL-P2": Reason.BLOCKED,
-        "MSG-P1": Reason.MESGTOOBIG,
-        "INT-P2": Reason.MESGTOOBIG,
-        "MSG-P2": Reason.CONTENTERROR,
-        "MSG-P3": Reason.NOTCOMPLIANTRFC,
-        "POL-P6": Reason.SPAMDETECTED,
-        "POL-P7": Reason.POLICYVIOLATION,
-        "POL-P3": Reason.BLOCKED,
-        "POL-P4": Reason.BLOCKED,
-        "POL-T1": Reason.BLOCKED,
-        "POL-T2": Reason.BLOCKED,
-        "POL-T3": Reason.BLOCKED,
-        "DNS-P1": Reason.REJECTED,
-        "DNS-P2": Reason.REJECTED,
-        "DNS-T1": Reason.REJECTED,
-        "DNS-P3": Reason.REQUIREPTR,
-        "DNS-T2": Reason.REQUIREPTR,
-        "CON-T1": Reason.TOOMANYCONN,
-        "CON-T2": Reason.TOOMANYCONN,
-        "CON-T3": Reason.TOOMANYCONN,
-        "RCP-T1": Reason.SYSTEMERROR,
-    },
+    # Each code once, under the first reason the table lists it for (POL-P7 twice).
+    codes={row[0]: reason for reason, row in reversed(data.provider_rows("facebook", 1))},
 )
 
 MESSAGELABS = ProviderRules(
     name="messagelabs",
     hosts=re.compile(r"(?i)messagelabs\.com\b"),
-    phrases=(
-        ("no such user", Reason.USERUNKNOWN),
-        ("please turn on smtp authentication", Reason.SECURITYERROR),
-    ),
+    # MessageLabs relays the remote server's RCPT refusal as "550 addr... No such user"
+    # without naming the command; the table's own row needs its "542 ... Rejected" form.
+    phrases=(*phrase_rows("messagelabs"), ("no such user", Reason.USERUNKNOWN)),
+    parts=part_rows("messagelabs"),
 )
 
 MIMECAST = ProviderRules(
     name="mimecast",
     hosts=re.compile(r"(?i)mimecast\.com\b"),
-    phrases=(
-        ("mcspamsignature", Reason.VIRUSDETECTED),
-        ("virus detected", Reason.VIRUSDETECTED),
-        ("message contains an attachment that is blocked", Reason.POLICYVIOLATION),
-        ("rejected by header based manually blocked senders", Reason.REJECTED),
-        ("envelope blocked", Reason.REJECTED),
-        ("access denied, sender address not permitted", Reason.REJECTED),
-        ("recipient address rejected: access denied", Reason.USERUNKNOWN),
-        ("invalid recipient address", Reason.USERUNKNOWN),
-        ("user is over quota", Reason.MAILBOXFULL),
-        ("ip address blocked", Reason.BLOCKED),
-        ("rbl", Reason.BLOCKED),
-    ),
+    # Sisimai 5's rows are (reply code, sentence); the sentences are Mimecast's own.
+    phrases=tuple((row[1].lower(), reason) for reason, row in data.provider_rows("mimecast", 2)),
+)
+
+APPLE = ProviderRules(
+    name="apple",
+    hosts=re.compile(r"(?i)(?:icloud\.com|\bme\.com|\bmac\.com|apple\.com)\b"),
+    phrases=phrase_rows("apple"),
 )

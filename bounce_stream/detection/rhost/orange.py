@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.rhost.base import ProviderRules
+from bounce_stream.detection.rhost.base import ProviderRules, phrase_rows
 
 ORANGE = ProviderRules(
     name="orange",
@@ -40,4 +40,5 @@ ORANGE = ProviderRules(
         "630": Reason.POLICYVIOLATION,
         "999": Reason.BLOCKED,
     },
+    phrases=phrase_rows("franceptt"),
 )

@@ -1,8 +1,10 @@
 """Yahoo Inc. (Yahoo Mail, AOL, Verizon Media): bracketed codes such as [TSS04], [TS03].
 
-[TSS04] / "temporarily deferred due to unexpected volume or user complaints" is Yahoo
-refusing the sender's traffic; "This user doesn't have a yahoo.com account" is an unknown
-recipient even though Yahoo says 554 after DATA.
+Sentences: Sisimai 5's Yahoo Inc. and AOL tables (``detection/data``). Codes: Yahoo's
+published SMTP error codes ("[TSS04] ... temporarily deferred due to unexpected volume or
+user complaints" refuses the sender's traffic; [TS01]-[TS03] block the sending IP).
+Applied when Yahoo's servers (yahoodns.net MX hosts) answered, never for the recipient's
+domain alone.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import re
 
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.rhost.base import ProviderRules
+from bounce_stream.detection.rhost.base import ProviderRules, phrase_rows
 
 YAHOO = ProviderRules(
     name="yahoo",
@@ -24,10 +26,11 @@ YAHOO = ProviderRules(
         "TS02": Reason.BLOCKED,
         "TS03": Reason.BLOCKED,
     },
-    phrases=(
-        ("doesn't have a yahoo.com account", Reason.USERUNKNOWN),
-        ("doesn't have a aol.com account", Reason.USERUNKNOWN),
-        ("this mailbox is disabled", Reason.SUSPEND),
-        ("temporarily deferred due to unexpected volume or user complaints", Reason.REJECTED),
-    ),
+    phrases=phrase_rows("yahooinc"),
+)
+
+AOL = ProviderRules(
+    name="aol",
+    hosts=re.compile(r"(?i)aol\.com\b"),
+    phrases=phrase_rows("aol"),
 )

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import copy
-import dataclasses
-import pickle
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bounce_stream.detection.datetimes import parse_date
-from bounce_stream.detection.model import Action, Bounce, new_bounce
-from bounce_stream.detection.reasons import Reason
 from bounce_stream.detection.reasontext.matcher import _needed_literals, token_list, tokens_of
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -31,48 +26,6 @@ _TEXT = st.text(
 def test_tokens_are_those_of_the_regular_expression(text: str) -> None:
     assert token_list(text) == _TOKEN.findall(text)
     assert tokens_of(text) == frozenset(_TOKEN.findall(text))
-
-
-def _fields() -> dict[str, object]:
-    return {
-        "recipient": "user@example.org",
-        "reason": Reason.USERUNKNOWN,
-        "detected_by": "rfc3464",
-        "action": Action.FAILED,
-        "status": "5.1.1",
-        "reply_code": "550",
-        "diagnostic_code": "550 5.1.1 unknown user",
-        "diagnostic_type": "SMTP",
-        "remote_mta": "mx.example.org",
-        "reporting_mta": "mta.example.net",
-        "smtp_command": "RCPT",
-        "feedback_type": None,
-        "arrival_date": datetime(2026, 11, 25, 12, 0, tzinfo=UTC),
-        "original_message_id": "<id@example.net>",
-        "tracking_id": "t-1",
-        "envelope_id": "env-1",
-        "verp_recipient": None,
-        "original_sender": "sender@example.net",
-        "original_subject": "Hello",
-    }
-
-
-def test_new_bounce_is_an_ordinary_frozen_bounce() -> None:
-    fields = _fields()
-    fast = new_bounce(**fields)  # type: ignore[arg-type]
-    plain = Bounce(**fields)  # type: ignore[arg-type]
-    assert type(fast) is Bounce
-    assert fast == plain and hash(fast) == hash(plain) and repr(fast) == repr(plain)
-    assert dataclasses.asdict(fast) == dataclasses.asdict(plain)
-    assert pickle.loads(pickle.dumps(fast)) == plain
-    assert copy.copy(fast) == plain
-    assert dataclasses.replace(fast, status="5.1.2").status == "5.1.2"
-    try:
-        fast.status = "4.0.0"  # type: ignore[misc]
-    except dataclasses.FrozenInstanceError:
-        pass
-    else:
-        raise AssertionError("new_bounce built a mutable Bounce")
 
 
 def test_needed_literals_of_plain_word_groups() -> None:

@@ -32,8 +32,6 @@ def _plain_section(detector: TextBounce, text: str) -> str:
 
 
 def _plain_claims(detector: TextBounce, ctx: Context) -> bool:
-    if detector.keywords and not any(word in ctx.probe_lower for word in detector.keywords):
-        return False
     return not human_reply(ctx) and detector.signature.search(ctx.probe) is not None
 
 

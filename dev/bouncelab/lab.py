@@ -1,0 +1,289 @@
+"""The lab's driver: far side up, each MTA up (in parallel), one message per scenario through
+each, bounces collected, files and labels written.
+
+Run through scripts/bounce-lab.sh (which installs the MTAs' packages into a private root); the
+driver re-executes itself in a private mount namespace (``unshare -m``) where the MTAs see only
+the lab's resolver in /etc/resolv.conf, so no lookup leaves the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.utils
+import json
+import os
+import re
+import shutil
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from email.message import Message
+from pathlib import Path
+
+from dev.bouncelab import scenarios as sc
+from dev.bouncelab.exim import Exim
+from dev.bouncelab.mta import MtaRun
+from dev.bouncelab.opensmtpd import OpenSmtpd
+from dev.bouncelab.postfix import Postfix
+from dev.bouncelab.remote import Received, RemoteSide
+from dev.bouncelab.sendmail import Sendmail
+
+_NS_MARK = "BOUNCELAB_PRIVATE_NS"
+
+
+def _factories() -> dict[str, Callable[..., MtaRun]]:
+    return {"postfix": Postfix, "exim": Exim, "opensmtpd": OpenSmtpd, "sendmail": Sendmail}
+
+
+def _in_private_namespace() -> bool:
+    """True in the namespace ``main`` re-executed into (not the one it was started in)."""
+    outer = os.environ.get(_NS_MARK, "")
+    try:
+        return bool(outer) and os.readlink("/proc/self/ns/mnt") != outer
+    except OSError:
+        return False
+
+
+def _private_mounts(dns_host: str, work: Path, root: Path) -> None:
+    """In this mount namespace alone: /etc/resolv.conf names only the lab's resolver, the
+    machine's name resolves, and the paths MTAs compile in (/var/spool, /run, /usr/libexec) are
+    private directories (the last one the extracted packages' own)."""
+    if not _in_private_namespace():
+        raise RuntimeError("refusing to bind-mount over system paths outside a private namespace")
+    conf = work / "resolv.conf"
+    conf.write_text(f"nameserver {dns_host}\noptions timeout:1 attempts:1\n")
+    conf.chmod(0o644)
+    # The machine's own name resolves from files (Sendmail sleeps a minute when it cannot
+    # qualify it, and the lab's resolver knows no name at all).
+    hosts = work / "hosts"
+    name = socket.gethostname()
+    hosts.write_text(Path("/etc/hosts").read_text() + f"\n127.0.1.1 {name}.lab.test {name}\n")
+    hosts.chmod(0o644)
+    mounts = [(conf, Path("/etc/resolv.conf")), (hosts, Path("/etc/hosts"))]
+    for name in ("var-spool", "run"):
+        (work / name).mkdir(mode=0o755)
+    mounts += [(work / "var-spool", Path("/var/spool")), (work / "run", Path("/run"))]
+    if (root / "usr/libexec").is_dir():
+        mounts.append((root / "usr/libexec", Path("/usr/libexec")))
+    for src, dst in mounts:
+        subprocess.run(["mount", "--bind", str(src), str(dst)], check=True)
+
+
+def _message(mta: str, s: sc.Scenario, rcpts: list[str], n: int) -> bytes:
+    sender = sc.sender(mta, s)
+    body = "".join(f"Line {i} of an ordinary test message.\n" for i in range(12))
+    return (
+        f"From: Lab Sender <{sender}>\n"
+        f"To: {', '.join(rcpts)}\n"
+        f"Subject: Lab message {n}\n"
+        f"Date: {email.utils.formatdate(usegmt=True)}\n"
+        f"Message-ID: <{mta}.{sc.TOKENS[s.name]}.{time.time_ns()}@{sc.RETURN_DOMAIN}>\n"
+        "MIME-Version: 1.0\n"
+        "Content-Type: text/plain; charset=us-ascii\n"
+        "\n"
+        f"{body}"
+    ).replace("\n", "\r\n").encode()
+
+
+def _submit(run: MtaRun, scenarios: list[sc.Scenario], log: list[str]) -> None:
+    for n, s in enumerate(scenarios, 1):
+        rcpts = sc.envelope(s)
+        options = ["NOTIFY=SUCCESS,FAILURE,DELAY"] if s.stage == "SUCCESS" else []
+        try:
+            with smtplib.SMTP("127.0.0.1", run.submit_port, local_hostname="client.lab.test",
+                              timeout=20) as smtp:
+                smtp.ehlo()
+                refused = smtp.sendmail(sc.sender(run.name, s), rcpts,
+                                        _message(run.name, s, rcpts, n),
+                                        rcpt_options=options)
+                if refused:
+                    log.append(f"{run.name} {s.name}: refused at submission: {refused}")
+        except smtplib.SMTPException as e:
+            log.append(f"{run.name} {s.name}: submission failed: {e}")
+
+
+def _applicable(mta: str) -> list[sc.Scenario]:
+    return [s for s in sc.SCENARIOS if s.applies_to(mta)]
+
+
+def _bounces(received: list[Received]) -> dict[tuple[str, str], list[Received]]:
+    out: dict[tuple[str, str], list[Received]] = defaultdict(list)
+    for m in received:
+        if m.mail_from not in ("", "<>"):
+            continue
+        for rcpt in m.rcpt_tos:
+            key = sc.scenario_of_sender(rcpt)
+            if key is not None:
+                out[(key[0], key[1].name)].append(m)
+    return out
+
+
+def _report_text(data: bytes) -> tuple[str, str]:
+    """(the delivery-status fields, the human-readable text) of a bounce, without the returned
+    original message (whose To: names every recipient)."""
+    msg = email.message_from_bytes(data)
+    fields, text = [], []
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype in ("message/rfc822", "text/rfc822-headers"):
+            break
+        if ctype == "message/delivery-status":
+            for block in part.get_payload() if part.is_multipart() else []:
+                fields.append(block.as_string() if isinstance(block, Message) else str(block))
+            if not part.is_multipart():
+                fields.append(str(part.get_payload()))
+        elif part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                text.append(payload.decode("latin-1"))
+    return "\n".join(fields).lower(), "\n".join(text).lower()
+
+
+def _order(data: bytes, rcpts: dict[str, sc.Label]) -> list[tuple[str, sc.Label]]:
+    """The expected recipients this bounce reports, in its order: the order of its
+    delivery-status blocks, else the order its text first names them."""
+    fields, text = _report_text(data)
+    found = []
+    for rcpt, label in rcpts.items():
+        r = rcpt.lower()
+        pos = fields.find(r) if fields else text.find(r)
+        if pos >= 0:
+            found.append((pos, rcpt, label))
+    return [(r, lab) for _, r, lab in sorted(found)]
+
+
+def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bool) -> int:
+    factories = _factories()
+    unknown = [m for m in mtas if m not in factories]
+    if unknown:
+        print(f"bounce-lab: unknown MTA(s) {unknown}; have {sorted(factories)}", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="bounce-lab-", dir="/tmp"))
+    work.chmod(0o755)
+    remote = RemoteSide()
+    remote.start()
+    _private_mounts(remote.dns_host, work, root)
+    log: list[str] = []
+    runs: list[MtaRun] = []
+    try:
+        for name in mtas:
+            runs.append(factories[name](name=name, root=root, work=work / name,
+                                        remote_port=remote.port, dns_host=remote.dns_host))
+        threads = []
+        for run in runs:
+            def go(run: MtaRun = run) -> None:
+                try:
+                    run.work.mkdir(parents=True, exist_ok=True)
+                    run.start()
+                    _submit(run, _applicable(run.name), log)
+                except Exception as e:
+                    log.append(f"{run.name}: {e}")
+            t = threading.Thread(target=go)
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+        wanted = {(r.name, s.name) for r in runs for s in _applicable(r.name)}
+        deadline = time.monotonic() + timeout
+        quiet_since = time.monotonic()
+        seen = -1
+        while time.monotonic() < deadline:
+            snapshot = remote.collector.snapshot()
+            got = _bounces(snapshot)
+            if len(snapshot) != seen:
+                seen, quiet_since = len(snapshot), time.monotonic()
+            if wanted <= set(got) and time.monotonic() - quiet_since > 2:
+                break
+            time.sleep(0.25)
+    finally:
+        for run in runs:
+            run.stop()
+        remote.stop()
+    received = remote.collector.snapshot()
+    n_files = _write(out_dir, runs, received, log)
+    elapsed = time.monotonic() - started
+    last: dict[str, float] = {}
+    for (mta, _), msgs in _bounces(received).items():
+        last[mta] = max([last.get(mta, 0.0), *(m.at - started for m in msgs)])
+    summary = [f"bounce-lab: {n_files} bounce files from {len(runs)} MTAs in {elapsed:.1f} s",
+               "last bounce after: " + ", ".join(f"{m} {t:.1f} s" for m, t in sorted(last.items())),
+               *log]
+    (out_dir / "lab-report.txt").write_text("\n".join(summary) + "\n")
+    print("\n".join(summary))
+    if keep:
+        print(f"bounce-lab: work directory kept: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _write(out_dir: Path, runs: list[MtaRun], received: list[Received], log: list[str]) -> int:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.eml"):
+        old.unlink()
+    labels: dict[str, list[dict[str, object]]] = {}
+    bounces = _bounces(received)
+    n = 0
+    for run in runs:
+        for s in _applicable(run.name):
+            msgs = bounces.get((run.name, s.name), [])
+            want = sc.expected(s, run.name)
+            if not msgs:
+                log.append(f"{run.name} {s.name}: MISSING no bounce came back")
+                continue
+            seen: set[str] = set()
+            kept = []
+            for m in msgs:
+                order = [(r, lab) for r, lab in _order(m.data, want) if r not in seen]
+                if not order:
+                    log.append(f"{run.name} {s.name}: extra message naming no recipient "
+                               f"(kept out): {_subject(m.data)}")
+                    continue
+                seen.update(r for r, _ in order)
+                kept.append((m, order))
+            for r in want:
+                if r not in seen:
+                    log.append(f"{run.name} {s.name}: MISSING recipient {r} in the bounce(s)")
+            for i, (m, order) in enumerate(kept, 1):
+                name = f"{run.name}-{s.name}" + (f"-{i}" if len(kept) > 1 else "")
+                (out_dir / f"{name}.eml").write_bytes(m.data)
+                labels[name] = [
+                    {"index": k, "recipient": r, "status": lab.status,
+                     "replycode": lab.replycode, "reason": lab.reason,
+                     "hardbounce": lab.hard, "feedback_type": ""}
+                    for k, (r, lab) in enumerate(order, 1)
+                ]
+                n += 1
+    (out_dir / "labels.json").write_text(json.dumps(labels, indent=1, sort_keys=True) + "\n")
+    return n
+
+
+def _subject(data: bytes) -> str:
+    m = re.search(rb"^Subject: *(.*)$", data, re.M | re.I)
+    return m.group(1).decode("latin-1").strip() if m else "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m dev.bouncelab", description=__doc__)
+    p.add_argument("out_dir", type=Path)
+    p.add_argument("--root", type=Path, required=True,
+                   help="the MTAs' Debian packages extracted (scripts/bounce-lab.sh makes it)")
+    p.add_argument("--mta", action="append", help="run only these MTAs (repeatable)")
+    p.add_argument("--timeout", type=float, default=90,
+                   help="seconds to wait for the bounces after the last submission")
+    p.add_argument("--keep", action="store_true", help="keep the MTAs' work directory")
+    args = p.parse_args(argv)
+    if not os.environ.get(_NS_MARK):
+        os.environ[_NS_MARK] = os.readlink("/proc/self/ns/mnt")
+        argv_full = [sys.executable, "-m", "dev.bouncelab", *(argv or sys.argv[1:])]
+        os.execvp("unshare", ["unshare", "-m", "--propagation", "private", *argv_full])
+    mtas = args.mta or list(_factories())
+    return run_lab(args.out_dir.resolve(), args.root.resolve(), mtas, args.timeout, args.keep)

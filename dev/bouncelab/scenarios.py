@@ -1,0 +1,350 @@
+"""The lab's one table: each scenario, what the remote side (or the local delivery) does, and the
+label a correct parser gives the bounce the MTA writes for it.
+
+How a scenario reaches its failure (``stage``):
+
+- ``RCPT``, ``DATA``, ``EOD``: the scripted server on ``MAIN_HOST`` answers the recipient, the
+  DATA command or the end of data with ``reply`` (chosen by the recipient's local part, which is
+  the scenario's name; ``+tag`` suffixes are ignored).
+- ``BANNER``, ``EHLO``, ``MAIL``, ``STARTTLS``, ``TIMEOUT``: a server of its own on a loopback
+  address of its own (a domain of its own is routed there by every MTA), which greets
+  with the reply, rejects EHLO/HELO or MAIL, offers STARTTLS and fails it (then demands it), or
+  never answers at all.
+- ``REFUSED``: a loopback address nothing listens on.
+- ``NOTLS``: a server that offers no STARTTLS, to which the MTA's policy requires TLS.
+- ``NXDOMAIN``: a domain no MTA route names; the MTA asks DNS, and the lab's resolver (the only
+  one the MTAs can see) says NXDOMAIN.
+- ``LOCAL``: delivery on the MTA's own host (``local.lab.test``): unknown user, a command that
+  exits 1, a mailbox file over its size limit, an auto-reply.
+- ``SUCCESS``: delivered, RCPT with NOTIFY=SUCCESS: the MTA sends a positive DSN.
+
+Labels follow docs/REASONS.md (Sisimai's vocabulary). ``status`` and ``replycode`` default to the
+enhanced status code and reply code of ``reply``; where the MTA writes the failure itself (no
+remote reply, or a local delivery), the status is the one the MTA's own DSN carries, given per MTA
+in ``per_mta`` (read from the MTA's source/documentation and confirmed by running it). Temporary
+failures are given up at once (queue lifetimes of seconds), so their bounces carry the 4.x.x
+status and are never hard. The label's reason is the cause we set up,
+except where the bounce's text says the MTA gave up retrying (``SAYS_IT_GAVE_UP``): then it is
+``expired`` (docs/REASONS.md: "an MTA giving up after retries is expired"). A recipient
+greylisted until the queue gave up is always ``expired`` (the remote never refused it). Where the
+remote's reply carries an enhanced status code, that code is the label's status even when the
+MTA's DSN says only x.0.0 (Exim writes 5.0.0 for every failure): the specific code wins, as in
+Sisimai.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Stage = Literal[
+    "BANNER", "EHLO", "MAIL", "STARTTLS", "RCPT", "DATA", "EOD",
+    "TIMEOUT", "REFUSED", "NOTLS", "NXDOMAIN", "LOCAL", "SUCCESS", "MULTI",
+]
+
+LAB_DOMAIN = "lab.test"
+MAIN_HOST = "127.0.0.2"  # the scripted server deciding by recipient (RCPT, DATA, EOD)
+COLLECTOR_HOST = "127.0.0.3"  # receives the bounces (the senders' domain) and delivered mail
+DNS_HOST = "127.0.0.4"  # the only resolver the MTAs can see (UDP 53)
+MAIN_DOMAIN = f"rcpt.{LAB_DOMAIN}"
+RETURN_DOMAIN = f"return.{LAB_DOMAIN}"
+LOCAL_DOMAIN = f"local.{LAB_DOMAIN}"
+NX_DOMAIN = f"nx.{LAB_DOMAIN}"
+DEDICATED_STAGES = ("BANNER", "EHLO", "MAIL", "STARTTLS", "TIMEOUT", "REFUSED", "NOTLS")
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a correct parser reports for one failed recipient."""
+
+    reason: str
+    status: str
+    replycode: str
+    hard: bool
+
+
+@dataclass(frozen=True)
+class Override:
+    """An MTA's own wording decides status/reply code (and, rarely, the reason)."""
+
+    status: str | None = None
+    replycode: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    stage: Stage
+    reason: str
+    hard: bool = False
+    reply: str = ""  # the remote's reply line(s); {rcpt}, {sender} and {helo} are filled in
+    status: str = ""  # default: the enhanced status code in ``reply``
+    replycode: str = ""  # default: the reply code of ``reply``
+    per_mta: Mapping[str, Override] = field(default_factory=dict)
+    members: tuple[str, ...] = ()  # MULTI: the RCPT scenarios whose fates one message combines
+    skip: Mapping[str, str] = field(default_factory=dict)  # MTA -> why it cannot express it
+    doc: str = ""
+
+    def label(self, mta: str) -> Label:
+        """The expected event for ``mta``'s bounce of this scenario (one recipient)."""
+        o = self.per_mta.get(mta, Override())
+        status = self.status or _status_of(self.reply)
+        replycode = self.replycode or _code_of(self.reply)
+        reason = o.reason or self.reason
+        if self.temporary and mta in SAYS_IT_GAVE_UP:
+            reason = "expired"
+            gave_up = SAYS_IT_GAVE_UP[mta]
+            status = gave_up.status or status
+            replycode = replycode if gave_up.quotes_reply else ""
+        return Label(
+            reason=reason,
+            status=o.status if o.status is not None else status,
+            replycode=o.replycode if o.replycode is not None else replycode,
+            hard=self.hard,
+        )
+
+    @property
+    def temporary(self) -> bool:
+        """A temporary failure (4xx, or no answer): a bounce only once the MTA gives up."""
+        return self.stage in ("TIMEOUT", "REFUSED", "NOTLS") or self.reply.startswith("4")
+
+    def applies_to(self, mta: str) -> bool:
+        return mta not in self.skip
+
+
+def _status_of(reply: str) -> str:
+    m = re.match(r"\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b", reply)
+    return m.group(1) if m else ""
+
+
+def _code_of(reply: str) -> str:
+    m = re.match(r"(\d{3})", reply)
+    return m.group(1) if m else ""
+
+
+# Status the MTA writes where it decides itself. Postfix: bounce(8)/smtp(8) ("4.4.1" connect
+# failure, "4.4.2" lost connection/timeout, "5.4.4" host not found, local(8) "5.1.1" unknown user,
+# "5.3.0" command failure, "5.2.2" mailbox file too large). Exim: its DSN has 5.0.0 for every
+# permanent failure without a remote code and 4.0.0 for temporary ones given up.
+@dataclass(frozen=True)
+class GaveUp:
+    """How an MTA's bounce reports a temporary failure it gave up on."""
+
+    status: str | None  # the status its DSN then carries (None: the remote's code decides)
+    quotes_reply: bool  # whether the remote's last reply is in the bounce
+
+
+# MTAs whose bounce for a temporary failure says in words that it gave up retrying: their label
+# for every temporary scenario is ``expired``. Exim quotes the last reply and adds "retry
+# timeout exceeded" (its DSN says 5.0.0); Sendmail quotes it and says "Message could not be
+# delivered for 3 seconds" (its DSN says 4.4.7): in both the quoted remote code decides the
+# status, as in Sisimai. OpenSMTPD 6.8 writes only "Envelope expired" (Action: delayed,
+# Status: 4.4.7), so its DSN's status it is. Postfix's bounce only repeats the
+# last reply, so its label stays the cause.
+SAYS_IT_GAVE_UP: Mapping[str, GaveUp] = {
+    "exim": GaveUp(None, quotes_reply=True),
+    "sendmail": GaveUp(None, quotes_reply=True),
+    "opensmtpd": GaveUp("4.4.7", quotes_reply=False),
+}
+
+_PF = "postfix"
+_EX = "exim"
+_OS = "opensmtpd"
+_SM = "sendmail"
+_OS_EXPIRED = Override(reason="expired", status="4.4.7", replycode="")
+
+SCENARIOS: tuple[Scenario, ...] = (
+    # --- remote rejections at RCPT
+    Scenario("rcpt-unknown", "RCPT", "userunknown", hard=True,
+             reply="550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table"),
+    Scenario("rcpt-mailboxfull", "RCPT", "mailboxfull",
+             reply="552 5.2.2 <{rcpt}>: Recipient address rejected: Mailbox full, over quota"),
+    Scenario("rcpt-disabled", "RCPT", "suspend",
+             reply="550 5.2.1 The email account that you tried to reach is disabled."),
+    Scenario("rcpt-moved", "RCPT", "hasmoved", hard=True,
+             reply="551 5.1.6 User has moved; please try <new-address@rcpt.lab.test>"),
+    Scenario("rcpt-relay", "RCPT", "norelaying",
+             reply="550 5.7.1 <{rcpt}>: Relay access denied"),
+    Scenario("rcpt-blocked", "RCPT", "blocked",
+             reply="554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org"),
+    Scenario("rcpt-ptr", "RCPT", "requireptr",
+             reply="550 5.7.25 Client host rejected: cannot find your reverse hostname, [127.0.0.1]"),
+    Scenario("rcpt-greylist", "RCPT", "expired",
+             reply="451 4.7.1 <{rcpt}>: Recipient address rejected: Greylisted, see https://postgrey.schweikert.ch/help/lab.test.html",
+             doc="greylisted at every attempt until the queue lifetime ends"),
+    Scenario("rcpt-toomany", "RCPT", "toomanyconn",
+             reply="452 4.5.3 Error: too many recipients"),
+    Scenario("rcpt-ratelimit", "RCPT", "speeding",
+             reply="450 4.7.1 <{rcpt}>: Recipient address rejected: Rate limit exceeded, too many messages from your host, slow down"),
+    # --- remote rejections before RCPT, each on a server of its own
+    Scenario("banner-blocked", "BANNER", "blocked",
+             per_mta={_PF: Override(status="4.7.1"),  # smtp_skip_5xx_greeting: tries later
+                      _OS: _OS_EXPIRED},  # a 5xx greeting is a temporary failure to OpenSMTPD
+             reply="554 5.7.1 mx.lab.test ESMTP not accepting messages from [127.0.0.1]: listed on bl.spamcop.net"),
+    Scenario("banner-busy", "BANNER", "toomanyconn",
+             reply="421 4.7.0 mx.lab.test Too many concurrent SMTP connections from this IP; please try again later"),
+    Scenario("helo-rejected", "EHLO", "blocked",
+             per_mta={_OS: _OS_EXPIRED},  # a 5xx to EHLO/HELO too
+             reply="550 5.7.1 <{helo}>: Helo command rejected: Host not found"),
+    Scenario("mail-rejected", "MAIL", "rejected",
+             reply="553 5.1.8 <{sender}>: Sender address rejected: Domain not found"),
+    Scenario("starttls-failed", "STARTTLS", "failedstarttls",
+             reply="530 5.7.0 Must issue a STARTTLS command first",
+             doc="STARTTLS offered, answered 454 4.7.0; the clear-text retry is refused at MAIL"),
+    # --- remote rejections at DATA and at the end of data
+    Scenario("data-rejected", "DATA", "policyviolation",
+             reply="554 5.7.1 Delivery not authorized, message refused: DATA rejected by local policy"),
+    Scenario("eod-spam", "EOD", "spamdetected",
+             reply="550 5.7.1 Message rejected as spam by Content Filtering."),
+    Scenario("eod-virus", "EOD", "virusdetected",
+             reply="554 5.7.0 Message rejected: virus found (Eicar-Test-Signature)"),
+    Scenario("eod-dmarc", "EOD", "authfailure",
+             reply="550 5.7.26 Unauthenticated email from return.lab.test is not accepted due to domain's DMARC policy."),
+    Scenario("eod-spf", "EOD", "authfailure",
+             reply="550 5.7.23 The message was rejected because of Sender Policy Framework violation"),
+    Scenario("eod-exceedlimit", "EOD", "exceedlimit",
+             reply="552 5.2.3 Message size exceeds maximum permitted for this mailbox"),
+    Scenario("eod-mesgtoobig", "EOD", "mesgtoobig",
+             reply="552 5.3.4 Message size exceeds fixed limit"),
+    Scenario("eod-content", "EOD", "contenterror",
+             reply="554 5.6.0 Message contains invalid header"),
+    Scenario("eod-systemfull", "EOD", "systemfull",
+             reply="452 4.3.1 Insufficient system storage"),
+    # --- failures the MTA writes itself
+    Scenario("conn-timeout", "TIMEOUT", "networkerror",
+             per_mta={_PF: Override(status="4.4.2"), _EX: Override(status="5.0.0"),
+                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7")},
+             skip={_OS: "OpenSMTPD's connect and greeting timeouts are compiled in (minutes)"},
+             doc="the server accepts the connection and never greets"),
+    Scenario("conn-refused", "REFUSED", "networkerror",
+             per_mta={_PF: Override(status="4.4.1"), _EX: Override(status="5.0.0"),
+                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7")}),
+    Scenario("dns-nxdomain", "NXDOMAIN", "hostunknown", hard=True,
+             per_mta={_PF: Override(status="5.4.4"), _EX: Override(status="5.0.0"),
+                      _OS: Override(status="5.0.0"), _SM: Override(status="5.1.2", replycode="550")}),
+    # --- one message, several recipients, different fates (one delivered)
+    Scenario("multi-fates", "MULTI", "",
+             members=("rcpt-ok", "rcpt-unknown", "rcpt-mailboxfull", "rcpt-greylist", "rcpt-relay")),
+    # --- local delivery on the MTA's host
+    Scenario("local-unknown", "LOCAL", "userunknown", hard=True,
+             skip={_OS: "OpenSMTPD rejects an unknown local user at RCPT: no bounce",
+                   _SM: "Sendmail rejects an unknown local user at RCPT: no bounce"},
+             per_mta={_PF: Override(status="5.1.1"), _EX: Override(status="5.0.0"),
+                      _OS: Override(status="5.0.0"), _SM: Override(status="5.1.1")}),
+    Scenario("local-pipefail", "LOCAL", "mailererror",
+             per_mta={_PF: Override(status="5.3.0"), _EX: Override(status="5.0.0"),
+                      _OS: Override(status="5.3.0"), _SM: Override(status="5.3.0")},
+             doc="the recipient's alias is a command that exits 1 with a message on stderr"),
+    Scenario("local-quota", "LOCAL", "mailboxfull",
+             skip={_OS: "OpenSMTPD has no mailbox size limit",
+                   _SM: "Sendmail has no mailbox size limit of its own"},
+             per_mta={_PF: Override(status="5.2.2"), _EX: Override(status="5.0.0"),
+                      _OS: Override(status="5.0.0"), _SM: Override(status="5.2.2")},
+             doc="the recipient's mailbox file is over its size limit"),
+    # --- not failures
+    Scenario("dsn-success", "SUCCESS", "delivered", status="2.0.0",
+             doc="RCPT ... NOTIFY=SUCCESS, accepted by the remote (which offers no DSN): relayed"),
+    # --- the MTA's own TLS policy fails: TLS required, the server offers no STARTTLS
+    Scenario("tls-required", "NOTLS", "failedstarttls",
+             per_mta={_PF: Override(status="4.7.4"), _EX: Override(status="5.0.0"),
+                      _OS: Override(status="4.4.7")},
+             skip={_SM: "Sendmail's per-destination TLS requirement needs an access database"},
+             doc="Postfix smtp_tls_policy_maps encrypt, Exim hosts_require_tls, OpenSMTPD smtp+tls://"),
+    # --- several recipients, each refused for good at RCPT (one bounce for all, one delivered)
+    Scenario("multi-permanent", "MULTI", "",
+             members=("rcpt-unknown", "rcpt-ok", "rcpt-relay", "rcpt-disabled")),
+)
+
+BY_NAME: Mapping[str, Scenario] = {s.name: s for s in SCENARIOS}
+ACCEPTED = "rcpt-ok"  # a MULTI member the main server accepts (delivered, no event)
+
+# Addresses carry opaque tokens, never the scenario's name: the bounce quotes them and the
+# classifier must not read "unknown" or "spam" out of an address.
+TOKENS: Mapping[str, str] = {s.name: f"s{i:02d}" for i, s in enumerate(SCENARIOS)}
+BY_TOKEN: Mapping[str, Scenario] = {TOKENS[s.name]: s for s in SCENARIOS}
+
+
+def _dedicated_domain(s: Scenario) -> str:
+    return f"h{TOKENS[s.name][1:]}.{LAB_DOMAIN}"
+
+
+def dedicated_host(index: int) -> str:
+    """The loopback address of the ``index``-th dedicated server (BANNER ... REFUSED)."""
+    return f"127.0.0.{20 + index}"
+
+
+def dedicated_routes() -> dict[str, str]:
+    """Domain -> loopback address of every scenario with a server of its own."""
+    dedicated = [s for s in SCENARIOS if s.stage in DEDICATED_STAGES]
+    return {_dedicated_domain(s): dedicated_host(i) for i, s in enumerate(dedicated)}
+
+
+def tls_required_hosts() -> list[str]:
+    """The loopback addresses to which the MTAs' policy requires TLS (``NOTLS`` scenarios)."""
+    return [host for domain, host in dedicated_routes().items()
+            if (s := dedicated_scenario(domain)) is not None and s.stage == "NOTLS"]
+
+
+def dedicated_scenario(domain: str) -> Scenario | None:
+    for s in SCENARIOS:
+        if s.stage in DEDICATED_STAGES and _dedicated_domain(s) == domain:
+            return s
+    return None
+
+
+def routes() -> dict[str, str]:
+    """Every domain the MTAs route by hand (anything else goes through the lab's DNS)."""
+    return {MAIN_DOMAIN: MAIN_HOST, RETURN_DOMAIN: COLLECTOR_HOST, **dedicated_routes()}
+
+
+def envelope(s: Scenario) -> list[str]:
+    """The envelope recipients of scenario ``s``'s one message."""
+    tok = TOKENS[s.name]
+    if s.stage == "MULTI":
+        return [f"{'ok' if m == ACCEPTED else TOKENS[m]}.{tok}.{i}@{MAIN_DOMAIN}"
+                for i, m in enumerate(s.members)]
+    if s.stage in DEDICATED_STAGES:
+        return [f"user@{_dedicated_domain(s)}"]
+    if s.stage == "NXDOMAIN":
+        return [f"user@{NX_DOMAIN}"]
+    if s.stage == "LOCAL":
+        return [f"{tok}@{LOCAL_DOMAIN}"]
+    return [f"{tok}@{MAIN_DOMAIN}"]
+
+
+def local_part(s: Scenario) -> str:
+    """The local part of a LOCAL scenario's recipient (the MTA's alias/user name)."""
+    return TOKENS[s.name]
+
+
+def expected(s: Scenario, mta: str) -> dict[str, Label]:
+    """Recipient -> label of every recipient of ``s`` that the bounce must report."""
+    rcpts = envelope(s)
+    if s.stage == "MULTI":
+        out: dict[str, Label] = {}
+        for rcpt, member in zip(rcpts, s.members, strict=True):
+            if member != ACCEPTED:
+                out[rcpt] = BY_NAME[member].label(mta)
+        return out
+    return {r: s.label(mta) for r in rcpts}
+
+
+def remote_behaviour(local_part: str) -> Scenario | None:
+    """The scenario the main server plays for a recipient local part (``token[.more]``)."""
+    return BY_TOKEN.get(local_part.split(".", 1)[0])
+
+
+def sender(mta: str, s: Scenario) -> str:
+    """The envelope sender of a scenario's message: the bounce comes back to it."""
+    return f"{mta}.{TOKENS[s.name]}@{RETURN_DOMAIN}"
+
+
+def scenario_of_sender(address: str) -> tuple[str, Scenario] | None:
+    """(mta, scenario) of a bounce's envelope recipient, the sender of ``sender()``."""
+    local = address.split("@", 1)[0]
+    mta, _, tok = local.rpartition(".")
+    s = BY_TOKEN.get(tok)
+    return (mta, s) if s is not None and mta else None

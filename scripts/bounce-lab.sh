@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The bounce lab: real MTAs (Postfix, Exim, OpenSMTPD, Sendmail) run privately on loopback
+# produce labelled bounces.
+#
+#   scripts/bounce-lab.sh OUT_DIR [--mta NAME]... [--timeout S] [--keep]
+#   scripts/bounce-lab.sh --install-only     # install, then print the extracted root's path
+#
+# writes OUT_DIR/<mta>-<scenario>[-n].eml, OUT_DIR/labels.json (the corpus' labels format plus
+# "recipient") and OUT_DIR/lab-report.txt. Score bounce-stream on it with
+#   .venv/bin/python -m dev.bouncelab.score OUT_DIR
+#
+# Installs what it needs, cached and idempotent:
+#   - the MTAs' Debian packages are NOT installed (they conflict with each other and their
+#     postinst starts services): `apt-get download` into $CACHE/debs, with the libraries they
+#     need that the machine lacks, and `dpkg-deb -x` into $CACHE/root (redone only when the set
+#     of .deb files changes). No system service is enabled or started.
+#   - system users the daemons insist on (postfix/postdrop, opensmtpd/opensmtpq, smmsp), created with
+#     useradd -r only if missing.
+#   - aiosmtpd in .venv (a test extra: scripts/bootstrap.sh installs it).
+# The driver (dev/bouncelab) runs in a private mount namespace whose /etc/resolv.conf names only
+# the lab's own resolver on 127.0.x.53: no DNS query leaves the machine.
+#
+# Environment: BOUNCE_STREAM_CACHE (default ~/.cache/bounce-stream); needs root.
+set -Eeuo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${BOUNCE_STREAM_CACHE:-$HOME/.cache/bounce-stream}/lab"
+DEBS="$CACHE/debs"
+ROOT="$CACHE/root"
+PY="$REPO/.venv/bin/python"
+MTA_PACKAGES=(postfix exim4-daemon-light exim4-base opensmtpd sendmail-bin sendmail-base sendmail-cf)
+
+die() { printf 'bounce-lab: ERROR: %s\n' "$*" >&2; exit 1; }
+info() { printf 'bounce-lab: %s\n' "$*"; }
+
+[ $# -ge 1 ] || die "usage: scripts/bounce-lab.sh OUT_DIR [--mta NAME]... [--timeout S] [--keep]"
+[ "$(id -u)" -eq 0 ] || die "needs root (private MTAs bind-mount a resolv.conf and switch users)"
+command -v unshare >/dev/null || die "unshare (util-linux) not found"
+
+pkg_installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+APT_UPDATED=0
+download() {  # download PKG... into $DEBS unless a .deb of that name is cached
+    local want=()
+    for p in "$@"; do
+        compgen -G "$DEBS/${p}_*.deb" >/dev/null || want+=("$p")
+    done
+    [ "${#want[@]}" -eq 0 ] && return 0
+    info "apt-get download ${want[*]}"
+    if ! (cd "$DEBS" && apt-get download -q "${want[@]}") >>"$CACHE/apt.log" 2>&1; then
+        if [ "$APT_UPDATED" -eq 0 ]; then
+            APT_UPDATED=1
+            apt-get update -q >>"$CACHE/apt.log" 2>&1 || die "apt-get update failed ($CACHE/apt.log)"
+            (cd "$DEBS" && apt-get download -q "${want[@]}") >>"$CACHE/apt.log" 2>&1 \
+                || die "apt-get download ${want[*]} failed ($CACHE/apt.log)"
+        else
+            die "apt-get download ${want[*]} failed ($CACHE/apt.log)"
+        fi
+    fi
+}
+
+missing_libraries() {  # the lib* packages the cached MTA .debs depend on that are not installed
+    local deb dep
+    for deb in "$DEBS"/*.deb; do
+        dpkg-deb -f "$deb" Depends | tr ',' '\n' | while read -r dep; do
+            dep="${dep%%|*}"; dep="${dep%%(*}"; dep="${dep// /}"; dep="${dep%%:*}"
+            case "$dep" in
+                lib*) pkg_installed "$dep" || echo "$dep" ;;
+            esac
+        done
+    done | sort -u
+}
+
+mkdir -p "$DEBS"
+# m4 builds sendmail.cf from sendmail-cf's macros (a plain tool, no service).
+if ! command -v m4 >/dev/null; then
+    info "apt-get install m4"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q m4 >>"$CACHE/apt.log" 2>&1 || {
+        apt-get update -q >>"$CACHE/apt.log" 2>&1
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q m4 >>"$CACHE/apt.log" 2>&1
+    } || die "apt-get install m4 failed ($CACHE/apt.log)"
+fi
+
+chmod 755 "$CACHE" "$DEBS"  # apt-get download's sandbox user must be able to write there
+download "${MTA_PACKAGES[@]}"
+for _ in 1 2 3; do  # the libraries' own library dependencies too
+    mapfile -t LIBS < <(missing_libraries)
+    [ "${#LIBS[@]}" -eq 0 ] && break
+    before="$(ls "$DEBS" | wc -l)"
+    download "${LIBS[@]}"
+    [ "$(ls "$DEBS" | wc -l)" -eq "$before" ] && break
+done
+
+STAMP="$(cd "$DEBS" && ls ./*.deb | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$ROOT/.stamp" 2>/dev/null || true)" != "$STAMP" ]; then
+    info "extracting $(ls "$DEBS"/*.deb | wc -l) packages into $ROOT"
+    rm -rf "$ROOT"
+    mkdir -p "$ROOT"
+    for deb in "$DEBS"/*.deb; do dpkg-deb -x "$deb" "$ROOT"; done
+    echo "$STAMP" >"$ROOT/.stamp"
+fi
+
+ensure_group() { getent group "$1" >/dev/null || groupadd -r "$1"; }
+ensure_user() {  # ensure_user NAME GROUP
+    ensure_group "$2"
+    id "$1" >/dev/null 2>&1 || useradd -r -g "$2" -d /nonexistent -s /usr/sbin/nologin "$1"
+}
+ensure_user postfix postfix
+ensure_group postdrop
+ensure_user opensmtpd opensmtpd
+ensure_user opensmtpq opensmtpq
+# OpenSMTPD chroots its unprivileged processes into this compiled-in empty directory.
+mkdir -p /var/lib/opensmtpd/empty
+ensure_user smmsp smmsp
+
+if ! { [ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null; }; then
+    info "installing the virtualenv (scripts/bootstrap.sh)"
+    BOUNCE_STREAM_SKIP_APT=1 "$REPO/scripts/bootstrap.sh" >"$CACHE/bootstrap.log" 2>&1 \
+        || die "scripts/bootstrap.sh failed ($CACHE/bootstrap.log)"
+fi
+
+if [ "$1" = "--install-only" ]; then
+    echo "$ROOT"
+    exit 0
+fi
+OUT="$1"
+shift
+cd "$REPO"
+exec "$PY" -m dev.bouncelab "$OUT" --root "$ROOT" "$@"

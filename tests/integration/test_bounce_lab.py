@@ -1,0 +1,92 @@
+"""The bounce lab: Postfix, Exim, OpenSMTPD and Sendmail, run privately on loopback by
+scripts/bounce-lab.sh, bounce mail for causes set up by construction; bounce-stream is scored on
+the bounces they write (ground truth no other program labelled).
+
+The lab runs once per session (≈ 20 s warm, plus the first download of the MTAs' packages); set
+BOUNCE_LAB_OUT=DIR to score an existing lab output instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from dev.bouncelab import scenarios as sc
+from dev.bouncelab.score import Score, score_dir
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+MTAS = ("postfix", "exim", "opensmtpd", "sendmail")
+
+# Floors: what bounce-stream reached on the lab when this test was written (reason 76.7 %,
+# status 86.0 %, hard 100 %, detected 100 %, recipient 100 %; 134 bounces, 150 events) minus a
+# small margin. The
+# detection work raises them as it fixes the mismatches this test prints.
+MIN_DETECTED = 100.0
+MIN_RECIPIENT = 100.0
+MIN_REASON = 74.0
+MIN_STATUS = 84.0
+MIN_HARD = 98.0
+
+
+@pytest.fixture(scope="session")
+def lab_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The lab's output directory, generated once per session."""
+    given = os.environ.get("BOUNCE_LAB_OUT")
+    if given:
+        return Path(given)
+    out = tmp_path_factory.mktemp("bounce-lab")
+    proc = subprocess.run(
+        [str(REPO / "scripts/bounce-lab.sh"), str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    print(proc.stdout)
+    assert proc.returncode == 0, f"bounce-lab failed:\n{proc.stdout}\n{proc.stderr}"
+    return out
+
+
+@pytest.fixture(scope="session")
+def lab_score(lab_output: Path) -> Score:
+    return score_dir(lab_output)
+
+
+def test_every_mta_bounces_every_scenario_it_can_express(lab_output: Path) -> None:
+    """Each of the four MTAs writes a bounce for every scenario it can express (≥ 20 each)."""
+    report = (lab_output / "lab-report.txt").read_text()
+    assert "MISSING" not in report, report
+    labels = json.loads((lab_output / "labels.json").read_text())
+    per_mta = Counter(name.split("-", 1)[0] for name in labels)
+    for mta in MTAS:
+        scenarios = {n.split("-", 1)[1] for n in labels if n.startswith(f"{mta}-")}
+        want = {s.name for s in sc.SCENARIOS if s.applies_to(mta)}
+        assert {s for s in want if not any(x.startswith(s) for x in scenarios)} == set()
+        assert per_mta[mta] >= 20, per_mta
+
+
+def test_bounces_never_name_the_scenario(lab_output: Path) -> None:
+    """No bounce carries a scenario's name (addresses use opaque tokens), so nothing but the
+    MTA's and the remote's own words can tell the classifier the cause."""
+    names = [s.name for s in sc.SCENARIOS]
+    for eml in sorted(lab_output.glob("*.eml")):
+        text = eml.read_bytes().decode("latin-1")
+        assert [n for n in names if n in text] == [], eml.name
+
+
+def test_bounce_stream_classifies_lab_bounces_above_the_floor(lab_score: Score) -> None:
+    """bounce-stream detects every lab bounce and its recipients, and its reason, status and
+    hard verdicts stay above the recorded floors (mismatches printed per MTA and scenario)."""
+    for line in lab_score.mismatches:
+        print(line)
+    print(lab_score.summary())
+    assert lab_score.emails >= 4 * 20
+    assert lab_score.detected_pct >= MIN_DETECTED
+    assert lab_score.recipient_pct >= MIN_RECIPIENT
+    assert lab_score.reason_pct >= MIN_REASON
+    assert lab_score.status_pct >= MIN_STATUS
+    assert lab_score.hard_pct >= MIN_HARD

@@ -1,0 +1,104 @@
+"""The bounce lab's pure parts: the scenario table's labels, the resolver's answer, and how a
+bounce's recipients are found and ordered."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from dev.bouncelab import scenarios as sc
+from dev.bouncelab.lab import _order
+from dev.bouncelab.remote import _NxDomain
+
+
+def test_label_takes_status_and_reply_code_from_the_remote_reply() -> None:
+    """A remote rejection's label carries the enhanced status and reply code of its reply."""
+    label = sc.BY_NAME["rcpt-unknown"].label("postfix")
+    assert (label.reason, label.status, label.replycode, label.hard) == (
+        "userunknown", "5.1.1", "550", True)
+
+
+def test_temporary_failure_is_expired_only_where_the_bounce_says_it_gave_up() -> None:
+    """A rate-limited recipient is ``speeding`` in Postfix's bounce (which repeats the reply) but
+    ``expired`` in Exim's, Sendmail's and OpenSMTPD's (which say they gave up)."""
+    s = sc.BY_NAME["rcpt-ratelimit"]
+    assert (s.label("postfix").reason, s.label("postfix").status) == ("speeding", "4.7.1")
+    assert (s.label("exim").reason, s.label("exim").status) == ("expired", "4.7.1")
+    assert (s.label("sendmail").reason, s.label("sendmail").status) == ("expired", "4.7.1")
+    # OpenSMTPD does not quote the reply: its DSN's status, no reply code.
+    assert (s.label("opensmtpd").status, s.label("opensmtpd").replycode) == ("4.4.7", "")
+
+
+def test_envelopes_are_opaque_and_distinct() -> None:
+    """No recipient or sender address contains a scenario's name, and no two scenarios share a
+    recipient, so a bounce maps back to exactly one scenario."""
+    names = [s.name for s in sc.SCENARIOS]
+    seen: set[str] = set()
+    for s in sc.SCENARIOS:
+        for address in [*sc.envelope(s), sc.sender("postfix", s)]:
+            assert [n for n in names if n in address] == []
+        rcpts = set(sc.envelope(s))
+        assert not rcpts & seen
+        seen |= rcpts
+        assert sc.scenario_of_sender(sc.sender("exim", s)) == ("exim", s)
+
+
+def test_multi_recipient_scenario_expects_only_the_failed_recipients() -> None:
+    """The several-fates message expects one label per failed recipient, none for the
+    delivered one, each with its member scenario's label."""
+    s = sc.BY_NAME["multi-fates"]
+    want = sc.expected(s, "postfix")
+    assert len(want) == len(s.members) - 1
+    assert sorted(lab.reason for lab in want.values()) == sorted(
+        sc.BY_NAME[m].label("postfix").reason for m in s.members if m != sc.ACCEPTED)
+
+
+class _Transport:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, addr: Any) -> None:
+        self.sent.append(data)
+
+
+def _query(name: str, qid: int = 0x1234) -> bytes:
+    labels = b"".join(bytes([len(p)]) + p.encode() for p in name.split("."))
+    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + labels + b"\x00" + b"\x00\x0f\x00\x01"
+
+
+def test_resolver_answers_nxdomain_echoing_the_question() -> None:
+    """The lab's resolver answers any query with RCODE 3 (NXDOMAIN), the same id and question."""
+    proto = _NxDomain()
+    transport = _Transport()
+    proto.connection_made(transport)  # type: ignore[arg-type]
+    query = _query("nx.lab.test")
+    proto.datagram_received(query, ("127.0.0.1", 5353))
+    (reply,) = transport.sent
+    qid, flags, qd, an = struct.unpack("!HHHH", reply[:8])
+    assert (qid, flags & 0x800F, qd, an) == (0x1234, 0x8003, 1, 0)
+    assert reply[12:] == query[12:]
+    proto.datagram_received(b"\x00" * 5, ("127.0.0.1", 5353))  # too short: ignored
+    assert len(transport.sent) == 1
+
+
+def _bounce(report_order: list[str], original_to: list[str]) -> bytes:
+    blocks = "".join(f"\nFinal-Recipient: rfc822; {r}\nAction: failed\nStatus: 5.1.1\n"
+                     for r in report_order)
+    return (
+        "Subject: Undelivered Mail Returned to Sender\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nThe mail system could not deliver your message.\n"
+        f"--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx\n{blocks}\n"
+        f"--B\nContent-Type: message/rfc822\n\nTo: {', '.join(original_to)}\n\nhello\n"
+        "--B--\n"
+    ).encode()
+
+
+def test_order_follows_the_delivery_status_and_ignores_the_returned_message() -> None:
+    """Recipients are reported in the delivery-status order, and a recipient named only in the
+    returned original's To: is not counted as reported."""
+    label = sc.BY_NAME["rcpt-unknown"].label("postfix")
+    want = {"a@x.test": label, "b@x.test": label, "c@x.test": label}
+    data = _bounce(["b@x.test", "a@x.test"], ["a@x.test", "b@x.test", "c@x.test"])
+    assert [r for r, _ in _order(data, want)] == ["b@x.test", "a@x.test"]
