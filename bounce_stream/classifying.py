@@ -4,10 +4,12 @@ Detection is pure CPU work on hostile input. Run on the event loop, one slow mes
 freeze every mailbox, the probes and the Kafka heartbeats. Here each message is classified in
 a worker process under a per-message deadline:
 
-- one supervisor task per worker process sends it one message at a time (raw bytes in, a plain
-  tuple out) and waits at most ``timeout`` seconds, writing included;
+- one supervisor task per worker process keeps a few messages in flight on its stdin (raw
+  bytes in, a plain tuple out, answers in order); the oldest one is the one being worked on
+  and gets ``timeout`` seconds, counted from the previous answer;
 - past the deadline the worker is SIGKILLed and replaced, and the message comes back as a
-  :class:`ClassifyFailure` with cause ``timeout`` (the caller dead-letters it);
+  :class:`ClassifyFailure` with cause ``timeout`` (the caller dead-letters it); the messages
+  queued behind a slow one are handed to the other workers long before that;
 - a worker that dies on its own (killed from outside, out of memory) is replaced; its message
   is tried once more on another worker, then fails with cause ``crashed``.
 
@@ -63,8 +65,8 @@ _REASONS = {reason.value: reason for reason in Reason}
 _ACTIONS: dict[str | None, Action | None] = {action.value: action for action in Action}
 _ACTIONS[None] = None
 # Messages sent ahead to one worker (bounded by count and bytes); at least one is always sent.
-_IN_FLIGHT_MESSAGES = 8
-_IN_FLIGHT_BYTES = 1024 * 1024
+_IN_FLIGHT_MESSAGES = 32
+_IN_FLIGHT_BYTES = 2 * 1024 * 1024
 _LEND_AFTER = 0.2  # s on one message before the ones sent behind it go to other workers
 _STDERR_LINES = 20  # lines of a worker's stderr logged per worker process, at most
 

@@ -300,3 +300,29 @@ def test_a_busy_worker_exits_when_its_lifeline_closes() -> None:
         if worker.poll() is None:
             worker.kill()
             worker.wait()
+
+
+async def test_messages_queued_behind_a_hanging_one_are_handed_to_another_worker() -> None:
+    """Messages sent to a worker behind a hanging message are classified by the other one."""
+    pool = ClassifyPool(
+        OPTIONS, workers=2, timeout=8.0, target="tests.unit.classify_targets:hang_on_marker"
+    )
+    await pool.start()
+    try:
+        deadline = time.monotonic() + 30
+        while len(pool.pids) < 2:
+            assert time.monotonic() < deadline, "workers did not start"
+            await asyncio.sleep(0.05)
+        hang = b"Subject: x\r\n" + HANG_MARKER + b"\r\n\r\n"
+        goods = [make_dsn(f"q{i}@example.org") for i in range(20)]
+        # Submitted together: the worker that takes the hanging message also takes most of
+        # the others into its in-flight window.
+        stuck = asyncio.ensure_future(pool.classify(hang))
+        others = asyncio.ensure_future(pool.classify_all(goods))
+        done, _ = await asyncio.wait({stuck, others}, return_when=asyncio.FIRST_COMPLETED)
+        assert done == {others}
+        assert others.result() == [parse(raw, OPTIONS) for raw in goods]
+        failure = await stuck
+        assert isinstance(failure, ClassifyFailure) and failure.cause == "timeout"
+    finally:
+        await pool.stop()
