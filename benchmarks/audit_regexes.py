@@ -71,21 +71,13 @@ KNOWN: dict[str, str] = {
     # reasontext phrases "... .+[0-9a-z_]+402": ".+" and "[0-9a-z_]+" share characters, so a
     # long diagnostic line after the phrase costs its length squared. Open.
     "b574d2f2b0ae": "open: quadratic in the diagnostic line after the phrase",
-    "513744f1bd0f": "open: quadratic in the diagnostic line after the phrase",
     "f53a4dd65c84": "open: quadratic in the diagnostic line after the phrase",
     "376bafcf45d3": "open: quadratic in the diagnostic line after the phrase",
     "15bb38da0022": "reads the package's own phrase patterns, never mail",
     # Found after merging main (patterns added by other branches), not fixed on this branch.
     "dde2bfab5f40": "open: search restarts in a run of capitals (data/__init__.py)",
     "80d3897d42a8": "open: search restarts in a run without '@' (decide.py)",
-    "db25473e5842": "open: leading \\s* before the phrase (exim.py)",
-    "7d8dc6116368": "open: (?m:^)\\s* over empty lines (interscan.py)",
-    "b462bc168c4e": "open: (?m:^)\\s* over empty lines (interscan.py, lower-case form)",
-    "f39f7f6d3d14": "open: (?m:^)\\s* over empty lines (interscan.py, an alternative)",
-    "dd7a5e1dfb62": "open: leading \\s* before the phrase (mailfoundry.py)",
-    "efebd051a650": "open: leading \\s* before the phrase (qmail.py)",
     "3296fbd8bc95": "open: [ \\t]* then [^\\s<>@]+ restarts (rfc3464.py)",
-    "baafdcf5ef3d": "open: adjacent \\s* around re: and [ in the subject test (rfc3834.py)",
     "8f6fd7a3c163": "open: [ \\t]* and [^\\n]{0,200}? share blanks (context.py quoted From:)",
     "90da474205b4": "open: search restarts in a run of field-name characters (context.py)",
     "536126b6eaaf": "open: \\s+ then a bounded host name, restarted (textscan.remote_host)",

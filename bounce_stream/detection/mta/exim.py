@@ -40,9 +40,10 @@ _START_RUSSIAN = r"следующим\s+получателям|одному\s+и
 # Exim's own messages (deliver.c) for an address given up after its temporary failures
 # outlasted the retry rules: an expiry of temporary failures, not a permanent refusal.
 # Written at the start of the address's message (GMX's "delivery retry timeout exceeded" is
-# its own product's wording, not Exim's).
+# its own product's wording, not Exim's). "(?<!\s)\s*+": white space is entered only where it
+# starts and taken whole (linear even if searched; the same as "\s*" before a word).
 _RETRY_EXPIRED = re.compile(
-    r"(?i)\s*(?:retry\s+timeout\s+exceeded"
+    r"(?i)(?<!\s)\s*+(?:retry\s+timeout\s+exceeded"
     r"|retry\s+time\s+not\s+reached\s+for\s+any\s+host\s+after\s+a\s+long\s+failure\s+period"
     r"|all\s+hosts\s+have\s+been\s+failing\s+for\s+a\s+long\s+time)"
 )

@@ -30,7 +30,12 @@ class InterScanMss(TextBounce):
 
     name = "interscanmss"
     keywords = ("interscan", "sent")
-    signature = re.compile(r"(?i)interscan\s+(?:mss|notification)|(?m:^)\s*sent\s+<<<\s+[a-z]{4}")
+    # A line of "Sent <<<" after any blank lines: searched from the last line start before it
+    # (the blanks of that line only, no newline), which finds a match exactly when "^\s*sent"
+    # does, without rescanning a run of empty lines from each of its line starts.
+    signature = re.compile(
+        r"(?i)interscan\s+(?:mss|notification)|(?m:^)(?:(?!\n)\s)*+sent\s+<<<\s+[a-z]{4}"
+    )
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         if not self.claims(ctx):

@@ -22,7 +22,9 @@ _FAILURE = re.compile(
     r"(?is)unable\s+to\s+deliver\s+message\s+to:\s*<?([^>\s]+@[^>\s]+?)>?\s*\n"
     r"(.*?)(?=unable\s+to\s+deliver\s+message\s+to:|\Z)"
 )
-_REASON_HEAD = re.compile(r"(?i)\s*delivery\s+failed\s+for\s+the\s+following\s+reason:\s*")
+# "(?<!\s)\s*+": white space is entered only where it starts and taken whole, so the search
+# does not rescan a long blank run from each of its characters (the same matches as "\s*").
+_REASON_HEAD = re.compile(r"(?i)(?<!\s)\s*+delivery\s+failed\s+for\s+the\s+following\s+reason:\s*+")
 _SERVER = re.compile(r"(?i)server\s+([a-z0-9][-a-z0-9.]*[a-z0-9])\s*\[[0-9a-f.:]+\]\s+failed")
 
 

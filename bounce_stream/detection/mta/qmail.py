@@ -75,7 +75,9 @@ _REMOTE_HOST = re.compile(
     r"|(?:^|\s)([a-z0-9][-a-z0-9.:]*[a-z0-9])\s+(?:does\s+not\s+like|failed\s+(?:on|after))\s"
 )
 # qmail's own local failure: the recipient's paragraph starts with "Unable to".
-_LOCAL_FAILURE = re.compile(r"(?i)\s*unable\s+to\s")
+# "(?<!\s)\s*+": white space is entered only where it starts and taken whole (linear even if
+# searched; the same as "\s*" before a word).
+_LOCAL_FAILURE = re.compile(r"(?i)(?<!\s)\s*+unable\s+to\s")
 
 
 class Qmail(TextBounce):
