@@ -78,8 +78,10 @@ _SIBLINGS: dict[Reason, frozenset[Reason]] = {
     Reason.MESGTOOBIG: frozenset({Reason.EXCEEDLIMIT}),
 }
 # What a diagnostic may hold that says nothing of why: addresses, reply and status codes.
+# An address is tried only where its run of address characters starts ("(?<![^\s<>])"): the
+# same matches, without rescanning a run that has no "@" from each of its characters.
 _NO_EVIDENCE = re.compile(
-    r"<?[^\s<>]*@[^\s<>]*>?|\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b|\bsmtp\b"
+    r"<?(?<![^\s<>])[^\s<>]*@[^\s<>]*>?|\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b|\bsmtp\b"
 )
 # A sender-rejection text proves "rejected" only where the sender is what was refused
 # (Sisimai's Reason::Rejected): at MAIL FROM; after DATA unless the status says unknown user;
