@@ -71,11 +71,6 @@ KNOWN: dict[str, str] = {
     # domino._BECAUSE: regexploit's example matches at once ("$" without MULTILINE ends the
     # lazy group); 80k newlines, blanks or "\n " pairs: < 1 ms.
     "7897235d9566": "regexploit's cubic example matches at once; measured linear",
-    # reasontext phrases "... .+[0-9a-z_]+402": ".+" and "[0-9a-z_]+" share characters, so a
-    # long diagnostic line after the phrase costs its length squared. Open.
-    "b574d2f2b0ae": "open: quadratic in the diagnostic line after the phrase",
-    "f53a4dd65c84": "open: quadratic in the diagnostic line after the phrase",
-    "376bafcf45d3": "open: quadratic in the diagnostic line after the phrase",
     "15bb38da0022": "reads the package's own phrase patterns, never mail",
     # Found after merging main (patterns added by other branches), not fixed on this branch.
     "8f6fd7a3c163": "open: [ \\t]* and [^\\n]{0,200}? share blanks (context.py quoted From:)",

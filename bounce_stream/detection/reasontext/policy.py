@@ -55,8 +55,8 @@ SECURITYERROR = TextMatcher(
     |required
     |turned[ ]on[ ]in[ ]your[ ]email[ ]client
     )
-    |authentification[ ]requise.+[0-9a-z_]+402
-    |codes?[ ]d'?[ ]*authentification[ ]invalide.+[0-9a-z_]+305
+    |authentification[ ]requise.+[0-9a-z_]402
+    |codes?[ ]d'?[ ]*authentification[ ]invalide.+[0-9a-z_]305
     |domain[ ][^ ]+[ ]is[ ]a[ ]dead[ ]domain
     |executable[ ]files[ ]are[ ]not[ ]allowed[ ]in[ ]compressed[ ]files
     |insecure[ ]mail[ ]relay
