@@ -66,16 +66,13 @@ KNOWN: dict[str, str] = {
     "b7586379451f": _MATCH_ONLY,  # datetimes._COMMON_DATE
     "a328b800aa49": _MATCH_ONLY,  # arf._JMRP_SUBJECT
     "dde2bfab5f40": _MATCH_ONLY,  # data._CODE_TOKEN (fullmatch of one stripped row)
+    "90da474205b4": _MATCH_ONLY,  # context._HEADER_LINE (one header line at a time)
     # rfc3464._PARAGRAPH: matched at one line start per recipient found in the text.
     "3296fbd8bc95": _MATCH_ONLY,
     # domino._BECAUSE: regexploit's example matches at once ("$" without MULTILINE ends the
     # lazy group); 80k newlines, blanks or "\n " pairs: < 1 ms.
     "7897235d9566": "regexploit's cubic example matches at once; measured linear",
     "15bb38da0022": "reads the package's own phrase patterns, never mail",
-    # Found after merging main (patterns added by other branches), not fixed on this branch.
-    "8f6fd7a3c163": "open: [ \\t]* and [^\\n]{0,200}? share blanks (context.py quoted From:)",
-    "90da474205b4": "open: search restarts in a run of field-name characters (context.py)",
-    "536126b6eaaf": "open: \\s+ then a bounded host name, restarted (textscan.remote_host)",
 }
 
 

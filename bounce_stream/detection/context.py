@@ -241,9 +241,11 @@ def _find_enclosed(part: Part, depth: int) -> Part | None:
 
 MAX_FORWARD_SEARCH = 64_000  # where a forwarded or enclosed bounce's header may start
 MAX_FORWARDED_CHARS = 400_000  # what is kept of it
-# The From line of a bounce's header, possibly "> "-quoted by a person forwarding it.
+# The From line of a bounce's header, possibly "> "-quoted by a person forwarding it. The
+# blanks after "from:" are taken whole ("[ \t]*+"): the names start with a letter, so blanks
+# given back to "[^\n]{0,200}?" could only put a name where no name starts.
 _BOUNCE_FROM_LINE = re.compile(
-    r"(?im)^((?:>[ \t]?)*)from:[ \t]*[^\n]{0,200}?(?:mailer[-_ ]?daemon|post_?master|"
+    r"(?im)^((?:>[ \t]?)*)from:[ \t]*+[^\n]{0,200}?(?:mailer[-_ ]?daemon|post_?master|"
     r"mail\s+delivery\s+(?:system|subsystem|service)|delivery\s+(?:status|subsystem))"
 )
 _HEADER_LINE = re.compile(r"[!-9;-~]+[ \t]*:|[ \t]")

@@ -91,10 +91,12 @@ _HOST_IP = r"(?:ipv6:)?[0-9a-f]{0,4}[:.][0-9a-f:.]{2,44}"
 # "conversation with mx[...] timed out"), Exim ("host mx [192.0.2.1]: 550 ..." or on a line of
 # its own), qmail-remote ("Connected to 192.0.2.1 but sender was rejected.", "192.0.2.1 does
 # not like recipient."), sendmail ("... while talking to mx.example.com.:") and the plain
-# "host: mx" / "remote host: mx" lines of other notices.
+# "host: mx" / "remote host: mx" lines of other notices. "\s++" and "\s*+" before a host name
+# or "[": neither starts with white space, so nothing given back could match (adjacent "\s+",
+# "\s*" over a blank run after "host" backtracked quadratically).
 REMOTE_HOST = re.compile(
-    r"(?i)\b(?:host|connect\s+to|lost\s+connection\s+with|conversation\s+with)\s+"
-    r"(" + _HOST_NAME + r")?\s*\[(" + _HOST_IP + r")\]"
+    r"(?i)\b(?:host|connect\s+to|lost\s+connection\s+with|conversation\s+with)\s++"
+    r"(" + _HOST_NAME + r")?\s*+\[(" + _HOST_IP + r")\]"
     r"|\bconnected\s+to\s+(" + _HOST_NAME + r")\s+but\b"
     r"|(?:^|\n)[ \t]*(" + _HOST_IP + r")\s+does\s+not\s+like\s+recipient"
     r"|\bwhile\s+talking\s+to\s+(" + _HOST_NAME + r")\.?:"

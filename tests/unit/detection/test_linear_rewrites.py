@@ -15,8 +15,8 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bounce_stream.detection import decide
-from bounce_stream.detection.mta import exim, interscan, mailfoundry, qmail, rfc3834
+from bounce_stream.detection import context, decide
+from bounce_stream.detection.mta import exim, interscan, mailfoundry, qmail, rfc3834, textscan
 from bounce_stream.detection.reasontext.matcher import alternatives
 from bounce_stream.detection.reasontext.policy import SECURITYERROR
 
@@ -258,3 +258,69 @@ def test_french_authentication_phrases_are_linear_in_the_line_after_them() -> No
         for run in ("a" * 100_000, "a_9" * 33_000):
             assert search_seconds(pattern, phrase + run) < BOUND_SECONDS
     assert SECURITYERROR.matches("authentification requise (#5.7.1) smtp_auth402")
+
+
+_OLD_REMOTE_HOST = re.compile(
+    textscan.REMOTE_HOST.pattern.replace(r"\s++", r"\s+").replace(r"\s*+\[", r"\s*\[")
+)
+_OLD_BOUNCE_FROM_LINE = re.compile(context._BOUNCE_FROM_LINE.pattern.replace(r"[ \t]*+", r"[ \t]*"))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *_BLANKS,
+                "host",
+                "connect to",
+                "mx.example.org",
+                "mx",
+                ".",
+                "[",
+                "]",
+                "192.0.2.1",
+                ":25",
+                "host:",
+                "x",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_remote_host_finds_what_the_backtracking_pattern_found(pieces: list[str]) -> None:
+    """REMOTE_HOST with possessive blanks matches the old spans and host groups."""
+    same_matches(_OLD_REMOTE_HOST, textscan.REMOTE_HOST, "".join(pieces))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *_BLANKS,
+                "from:",
+                "From:",
+                "> ",
+                ">",
+                "mailer-daemon",
+                "postmaster",
+                "x" * 90,
+                "mail delivery system",
+                "<",
+                "@",
+            ]
+        ),
+        max_size=12,
+    )
+)
+def test_bounce_from_line_finds_what_the_backtracking_pattern_found(pieces: list[str]) -> None:
+    """The quoted bounce From: line pattern matches the old spans and quote prefix."""
+    same_matches(_OLD_BOUNCE_FROM_LINE, context._BOUNCE_FROM_LINE, "".join(pieces))
+
+
+def test_remote_host_and_bounce_from_line_are_linear_in_blank_runs() -> None:
+    """1 MB of blanks after "host" or "from:" is searched fast (19 kB: 0.1-0.3 s before)."""
+    for pattern, lead in ((textscan.REMOTE_HOST, "host"), (context._BOUNCE_FROM_LINE, "from:")):
+        for run in (" " * 1_000_000, " \t" * 500_000):
+            assert search_seconds(pattern, lead + run) < BOUND_SECONDS
