@@ -15,10 +15,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from pathlib import Path
 
-from bounce_stream.detection import Bounce, ParseOptions, parse
+import pytest
+from click.testing import CliRunner
+
+from bounce_stream.classifying import ClassifyPool
+from bounce_stream.cli import main
+from bounce_stream.detection import Bounce, ParseOptions, ParseResult, parse
 from bounce_stream.detection.model import MAX_EXTRACT_HEADERS, MAX_EXTRACTED_VALUE_CHARS
 from bounce_stream.events import event_record
+from bounce_stream.settings import ConfigError, load_settings
 
 TRACKING = "mail-7f3a91"
 ORIGINAL_ID = "<20260301101500.4F2A1C0@mailer.sender.test>"
@@ -360,3 +367,46 @@ def test_quoted_header_search_stays_fast_on_hostile_text() -> None:
             result = parse(raw, names)
             assert time.perf_counter() - started < 5.0  # generous: linear work is ~50 ms
             assert result.error is None and result.bounces
+
+
+async def test_worker_processes_apply_the_extract_headers_option() -> None:
+    """The option crosses to the classification processes: the pool extracts like parse()."""
+    raw = _report("message/rfc822-headers", ORIGINAL_HEADER)
+    pool = ClassifyPool(EXTRACT, workers=1, timeout=30)
+    await pool.start()
+    try:
+        outcome = await pool.classify(raw)
+    finally:
+        await pool.stop()
+    assert outcome == parse(raw, EXTRACT)
+    assert isinstance(outcome, ParseResult)
+    assert dict(outcome.bounces[0].extracted_headers)["List-Id"] == "Sender News <news.sender.test>"
+
+
+def test_parse_command_prints_extracted_headers(tmp_path: Path) -> None:
+    """`bounce-stream parse --extract-header NAME` prints the map; a bad name is refused."""
+    eml = tmp_path / "bounce.eml"
+    eml.write_bytes(_report("text/rfc822-headers", ORIGINAL_HEADER))
+    runner = CliRunner()
+    result = runner.invoke(main, ["parse", "--extract-header", "X-Campaign-ID", str(eml)])
+    assert result.exit_code == 0, result.output
+    (event,) = json.loads(result.stdout)["events"]
+    assert event["extracted_headers"] == {"X-Campaign-ID": "spring+26"}
+    assert event["tracking_id"] == TRACKING
+    refused = runner.invoke(main, ["parse", "--extract-header", "Not A Name", str(eml)])
+    assert refused.exit_code == 2 and "--extract-header" in refused.output
+
+
+def test_correlation_settings_take_a_bounded_list_of_header_names() -> None:
+    """correlation.extract_headers: default empty; non-names, repeats and over 20 refused."""
+    assert load_settings(None, environ={}).correlation.extract_headers == []
+    env = {
+        "BOUNCE_STREAM__CORRELATION__EXTRACT_HEADERS__0": "X-Campaign-ID",
+        "BOUNCE_STREAM__CORRELATION__EXTRACT_HEADERS__1": "List-Id",
+    }
+    loaded = load_settings(None, environ=env).correlation.extract_headers
+    assert loaded == ["X-Campaign-ID", "List-Id"]
+    for bad in (["Bad Name"], ["X-A", "x-a"], [f"X-{i}" for i in range(MAX_EXTRACT_HEADERS + 1)]):
+        env = {f"BOUNCE_STREAM__CORRELATION__EXTRACT_HEADERS__{i}": n for i, n in enumerate(bad)}
+        with pytest.raises(ConfigError, match=r"correlation\.extract_headers"):
+            load_settings(None, environ=env)
