@@ -1,4 +1,5 @@
-"""Tie a bounce back to what was sent: ids, tracking header, VERP, original sender/subject."""
+"""Tie a bounce back to what was sent: ids, tracking header, extracted headers, VERP, original
+sender/subject."""
 
 from __future__ import annotations
 
@@ -123,7 +124,7 @@ class _Finder:
             ]
             # html_to_text knows a few named entities; Exchange also writes "&#43;" for "+".
             found = quoted_fields(pages, self._pattern)
-            self._html = {name: html.unescape(value) for name, value in found.items()}
+            self._html = {field: html.unescape(text) for field, text in found.items()}
         value = self._html.get(key)
         if value or not own:
             return value
