@@ -18,7 +18,8 @@ import click
 from bounce_stream import __version__
 from bounce_stream.cli_schema import schema
 from bounce_stream.consumer import RecordDecoder
-from bounce_stream.detection import ParseOptions, parse
+from bounce_stream.detection import DEFAULT_TRACKING_HEADER, ParseOptions, parse
+from bounce_stream.detection.model import MAX_EXTRACT_HEADERS, is_header_name
 from bounce_stream.encoding.avro import DecodeError, Decoder
 from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
 from bounce_stream.events import UnpublishableRecipient, event_records, to_json_ready
@@ -85,17 +86,35 @@ def run_cmd(config: Path | None) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--tracking-header", default=None, help="Header that carries your own mail id.")
 @click.option("--verp-separator", default=None, help="VERP separator in the envelope sender.")
+@click.option(
+    "--extract-header",
+    "extract_headers",
+    multiple=True,
+    metavar="NAME",
+    help="Header of the returned original to publish in extracted_headers (repeatable).",
+)
 def parse_cmd(
-    paths: tuple[Path, ...], tracking_header: str | None, verp_separator: str | None
+    paths: tuple[Path, ...],
+    tracking_header: str | None,
+    verp_separator: str | None,
+    extract_headers: tuple[str, ...],
 ) -> None:
     """Classify .eml files, Maildir folders or mbox files offline; one JSON line per message.
 
     Each line holds the events `run` would publish for the message, minus the fields that
     say where and when it was read (mailbox, uid, uidvalidity, detected_at).
     """
+    if len(extract_headers) > MAX_EXTRACT_HEADERS:
+        raise click.BadParameter(f"at most {MAX_EXTRACT_HEADERS}", param_hint="--extract-header")
+    for name in extract_headers:
+        if not is_header_name(name):
+            raise click.BadParameter(
+                f"{name[:80]!r} is not a header name", param_hint="--extract-header"
+            )
     options = ParseOptions(
-        **({"tracking_header": tracking_header} if tracking_header else {}),
+        tracking_header=tracking_header or DEFAULT_TRACKING_HEADER,
         verp_separator=verp_separator,
+        extract_headers=extract_headers,
     )
     out = sys.stdout
     for item in iter_messages(list(paths)):

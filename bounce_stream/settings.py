@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from bounce_stream.detection import DEFAULT_TRACKING_HEADER
+from bounce_stream.detection.model import MAX_EXTRACT_HEADERS, MAX_HEADER_NAME_CHARS, is_header_name
 
 ENV_PREFIX = "BOUNCE_STREAM__"
 MiB = 1024 * 1024
@@ -211,6 +212,29 @@ class DetectionSettings(_Strict):
     timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
 
 
+class CorrelationSettings(_Strict):
+    # Header fields of the returned original published in each event's extracted_headers
+    # (e.g. X-Campaign-ID, Feedback-ID, List-Id); the tracking header is detection's.
+    extract_headers: Annotated[list[str], Field(max_length=MAX_EXTRACT_HEADERS)] = Field(
+        default_factory=list
+    )
+
+    @field_validator("extract_headers")
+    @classmethod
+    def _header_names(cls, v: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in v:
+            if not is_header_name(name):
+                raise ValueError(
+                    f"{name[:80]!r} is not a header field name (printable ASCII without ':', "
+                    f"at most {MAX_HEADER_NAME_CHARS} characters)"
+                )
+            if name.lower() in seen:
+                raise ValueError(f"{name!r} is listed twice")
+            seen.add(name.lower())
+        return v
+
+
 class DeadLetterSettings(_Strict):
     max_raw_bytes: Annotated[int, Field(ge=0, le=8 * MiB)] = 512 * 1024
 
@@ -231,6 +255,7 @@ class Settings(_Strict):
     schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
     mailboxes: list[MailboxSettings] = Field(default_factory=list)
     detection: DetectionSettings = DetectionSettings()
+    correlation: CorrelationSettings = CorrelationSettings()
     dead_letter: DeadLetterSettings = DeadLetterSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()

@@ -282,6 +282,7 @@ pairs = {
     "config.kafka": (cfg_schema["kafka"], bs.KafkaSettings, SECRET_KEYS, set()),
     "config.schema_registry": (cfg_schema["schema_registry"], bs.SchemaRegistrySettings, SECRET_KEYS, set()),
     "config.detection": (cfg_schema["detection"], bs.DetectionSettings, set(), set()),
+    "config.correlation": (cfg_schema["correlation"], bs.CorrelationSettings, set(), set()),
     "config.dead_letter": (cfg_schema["dead_letter"], bs.DeadLetterSettings, set(), set()),
     "config.logging": (cfg_schema["logging"], bs.LoggingSettings, set(), set()),
     "mailboxes[]": (schema["properties"]["mailboxes"]["items"], bs.MailboxSettings, SECRET_KEYS,

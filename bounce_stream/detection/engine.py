@@ -137,4 +137,5 @@ def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:
         verp_recipient=link.verp_recipient,
         original_sender=link.original_sender,
         original_subject=link.original_subject,
+        extracted_headers=link.extracted_headers,
     )
