@@ -189,11 +189,15 @@ def _status(evidence: Evidence, text: str) -> str | None:
         found = evidence.status
         # The remote server's own code (the last one quoted) beats a relay's summary;
         # quoted "x.0.0" codes are placeholders and never do.
-        quoted = statuscodes.find_last_status(text)
-        if quoted and quoted != found and quoted[0] == found[0] and not quoted.endswith(".0.0"):
+        # (Sendmail's transcript ends with its own "554 5.0.0 Service unavailable" after the
+        # remote's "<<< 554 5.7.1 ...": the last specific code is the remote's.)
+        quoted = statuscodes.find_last_status(text, specific=True)
+        if quoted and quoted != found and quoted[0] == found[0]:
             return quoted
-        # "5.0.0" in a DSN is a placeholder; a real code in the diagnostic is better.
-        if found.endswith(".0.0"):
+        # "5.0.0" in a DSN is a placeholder; a real code in the diagnostic is better. Not in
+        # a positive DSN: Sendmail's "250 2.1.5 Ok" there is the RCPT reply, its Status
+        # 2.0.0 the delivery's.
+        if found.endswith(".0.0") and not found.startswith("2."):
             better = statuscodes.find_status(text)
             if better and better[0] == found[0] and not better.endswith(".0.0"):
                 return better
