@@ -21,7 +21,8 @@ _GAVE_UP = re.compile(
     r"|retry\s+time\s+not\s+reached\s+for\s+any\s+host\s+after\s+a\s+long\s+failure\s+period"
     r"|all\s+hosts\s+have\s+been\s+failing\s+for\s+a\s+long\s+time"
 )
-# Each match contains one of these (lower-case): a text with none of them is not searched.
+# The MTAs write these words in lower case, and each match contains one of them: a text with
+# none is not searched (no lower-cased copy of a long report is made).
 _NEEDS = ("delivered for", "deleted from", "message for", "retry t", "failing for")
 MAX_CHARS = 64_000
 
@@ -29,7 +30,6 @@ MAX_CHARS = 64_000
 def says_it_gave_up(text: str) -> bool:
     """Whether ``text`` (a report or one recipient's diagnostic) has an MTA's giving-up words."""
     head = text[:MAX_CHARS]
-    lowered = head.lower()
-    if not any(needle in lowered for needle in _NEEDS):
+    if not any(needle in head for needle in _NEEDS):
         return False
     return _GAVE_UP.search(head) is not None
