@@ -246,13 +246,14 @@ def test_parse_plain_folder_recurses(tmp_path: Path) -> None:
     assert [line["file"] for line in lines] == [str(folder / "a.eml"), str(folder / "b.eml")]
 
 
-def test_parse_missing_path_does_not_abort(tmp_path: Path) -> None:
-    """A missing path gives events [] and an error; the other files are still processed."""
+def test_parse_missing_path_does_not_abort_but_exits_1(tmp_path: Path) -> None:
+    """A missing path gives events [] and an error, the other files are processed, exit 1."""
     missing = tmp_path / "missing.eml"
     eml = tmp_path / "bounce.eml"
     eml.write_bytes(DSN)
     result = _invoke("parse", str(missing), str(eml))
-    assert result.exit_code == 0
+    assert result.exit_code == 1
+    assert "1 input(s) could not be read" in result.stderr
     first, second = _lines(result)
     assert first["file"] == str(missing)
     assert first["events"] == []
@@ -260,6 +261,47 @@ def test_parse_missing_path_does_not_abort(tmp_path: Path) -> None:
     assert first["error"]
     assert second["file"] == str(eml)
     assert len(second["events"]) == 2
+
+
+def test_parse_readable_inputs_exit_0_even_when_not_messages(tmp_path: Path) -> None:
+    """Only unreadable inputs fail the run: a readable non-message still exits 0."""
+    junk = _write(tmp_path / "junk.bin", b"\x00" * 50)
+    eml = _write(tmp_path / "bounce.eml", DSN)
+    result = _invoke("parse", str(junk), str(eml))
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_parse_dash_reads_one_message_from_stdin(tmp_path: Path) -> None:
+    """`parse -` classifies standard input as one message labelled "-", between files."""
+    eml = _write(tmp_path / "plain.eml", PLAIN)
+    result = CliRunner().invoke(main, ["parse", str(eml), "-"], input=DSN)
+    assert result.exit_code == 0
+    first, second = _lines(result)
+    assert first == {"file": str(eml), "events": []}
+    assert second["file"] == "-"
+    assert [e["recipient"] for e in second["events"]] == ["alice@example.org", "bob@example.net"]
+
+
+def test_parse_command_imports_neither_pydantic_nor_kafka(tmp_path: Path) -> None:
+    """`parse` starts without importing pydantic, asyncio, aiokafka or the registry client."""
+    eml = _write(tmp_path / "bounce.eml", DSN)
+    code = (
+        "import sys\n"
+        "from bounce_stream.cli import main\n"
+        "try:\n"
+        f"    main(['parse', {str(eml)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ['pydantic', 'asyncio', 'aiokafka', 'bounce_stream.encoding.registry',\n"
+        "         'bounce_stream.settings', 'yaml']\n"
+        "print([m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stderr.strip() == "[]"
+    assert json.loads(proc.stdout)["events"]
 
 
 def test_parse_every_line_is_json_with_file_and_events(tmp_path: Path) -> None:
@@ -298,7 +340,7 @@ def test_parse_non_utf8_file_name_does_not_abort(tmp_path: Path) -> None:
 def test_parse_unreadable_folder_does_not_abort(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A folder that cannot be listed gives an error line; the next path is still parsed."""
+    """A folder that cannot be listed gives an error line and exit 1; the next path is parsed."""
     locked = tmp_path / "locked"
     locked.mkdir()
     eml = tmp_path / "ok.eml"
@@ -313,7 +355,7 @@ def test_parse_unreadable_folder_does_not_abort(
 
     monkeypatch.setattr(Path, "iterdir", iterdir)
     result = CliRunner().invoke(main, ["parse", str(locked), str(eml)])
-    assert result.exception is None
+    assert result.exit_code == 1
     lines = _lines(result)
     assert lines[0]["file"] == str(locked)
     assert lines[0]["events"] == []
