@@ -570,3 +570,51 @@ def test_consume_against_a_silent_listener_reports_it_unresponsive(tmp_path: Pat
         f"bounce-stream: Kafka: Kafka admin: unresponsive: 127.0.0.1:{port} accepts "
         "connections but did not answer within 1 s"
     ]
+
+
+def test_consume_with_bootstrap_server_needs_no_imap_secret(tmp_path: Path) -> None:
+    """`consume -b` ignores a config whose mailbox has no password and goes straight to Kafka."""
+    config = _config(tmp_path, {"mailboxes": [{"name": "m", "host": "h", "username": "u"}]})
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        kafka_config = tmp_path / "kafka.yaml"
+        kafka_config.write_text(yaml.safe_dump({"kafka": {"request_timeout_ms": 1000}}))
+        result = CliRunner(env={"BOUNCE_STREAM_CONFIG": str(config)}).invoke(
+            main,
+            ["consume", "-b", f"127.0.0.1:{port}", "--kafka-config", str(kafka_config)],
+        )
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{port} accepts connections but did not answer within 1 s" in result.stderr
+    assert "password" not in result.stderr
+
+
+def test_consume_kafka_config_reads_only_kafka_sections(tmp_path: Path) -> None:
+    """--kafka-config takes the service's own file, mailboxes and all, without their secrets."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        config = _config(
+            tmp_path,
+            {
+                "kafka": {"bootstrap_servers": f"127.0.0.1:{port}", "request_timeout_ms": 1000},
+                "mailboxes": [{"name": "m", "host": "h", "username": "u"}],
+            },
+        )
+        result = CliRunner().invoke(main, ["consume", "--kafka-config", str(config)])
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{port} accepts connections" in result.stderr
+
+
+def test_consume_kafka_config_errors_exit_2_without_the_secret(tmp_path: Path) -> None:
+    """A bad Kafka-only config exits 2 naming the key, never echoing the password given."""
+    kafka_config = tmp_path / "kafka.yaml"
+    kafka_config.write_text(
+        yaml.safe_dump({"kafka": {"sasl_password": SECRET, "request_timeout_ms": "soon"}})
+    )
+    result = CliRunner().invoke(main, ["consume", "--kafka-config", str(kafka_config)])
+    assert result.exit_code == 2
+    assert "kafka.request_timeout_ms" in result.stderr
+    assert SECRET not in result.stderr + result.stdout
