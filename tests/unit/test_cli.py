@@ -618,3 +618,12 @@ def test_consume_kafka_config_errors_exit_2_without_the_secret(tmp_path: Path) -
     assert result.exit_code == 2
     assert "kafka.request_timeout_ms" in result.stderr
     assert SECRET not in result.stderr + result.stdout
+
+
+def test_config_check_invalid_config_exits_2_without_the_secret(tmp_path: Path) -> None:
+    """`config check` on an invalid config exits 2 naming the key and printing no secret."""
+    config = _config(tmp_path, {"mailboxes": [_mailbox(port="imap")]})
+    result = _invoke("config", "check", "--config", str(config))
+    assert result.exit_code == 2
+    assert "mailboxes.0.port" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
