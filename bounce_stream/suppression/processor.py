@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from bounce_stream.consumer import RecordDecoder
 from bounce_stream.encoding import DecodeError
+from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
 from bounce_stream.http import ProbeServer
 from bounce_stream.logs import get_logger
 from bounce_stream.metrics import SuppressionMetrics
@@ -114,7 +115,12 @@ class Processor:
         self._cfg = settings.suppression
         self._policy = policy_of(settings.suppression)
         self._metrics = metrics
-        self._decoder = RecordDecoder()
+        registry = (
+            SchemaRegistryClient.from_settings(settings.schema_registry)
+            if settings.schema_registry.url
+            else None
+        )
+        self._decoder = RecordDecoder(registry=registry)
         self._owned: dict[int, _Owned] = {}
         self._pending: set[int] = set()
         self._consumer: GroupConsumer | None = None
@@ -234,7 +240,10 @@ class Processor:
                 ignored += 1
                 continue
             try:
-                event = self._decoder.decode(rec.value, rec.headers)
+                event = await self._decoder.decode_async(rec.value, rec.headers)
+            except RegistryError as exc:
+                # Never skip an event for want of its schema: retry the batch later.
+                raise KafkaUnavailable(f"schema registry: {exc}") from None
             except DecodeError as exc:
                 ignored += 1
                 self._log.warning(
