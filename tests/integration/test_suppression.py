@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections import Counter
@@ -52,6 +53,17 @@ def expected_changes(count: int) -> Counter[tuple[str, str, str]]:
     )
 
 
+def assigned_partitions(log: Path) -> set[int]:
+    """Partitions an instance set up at some point (from its JSON log)."""
+    out = set()
+    for line in log.read_text().splitlines():
+        if line.startswith("{"):
+            rec = json.loads(line)
+            if rec.get("event") == "suppress_partition_assigned":
+                out.add(int(rec["partition"]))
+    return out
+
+
 def wait_for(world: World, want: int, timeout: float, log: Path) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
@@ -74,7 +86,7 @@ def test_suppressions_are_emitted_exactly_once_across_kill_9_and_the_state_survi
     world = World(kafka, workdir)
     count = 1200
     r0, r1, r2 = rounds(count)
-    config = world.config(batch_max_records=20)
+    config = world.config(batch_max_records=10)
     log = workdir / "suppress.log"
     world.publish(r0)
     proc = start_processor(config, log)
@@ -82,7 +94,8 @@ def test_suppressions_are_emitted_exactly_once_across_kill_9_and_the_state_survi
         wait_for(world, 1, 60, log)  # mid-stream: round 0 alone needs many transactions
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert len(world.changes()) < 600, "the kill came too late to be mid-stream"
+        at_kill = len(world.changes())
+        assert at_kill < 600, "the kill came too late to be mid-stream"
         world.publish(r1)
         proc = start_processor(config, log)
         wait_for(world, 700, 120, log)
@@ -144,3 +157,40 @@ def test_suppressions_are_emitted_exactly_once_across_kill_9_and_the_state_survi
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
+
+
+def test_two_instances_share_the_partitions_and_one_takes_over_after_kill_9(
+    kafka: KafkaNode, stack_dir: Path
+) -> None:
+    """Two processors in one group split the partitions; when one is killed with SIGKILL the
+    other takes its partitions over, and every change is still emitted exactly once."""
+    workdir = stack_dir / f"suppress-{time.monotonic_ns()}"
+    workdir.mkdir()
+    world = World(kafka, workdir)
+    count = 600
+    r0, r1, r2 = rounds(count)
+    world.publish(r0)
+    logs = [workdir / "a.log", workdir / "b.log"]
+    procs = [start_processor(world.config(batch_max_records=10), log) for log in logs]
+    try:
+        wait_for(world, 1, 60, logs[0])
+        procs[0].send_signal(signal.SIGKILL)
+        procs[0].wait()
+        world.publish(r1 + r2)
+        want = expected_changes(count)
+        wait_for(world, sum(want.values()), 180, logs[1])
+        time.sleep(2)
+        got = Counter((c["recipient"], c["change"], c["rule"]) for c in world.changes())
+        assert got == want
+        assigned = [
+            line for line in logs[1].read_text().splitlines() if "partition_assigned" in line
+        ]
+        assert len({line.split('"partition": ')[1].split(",")[0] for line in assigned}) == 3
+        states = world.states()
+        assert len(states) == count - count // 6
+        assert states["r1@example.org"]["suppressed_since"] == T0 + timedelta(days=2)  # type: ignore[index]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
