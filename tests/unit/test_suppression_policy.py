@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bounce_stream.settings import SuppressionSettings, load_settings
 from bounce_stream.suppression import codec
 from bounce_stream.suppression.policy import Policy, RecipientState, apply, release
+from bounce_stream.suppression.processor import out_records, policy_of
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 POLICY = Policy(soft_threshold=3, soft_window=timedelta(days=7))
@@ -140,3 +142,41 @@ def test_state_and_change_round_trip_through_avro() -> None:
         codec.change_encoder().encode(codec.change_to_record(changes[0]))
     )
     assert record["rule"] == "complaint" and record["evidence"] == ["e3"]
+
+
+def test_policy_comes_from_the_suppression_settings_section() -> None:
+    """Settings `suppression` (here via environment overrides) set the policy's numbers."""
+
+    settings = load_settings(
+        None,
+        {
+            "BOUNCE_STREAM__SUPPRESSION__SOFT_THRESHOLD": "5",
+            "BOUNCE_STREAM__SUPPRESSION__SOFT_WINDOW_DAYS": "1.5",
+            "BOUNCE_STREAM__SUPPRESSION__SUPPRESS_ON_COMPLAINT": "false",
+        },
+    )
+    policy = policy_of(settings.suppression)
+    assert policy == Policy(
+        soft_threshold=5, soft_window=timedelta(days=1.5), suppress_on_complaint=False
+    )
+    assert settings.suppression.recipients_topic == "bounce-stream.recipients"
+
+
+def test_state_goes_to_the_events_partition_and_the_change_is_keyed_by_recipient() -> None:
+    """The new state is written to the same partition number as its event; the change by key."""
+
+    outcome = apply(POLICY, None, event(1, bounce_type="hard"))
+    records = out_records(SuppressionSettings(), 2, RCPT.encode(), outcome)
+    assert [(r.topic, r.partition, r.key) for r in records] == [
+        ("bounce-stream.recipients", 2, RCPT.encode()),
+        ("bounce-stream.suppressions", None, RCPT.encode()),
+    ]
+    assert (
+        out_records(
+            SuppressionSettings(),
+            2,
+            RCPT.encode(),
+            apply(POLICY, None, event(2, reason="vacation")),
+        )
+        == []
+    )
