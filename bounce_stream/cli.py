@@ -514,3 +514,43 @@ def checkpoint_reset(
         click.echo(f"{mb.mailbox_id}: checkpoint {'set' if uid is not None else 'deleted'}")
 
     _run_kafka(work())
+
+
+@main.group("suppress", invoke_without_command=True)
+@_config_option
+@click.pass_context
+def suppress(ctx: click.Context, config: Path | None) -> None:
+    """Maintain the suppression state from the events topic (exactly once) until SIGTERM.
+
+    Reads the events topic as consumer group suppression.group_id, keeps one RecipientState
+    per recipient in suppression.recipients_topic (compacted) and emits SuppressionChanged
+    events to suppression.suppressions_topic. See docs/operations.md.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from bounce_stream.logs import configure
+    from bounce_stream.suppression.processor import serve
+
+    settings = _settings(config)
+    configure(settings.logging.level, settings.logging.format)
+    try:
+        _run_kafka(serve(settings))
+    except OSError as exc:  # e.g. the metrics port is taken
+        _fail(f"cannot start: {exc.strerror or exc}", EXIT_FAILURE)
+
+
+@suppress.command("release")
+@_config_option
+@click.argument("address")
+def suppress_release(config: Path | None, address: str) -> None:
+    """Release ADDRESS: write its cleared state and a `released` change (rule manual).
+
+    Writes through the transactional id that owns ADDRESS's partition, so the running
+    processor is fenced for a moment and rebuilds its state from the recipients topic.
+    """
+    from bounce_stream.suppression.processor import release_recipient
+
+    settings = _settings(config)
+    outcome = _run_kafka(release_recipient(settings, address))
+    what = "released" if outcome.change is not None else "was not suppressed (state cleared)"
+    click.echo(f"{address.strip().lower()}: {what}")

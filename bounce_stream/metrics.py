@@ -201,3 +201,69 @@ class Metrics:
                 registry=reg,
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionMetrics:
+    """Metrics of `bounce-stream suppress` (its own process and registry)."""
+
+    registry: CollectorRegistry
+    build_info: Info
+    events_consumed: Counter
+    changes: Counter
+    transactions: Counter
+    rebuilds: Counter
+    recipients: Gauge
+    suppressed: Gauge
+    rebuild_duration: Histogram
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> SuppressionMetrics:
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        reg = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        info = Info(f"{PREFIX}_suppress_build", "bounce-stream suppress version.", registry=reg)
+        info.info({"version": __version__})
+        return cls(
+            registry=reg,
+            build_info=info,
+            events_consumed=Counter(
+                f"{PREFIX}_suppress_events_consumed",
+                "Bounce events read by the suppression processor, by outcome "
+                "(counted/ignored).",
+                ("outcome",),
+                registry=reg,
+            ),
+            changes=Counter(
+                f"{PREFIX}_suppression_changes",
+                "SuppressionChanged events committed, by change (suppressed/released) and rule.",
+                ("change", "rule"),
+                registry=reg,
+            ),
+            transactions=Counter(
+                f"{PREFIX}_suppress_transactions",
+                "Suppression processor transactions by outcome (committed/aborted).",
+                ("outcome",),
+                registry=reg,
+            ),
+            rebuilds=Counter(
+                f"{PREFIX}_suppress_state_rebuilds",
+                "Times the in-memory state of a partition was rebuilt from the recipients topic.",
+                registry=reg,
+            ),
+            recipients=Gauge(
+                f"{PREFIX}_suppress_recipients",
+                "Recipients with state in memory (assigned partitions).",
+                registry=reg,
+            ),
+            suppressed=Gauge(
+                f"{PREFIX}_suppress_suppressed_recipients",
+                "Recipients currently suppressed (assigned partitions).",
+                registry=reg,
+            ),
+            rebuild_duration=Histogram(
+                f"{PREFIX}_suppress_rebuild_duration_seconds",
+                "Time to rebuild one partition's state from the recipients topic.",
+                buckets=_BATCH_BUCKETS,
+                registry=reg,
+            ),
+        )

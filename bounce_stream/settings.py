@@ -250,6 +250,22 @@ class LoggingSettings(_Strict):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class SuppressionSettings(_Strict):
+    """`bounce-stream suppress`: topics, consumer group and the declared policy."""
+
+    recipients_topic: str = "bounce-stream.recipients"
+    suppressions_topic: str = "bounce-stream.suppressions"
+    # Instances with the same group share the events topic's partitions.
+    group_id: str = "bounce-stream-suppress"
+    soft_threshold: Annotated[int, Field(ge=1, le=64)] = 3
+    soft_window_days: Annotated[float, Field(gt=0, le=366)] = 7.0
+    suppress_on_hard: bool = True
+    suppress_on_complaint: bool = True
+    release_on_delivered: bool = True
+    # Records of one events partition handled in one transaction, at most.
+    batch_max_records: Annotated[int, Field(ge=1, le=100_000)] = 1000
+
+
 class Settings(_Strict):
     kafka: KafkaSettings = KafkaSettings()
     schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
@@ -259,6 +275,7 @@ class Settings(_Strict):
     dead_letter: DeadLetterSettings = DeadLetterSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
+    suppression: SuppressionSettings = SuppressionSettings()
     shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 15.0
     # Who writes the checkpoints; a fenced instance stands by while another one is alive.
     instance: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
