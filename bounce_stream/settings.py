@@ -72,6 +72,11 @@ def _read_secret(
 
 
 Housekeeping = Literal["none", "seen", "move", "delete"]
+# implicit: TLS from the first byte (993); starttls: plain connect, then STARTTLS before
+# anything else, refused if the server does not offer it (143); none: plain IMAP (tests).
+TlsMode = Literal["implicit", "starttls", "none"]
+_TLS_TRUE = {"true", "1", "yes", "on", "y", "t"}
+_TLS_FALSE = {"false", "0", "no", "off", "n", "f"}
 
 
 class MailboxSettings(_Strict):
@@ -82,7 +87,7 @@ class MailboxSettings(_Strict):
     password: SecretStr | None = None
     password_file: Path | None = None
     password_env: str | None = None
-    tls: bool = True
+    tls: TlsMode = "implicit"  # true/false (older configs) read as implicit/none
     tls_verify: bool = True
     ca_file: Path | None = None
     folder: str = "INBOX"
@@ -97,6 +102,25 @@ class MailboxSettings(_Strict):
     timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
     housekeeping: Housekeeping = "none"
     move_to: str | None = None
+    # With housekeeping seen/move/delete, messages that are not bounces are moved here;
+    # unset, they are left untouched. They are never flagged or deleted.
+    not_bounce_folder: Annotated[str, Field(min_length=1)] | None = None
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_mode(cls, v: Any) -> Any:
+        """Booleans (and their spellings from environment overrides) as the older config
+        meant them: true is implicit TLS, false is plain."""
+        if isinstance(v, bool):
+            return "implicit" if v else "none"
+        if isinstance(v, str):
+            word = v.strip().lower()
+            if word in _TLS_TRUE:
+                return "implicit"
+            if word in _TLS_FALSE:
+                return "none"
+            return word
+        return v
 
     @model_validator(mode="after")
     def _resolve(self) -> MailboxSettings:
@@ -106,6 +130,12 @@ class MailboxSettings(_Strict):
         object.__setattr__(self, "password", secret)
         if self.housekeeping == "move" and not self.move_to:
             raise ValueError("housekeeping: move needs move_to (the target folder)")
+        if self.not_bounce_folder and self.housekeeping == "none":
+            raise ValueError(
+                "not_bounce_folder applies only with housekeeping seen, move or delete"
+            )
+        if self.not_bounce_folder and self.not_bounce_folder in (self.folder, self.move_to):
+            raise ValueError("not_bounce_folder must differ from folder and move_to")
         return self
 
     @property
