@@ -39,6 +39,7 @@ RUN groupadd --system --gid 10001 bounce \
       --shell /usr/sbin/nologin bounce
 COPY --from=build /opt/bounce-stream /opt/bounce-stream
 ENV PATH=/opt/bounce-stream/bin:$PATH \
+    BOUNCE_STREAM_REVISION=${REVISION} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp

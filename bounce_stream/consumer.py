@@ -86,6 +86,7 @@ class BounceEventRecord:
     original_sender: str | None
     original_subject: str | None
     detected_by: str
+    extracted_headers: dict[str, str]  # correlation.extract_headers; {} from older writers
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> BounceEventRecord:

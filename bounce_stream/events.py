@@ -78,6 +78,7 @@ def event_record(
         original_sender=bounce.original_sender,
         original_subject=bounce.original_subject,
         detected_by=bounce.detected_by,
+        extracted_headers=dict(bounce.extracted_headers),
     )
     return record
 

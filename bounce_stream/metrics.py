@@ -1,14 +1,21 @@
 """Every Prometheus metric bounce-stream exposes, defined against a registry passed in.
 
 Labels stay low-cardinality: mailbox *name* (from the config), outcome, reason class.
-Never an address or a domain.
+Never an address or a domain. Next to the bounce_stream_* metrics the registry carries the
+client library's standard process_* (RSS, start time, open fds, CPU) and python_* (GC,
+version) families under their usual names, so stock dashboards and alerts find them.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 
 from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -20,6 +27,17 @@ from prometheus_client import (
 from bounce_stream import __version__
 
 PREFIX = "bounce_stream"
+
+# The image sets it from its REVISION build argument (the git commit).
+REVISION_ENV = "BOUNCE_STREAM_REVISION"
+_REVISION = re.compile(r"[0-9A-Za-z._-]{1,64}")
+
+
+def revision() -> str:
+    """The source revision this build came from, or "unknown" (never free-form text)."""
+    value = os.environ.get(REVISION_ENV, "").strip()
+    return value if _REVISION.fullmatch(value) else "unknown"
+
 
 _BATCH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _COMMIT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -59,7 +77,10 @@ class Metrics:
         reg = registry if registry is not None else CollectorRegistry(auto_describe=True)
         mb = ("mailbox",)
         info = Info(f"{PREFIX}_build", "Build information.", registry=reg)
-        info.info({"version": __version__})
+        info.info({"version": __version__, "revision": revision()})
+        # The default registry's instances: they only read /proc and gc, they keep no state.
+        for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
+            reg.register(collector)
         return cls(
             registry=reg,
             build_info=info,
@@ -177,6 +198,72 @@ class Metrics:
             classify_workers=Gauge(
                 f"{PREFIX}_classify_workers",
                 "Classification worker processes running and ready.",
+                registry=reg,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionMetrics:
+    """Metrics of `bounce-stream suppress` (its own process and registry)."""
+
+    registry: CollectorRegistry
+    build_info: Info
+    events_consumed: Counter
+    changes: Counter
+    transactions: Counter
+    rebuilds: Counter
+    recipients: Gauge
+    suppressed: Gauge
+    rebuild_duration: Histogram
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry | None = None) -> SuppressionMetrics:
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        reg = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        info = Info(f"{PREFIX}_suppress_build", "bounce-stream suppress version.", registry=reg)
+        info.info({"version": __version__})
+        return cls(
+            registry=reg,
+            build_info=info,
+            events_consumed=Counter(
+                f"{PREFIX}_suppress_events_consumed",
+                "Bounce events read by the suppression processor, by outcome "
+                "(counted/ignored).",
+                ("outcome",),
+                registry=reg,
+            ),
+            changes=Counter(
+                f"{PREFIX}_suppression_changes",
+                "SuppressionChanged events committed, by change (suppressed/released) and rule.",
+                ("change", "rule"),
+                registry=reg,
+            ),
+            transactions=Counter(
+                f"{PREFIX}_suppress_transactions",
+                "Suppression processor transactions by outcome (committed/aborted).",
+                ("outcome",),
+                registry=reg,
+            ),
+            rebuilds=Counter(
+                f"{PREFIX}_suppress_state_rebuilds",
+                "Times the in-memory state of a partition was rebuilt from the recipients topic.",
+                registry=reg,
+            ),
+            recipients=Gauge(
+                f"{PREFIX}_suppress_recipients",
+                "Recipients with state in memory (assigned partitions).",
+                registry=reg,
+            ),
+            suppressed=Gauge(
+                f"{PREFIX}_suppress_suppressed_recipients",
+                "Recipients currently suppressed (assigned partitions).",
+                registry=reg,
+            ),
+            rebuild_duration=Histogram(
+                f"{PREFIX}_suppress_rebuild_duration_seconds",
+                "Time to rebuild one partition's state from the recipients topic.",
+                buckets=_BATCH_BUCKETS,
                 registry=reg,
             ),
         )

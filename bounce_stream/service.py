@@ -105,6 +105,7 @@ class Service:
             ParseOptions(
                 tracking_header=detection.tracking_header,
                 verp_separator=detection.verp_separator,
+                extract_headers=tuple(settings.correlation.extract_headers),
             ),
             workers=detection.workers,
             timeout=detection.timeout_seconds,

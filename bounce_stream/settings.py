@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from bounce_stream.detection import DEFAULT_TRACKING_HEADER
+from bounce_stream.detection.model import MAX_EXTRACT_HEADERS, MAX_HEADER_NAME_CHARS, is_header_name
 
 ENV_PREFIX = "BOUNCE_STREAM__"
 MiB = 1024 * 1024
@@ -71,6 +72,11 @@ def _read_secret(
 
 
 Housekeeping = Literal["none", "seen", "move", "delete"]
+# implicit: TLS from the first byte (993); starttls: plain connect, then STARTTLS before
+# anything else, refused if the server does not offer it (143); none: plain IMAP (tests).
+TlsMode = Literal["implicit", "starttls", "none"]
+_TLS_TRUE = {"true", "1", "yes", "on", "y", "t"}
+_TLS_FALSE = {"false", "0", "no", "off", "n", "f"}
 
 
 class MailboxSettings(_Strict):
@@ -81,7 +87,7 @@ class MailboxSettings(_Strict):
     password: SecretStr | None = None
     password_file: Path | None = None
     password_env: str | None = None
-    tls: bool = True
+    tls: TlsMode = "implicit"  # true/false (older configs) read as implicit/none
     tls_verify: bool = True
     ca_file: Path | None = None
     folder: str = "INBOX"
@@ -96,6 +102,25 @@ class MailboxSettings(_Strict):
     timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
     housekeeping: Housekeeping = "none"
     move_to: str | None = None
+    # With housekeeping seen/move/delete, messages that are not bounces are moved here;
+    # unset, they are left untouched. They are never flagged or deleted.
+    not_bounce_folder: Annotated[str, Field(min_length=1)] | None = None
+
+    @field_validator("tls", mode="before")
+    @classmethod
+    def _tls_mode(cls, v: Any) -> Any:
+        """Booleans (and their spellings from environment overrides) as the older config
+        meant them: true is implicit TLS, false is plain."""
+        if isinstance(v, bool):
+            return "implicit" if v else "none"
+        if isinstance(v, str):
+            word = v.strip().lower()
+            if word in _TLS_TRUE:
+                return "implicit"
+            if word in _TLS_FALSE:
+                return "none"
+            return word
+        return v
 
     @model_validator(mode="after")
     def _resolve(self) -> MailboxSettings:
@@ -105,6 +130,12 @@ class MailboxSettings(_Strict):
         object.__setattr__(self, "password", secret)
         if self.housekeeping == "move" and not self.move_to:
             raise ValueError("housekeeping: move needs move_to (the target folder)")
+        if self.not_bounce_folder and self.housekeeping == "none":
+            raise ValueError(
+                "not_bounce_folder applies only with housekeeping seen, move or delete"
+            )
+        if self.not_bounce_folder and self.not_bounce_folder in (self.folder, self.move_to):
+            raise ValueError("not_bounce_folder must differ from folder and move_to")
         return self
 
     @property
@@ -211,6 +242,29 @@ class DetectionSettings(_Strict):
     timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 10.0
 
 
+class CorrelationSettings(_Strict):
+    # Header fields of the returned original published in each event's extracted_headers
+    # (e.g. X-Campaign-ID, Feedback-ID, List-Id); the tracking header is detection's.
+    extract_headers: Annotated[list[str], Field(max_length=MAX_EXTRACT_HEADERS)] = Field(
+        default_factory=list
+    )
+
+    @field_validator("extract_headers")
+    @classmethod
+    def _header_names(cls, v: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in v:
+            if not is_header_name(name):
+                raise ValueError(
+                    f"{name[:80]!r} is not a header field name (printable ASCII without ':', "
+                    f"at most {MAX_HEADER_NAME_CHARS} characters)"
+                )
+            if name.lower() in seen:
+                raise ValueError(f"{name!r} is listed twice")
+            seen.add(name.lower())
+        return v
+
+
 class DeadLetterSettings(_Strict):
     max_raw_bytes: Annotated[int, Field(ge=0, le=8 * MiB)] = 512 * 1024
 
@@ -226,14 +280,32 @@ class LoggingSettings(_Strict):
     format: Literal["auto", "json", "console"] = "auto"
 
 
+class SuppressionSettings(_Strict):
+    """`bounce-stream suppress`: topics, consumer group and the declared policy."""
+
+    recipients_topic: str = "bounce-stream.recipients"
+    suppressions_topic: str = "bounce-stream.suppressions"
+    # Instances with the same group share the events topic's partitions.
+    group_id: str = "bounce-stream-suppress"
+    soft_threshold: Annotated[int, Field(ge=1, le=64)] = 3
+    soft_window_days: Annotated[float, Field(gt=0, le=366)] = 7.0
+    suppress_on_hard: bool = True
+    suppress_on_complaint: bool = True
+    release_on_delivered: bool = True
+    # Records of one events partition handled in one transaction, at most.
+    batch_max_records: Annotated[int, Field(ge=1, le=100_000)] = 1000
+
+
 class Settings(_Strict):
     kafka: KafkaSettings = KafkaSettings()
     schema_registry: SchemaRegistrySettings = SchemaRegistrySettings()
     mailboxes: list[MailboxSettings] = Field(default_factory=list)
     detection: DetectionSettings = DetectionSettings()
+    correlation: CorrelationSettings = CorrelationSettings()
     dead_letter: DeadLetterSettings = DeadLetterSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
+    suppression: SuppressionSettings = SuppressionSettings()
     shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 15.0
     # Who writes the checkpoints; a fenced instance stands by while another one is alive.
     instance: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")

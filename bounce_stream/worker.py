@@ -101,6 +101,9 @@ class _Tally:
     # Dead-lettered UIDs whose dead letter does not hold the whole message (by reference or
     # truncated): the mailbox keeps the one full copy, so housekeeping never deletes them.
     keep: set[int] = field(default_factory=set)
+    # UIDs that gave neither an event nor a dead letter: a human's mail, say. Housekeeping
+    # leaves them alone (or files them in not_bounce_folder), never flags or deletes them.
+    not_bounce_uids: set[int] = field(default_factory=set)
 
 
 class Backoff:
@@ -576,6 +579,8 @@ class MailboxWorker:
                 records.append(record)
                 tally.events[bounce_type] += 1
             tally.not_bounce += not events
+            if not events:
+                tally.not_bounce_uids.add(msg.uid)
         for info in batch.oversized:
             error = (
                 f"message of {info.size} bytes exceeds max_message_bytes "
@@ -698,24 +703,35 @@ class MailboxWorker:
             )
 
     async def _housekeeping(self, batch: _Batch, tally: _Tally) -> None:
-        """After commit only; a failure here is logged and never re-publishes anything."""
+        """After commit only; a failure here is logged and never re-publishes anything.
+
+        Only messages that produced events or a dead letter are flagged, moved or deleted.
+        A message that is not a bounce (a human's reply to the bounce address) is never
+        touched, unless ``not_bounce_folder`` is set: then it is moved there, never deleted.
+        """
         # A message whose dead letter holds only part of it (or a reference) is the one full
         # copy left: housekeeping may flag or move it, never delete it.
         keep = tally.keep
-        uids = [m.uid for m in batch.fetched] + [i.uid for i in batch.oversized]
+        human = tally.not_bounce_uids
+        fetched = [m.uid for m in batch.fetched] + [i.uid for i in batch.oversized]
+        uids = [u for u in fetched if u not in human]
         mode = self.mailbox.housekeeping
         if mode == "delete":
             uids = [u for u in uids if u not in keep]
-        if mode == "none" or not uids:
+        if mode == "none":
             return
         try:
-            if mode == "seen":
-                await self._imap.mark_seen(uids)
-            elif mode == "move":
-                assert self.mailbox.move_to is not None
-                await self._imap.move(uids, self.mailbox.move_to)
-            else:
-                await self._imap.delete(uids)
+            if uids:
+                if mode == "seen":
+                    await self._imap.mark_seen(uids)
+                elif mode == "move":
+                    assert self.mailbox.move_to is not None
+                    await self._imap.move(uids, self.mailbox.move_to)
+                else:
+                    await self._imap.delete(uids)
+            others = [u for u in fetched if u in human]
+            if others and self.mailbox.not_bounce_folder:
+                await self._imap.move(others, self.mailbox.not_bounce_folder)
         except ImapError as exc:
             self._metrics.imap_errors.labels(**self._m, reason=exc.reason).inc()
             self._log.warning("housekeeping_failed", mode=mode, error=str(exc))

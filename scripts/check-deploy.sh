@@ -282,8 +282,10 @@ pairs = {
     "config.kafka": (cfg_schema["kafka"], bs.KafkaSettings, SECRET_KEYS, set()),
     "config.schema_registry": (cfg_schema["schema_registry"], bs.SchemaRegistrySettings, SECRET_KEYS, set()),
     "config.detection": (cfg_schema["detection"], bs.DetectionSettings, set(), set()),
+    "config.correlation": (cfg_schema["correlation"], bs.CorrelationSettings, set(), set()),
     "config.dead_letter": (cfg_schema["dead_letter"], bs.DeadLetterSettings, set(), set()),
     "config.logging": (cfg_schema["logging"], bs.LoggingSettings, set(), set()),
+    "config.suppression": (cfg_schema["suppression"], bs.SuppressionSettings, set(), set()),
     "mailboxes[]": (schema["properties"]["mailboxes"]["items"], bs.MailboxSettings, SECRET_KEYS,
                     {"existingSecret", "existingSecretKey"}),
 }
@@ -295,6 +297,60 @@ for where, (node, model, owned, chart_only) in pairs.items():
     for key in sorted(offered - accepted):
         fail("values.schema.json", f"{where}.{key} is offered but the service does not accept it")
 
+def is_suppress(doc: dict) -> bool:
+    return doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "suppress"
+
+
+def check_suppress(where: str, deployments: list, config_maps: list) -> None:
+    """`bounce-stream suppress`: restricted pod, its own config without mailboxes, which the
+    service loads, and a mounted Secret for every *_file it names."""
+    if len(deployments) != 1 or len(config_maps) != 1:
+        fail(where, f"suppress: expected one Deployment and one ConfigMap, got {len(deployments)}, {len(config_maps)}")
+        return
+    (wl,), (cm,) = deployments, config_maps
+    pod = wl["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    sc = c.get("securityContext", {})
+    checks = {
+        "args start with suppress": c.get("args", [""])[0] == "suppress",
+        "readOnlyRootFilesystem": sc.get("readOnlyRootFilesystem") is True,
+        "allowPrivilegeEscalation false": sc.get("allowPrivilegeEscalation") is False,
+        "capabilities drop ALL": sc.get("capabilities", {}).get("drop") == ["ALL"],
+        "automountServiceAccountToken false": pod.get("automountServiceAccountToken") is False,
+        "readiness on /readyz": c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/readyz",
+        "its own ConfigMap": any(v.get("configMap", {}).get("name") == cm["metadata"]["name"] for v in pod["volumes"]),
+        "pods not selected by the main workload": wl["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/name", "").endswith("-suppress"),
+    }
+    for what, ok in checks.items():
+        if not ok:
+            fail(where, f"suppress pod spec: {what}")
+    text = cm["data"]["config.yaml"]
+    cfg = yaml.safe_load(text)
+    if cfg.get("mailboxes"):
+        fail(where, "suppress config.yaml carries mailboxes (and would need their Secrets)")
+    mounted = {
+        f"{SECRETS}/{item['path']}"
+        for v in pod["volumes"]
+        for src in v.get("projected", {}).get("sources", [])
+        for item in src.get("secret", {}).get("items", [])
+    }
+    referenced: set[str] = set()
+    for section in cfg.values():
+        if isinstance(section, dict):
+            referenced |= {v for k, v in section.items() if k.endswith("password_file")}
+    for path in sorted(referenced - mounted):
+        fail(where, f"suppress config.yaml names {path}, which no Secret is mounted at")
+    fake = work / where / "suppress-secrets"
+    for path in referenced:
+        f = fake / path.removeprefix(SECRETS + "/")
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("dummy-secret\n")
+    try:
+        Settings.model_validate(yaml.safe_load(text.replace(SECRETS, str(fake))))
+    except Exception as exc:  # noqa: BLE001 - report any refusal of the rendered config
+        fail(where, f"bounce_stream.settings refuses the rendered suppress config.yaml: {exc}")
+
+
 for manifest in sorted(rendered.glob("*.yaml")):
     where = manifest.stem
     errors_before = len(errors)
@@ -304,6 +360,15 @@ for manifest in sorted(rendered.glob("*.yaml")):
         by_kind.setdefault(d["kind"], []).append(d)
     if "Secret" in by_kind:
         fail(where, "the chart renders a Secret; credentials must come from existing Secrets")
+    # The optional `suppress` Deployment and its ConfigMap (suppress.enabled) are checked apart.
+    for kind in ("Deployment", "ConfigMap"):
+        docs_of_kind = by_kind.get(kind, [])
+        by_kind[kind] = [d for d in docs_of_kind if not is_suppress(d)]
+        for d in docs_of_kind:
+            if is_suppress(d):
+                by_kind.setdefault(f"suppress-{kind}", []).append(d)
+    if by_kind.get("suppress-Deployment"):
+        check_suppress(where, by_kind["suppress-Deployment"], by_kind.get("suppress-ConfigMap", []))
     workloads = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
     if len(workloads) != 1:
         fail(where, f"expected one Deployment or StatefulSet, got {len(workloads)}")

@@ -4,6 +4,8 @@
 #
 #   DEMO_DIR   where the servers keep their state (default /tmp/bounce-stream-demo)
 #   SAMPLES    .eml files or folders to load (default: the labelled corpus in tests/corpus/labeled)
+#   DEMO_LAB=1 first let real MTAs (Postfix, Exim, OpenSMTPD, Sendmail) produce fresh bounces
+#              with the bounce lab (scripts/bounce-lab.sh, ~30 s, needs root) and load those
 set -Eeuo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -13,6 +15,12 @@ scripts/bootstrap.sh
 PY="$REPO/.venv/bin/python"
 BS="$REPO/.venv/bin/bounce-stream"
 
+if [ "${DEMO_LAB:-0}" = 1 ] && [ -z "${SAMPLES:-}" ]; then
+    printf '\n==> bounce lab: real MTAs produce bounces in %s/lab\n' "$DEMO_DIR"
+    rm -rf "$DEMO_DIR/lab"
+    scripts/bounce-lab.sh "$DEMO_DIR/lab"
+    SAMPLES="$DEMO_DIR/lab"
+fi
 SAMPLES="${SAMPLES:-$REPO/tests/corpus/labeled}"
 
 printf '\n==> starting Kafka and Dovecot in %s\n' "$DEMO_DIR"

@@ -73,9 +73,12 @@ _BEFORE_USERUNKNOWN_STATUS = (
 # A standard status decides over the wording of its sibling reason (REASONS.md, Sisimai 5):
 # x.2.3 is the recipient's own size limit (exceedlimit) even where the text says "message
 # too big", and x.3.4 the system's (mesgtoobig) even where it names a limit.
+# Likewise x.6.x (RFC 3463 "message content or media status") is contenterror even where the
+# text names a malformed header ("554 5.6.0 Message contains invalid header").
 _SIBLINGS: dict[Reason, frozenset[Reason]] = {
     Reason.EXCEEDLIMIT: frozenset({Reason.MESGTOOBIG}),
     Reason.MESGTOOBIG: frozenset({Reason.EXCEEDLIMIT}),
+    Reason.CONTENTERROR: frozenset({Reason.NOTCOMPLIANTRFC}),
 }
 # What a diagnostic may hold that says nothing of why: addresses, reply and status codes.
 # An address is tried only where its run of address characters starts ("(?<![^\s<>])"): the
@@ -133,6 +136,13 @@ def decide(evidence: Evidence) -> tuple[Reason, str | None]:
     raw = squeeze(evidence.diagnostic).lower()
     status = _status(evidence, raw)
     reason = evidence.reason or _reason(evidence, status, raw)
+    if evidence.reason is None and _given_up(evidence, reason, status, raw):
+        reason = Reason.EXPIRED
+        # Exim's DSN says 5.0.0 for what it gave up; the remote's own temporary code is
+        # the specific one.
+        quoted = statuscodes.find_last_status(raw)
+        if quoted is not None and quoted.startswith("4") and (status or "5").startswith("5"):
+            status = quoted
     if reason in _NON_FAILURES:
         return reason, status if reason is Reason.DELIVERED else (status or None)
     if status is None or status.startswith("2."):
@@ -181,16 +191,58 @@ def _status(evidence: Evidence, text: str) -> str | None:
         found = evidence.status
         # The remote server's own code (the last one quoted) beats a relay's summary;
         # quoted "x.0.0" codes are placeholders and never do.
-        quoted = statuscodes.find_last_status(text)
-        if quoted and quoted != found and quoted[0] == found[0] and not quoted.endswith(".0.0"):
+        # (Sendmail's transcript ends with its own "554 5.0.0 Service unavailable" after the
+        # remote's "<<< 554 5.7.1 ...": the last specific code is the remote's.)
+        quoted = statuscodes.find_last_status(text, specific=True)
+        if quoted and quoted != found and quoted[0] == found[0]:
             return quoted
-        # "5.0.0" in a DSN is a placeholder; a real code in the diagnostic is better.
-        if found.endswith(".0.0"):
+        # "5.0.0" in a DSN is a placeholder; a real code in the diagnostic is better. Not in
+        # a positive DSN: Sendmail's "250 2.1.5 Ok" there is the RCPT reply, its Status
+        # 2.0.0 the delivery's.
+        if found.endswith(".0.0") and not found.startswith("2."):
             better = statuscodes.find_status(text)
             if better and better[0] == found[0] and not better.endswith(".0.0"):
                 return better
         return found
     return statuscodes.find_status(text)
+
+
+# Reasons that name the recipient's address, mailbox or domain, or a DNS/routing failure
+# towards it: they stay when the MTA gave up (Exim's "mailbox is full: retry timeout
+# exceeded", Sendmail's "host name lookup failure" before "Message could not be delivered
+# for 5 days"). Any other temporary failure given up (greylisting, rate limits, too many
+# connections or recipients, a full disk, a refused connection) is expired.
+_OUTLASTS_GIVING_UP = frozenset(
+    {
+        Reason.USERUNKNOWN,
+        Reason.HOSTUNKNOWN,
+        Reason.HASMOVED,
+        Reason.NOTACCEPT,
+        Reason.MAILBOXFULL,
+        Reason.SUSPEND,
+        Reason.EXCEEDLIMIT,
+        Reason.NETWORKERROR,
+    }
+)
+# Greylisting (RFC 6647) only ever defers: a final failure report for it means the sending
+# MTA's queue lifetime ended, whether or not the MTA says so (Postfix does not).
+_GREYLISTED = re.compile(r"\bgr[ae]y-?list(?:ed|ing)\b")
+
+
+def _given_up(evidence: Evidence, reason: Reason, status: str | None, raw: str) -> bool:
+    """Whether the MTA gave up on a temporary failure (docs/REASONS.md: expired)."""
+    if reason in _NON_FAILURES or reason in _OUTLASTS_GIVING_UP:
+        return False
+    if not evidence.gave_up and not _greylisting_failed(evidence, raw):
+        return False
+    code = evidence.reply_code or ""
+    if code:
+        return code.startswith("4")
+    return status is None or not status.startswith("5") or evidence.gave_up
+
+
+def _greylisting_failed(evidence: Evidence, raw: str) -> bool:
+    return evidence.action == "failed" and "list" in raw and _GREYLISTED.search(raw) is not None
 
 
 def _temporary(evidence: Evidence) -> bool:

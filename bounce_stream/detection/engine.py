@@ -9,6 +9,7 @@ from bounce_stream.detection.context import Context, forwarded_bounce
 from bounce_stream.detection.correlate import Correlation, correlate
 from bounce_stream.detection.decide import decide
 from bounce_stream.detection.evidence import Evidence
+from bounce_stream.detection.gaveup import says_it_gave_up
 from bounce_stream.detection.headers import ADDRESS_RE
 from bounce_stream.detection.lda import agent_reason
 from bounce_stream.detection.mime import MAX_MESSAGE_CHARS, normalise_newlines, parse_entity
@@ -50,6 +51,9 @@ def classify(raw: bytes, options: ParseOptions) -> ParseResult:
         )
     bounces: tuple[Bounce, ...] = ()
     if found:
+        gave_up = says_it_gave_up(ctx.report_text)
+        for item in found:
+            item.gave_up = item.gave_up or gave_up or says_it_gave_up(item.diagnostic)
         link = correlate(ctx, options)
         bounces = tuple(_bounce(item, _label(ctx, item, detector_name), link) for item in found)
     return ParseResult(bounces=bounces, bounce_message_id=message_id, fingerprint=fingerprint)
@@ -137,4 +141,5 @@ def _bounce(item: Evidence, detector_name: str, link: Correlation) -> Bounce:
         verp_recipient=link.verp_recipient,
         original_sender=link.original_sender,
         original_subject=link.original_subject,
+        extracted_headers=link.extracted_headers,
     )

@@ -26,3 +26,5 @@ class Evidence:
     reason: Reason | None = None
     # What the MTA's own fixed sentence means; weaker than a specific text or status.
     hint: Reason | None = None
+    # The report says the MTA gave up retrying (bounce_stream.detection.gaveup).
+    gave_up: bool = False

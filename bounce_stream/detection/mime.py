@@ -41,7 +41,7 @@ class Part:
     params: dict[str, str]
     text: str = ""
     children: list[Part] = field(default_factory=list)
-    # For message/rfc822 and text/rfc822-headers: the enclosed message.
+    # For message/rfc822 and text/ or message/rfc822-headers: the enclosed message.
     enclosed: Part | None = None
 
 
@@ -144,7 +144,7 @@ def parse_entity(
     elif ctype in ("message/rfc822", "message/global", "message/partial"):
         budget[0] -= 1
         part.enclosed = _enclosed_headers(text, body_start, end, headers)
-    elif ctype in ("text/rfc822-headers", "message/global-headers"):
+    elif ctype in ("text/rfc822-headers", "message/rfc822-headers", "message/global-headers"):
         budget[0] -= 1
         inner = _inner(text[body_start:end], headers)
         part.enclosed = Part(headers=parse_headers(inner), content_type=ctype, params={})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -9,6 +10,11 @@ from enum import StrEnum
 from bounce_stream.detection.reasons import BounceType, Reason, bounce_type, is_hard
 
 DEFAULT_TRACKING_HEADER = "X-Genro-Mail-ID"
+# ``extract_headers``: at most this many names, each a header field name of at most
+# MAX_HEADER_NAME_CHARS characters; values are cut at RFC 5322's line limit.
+MAX_EXTRACT_HEADERS = 20
+MAX_HEADER_NAME_CHARS = 76
+MAX_EXTRACTED_VALUE_CHARS = 998
 
 
 class Action(StrEnum):
@@ -29,6 +35,14 @@ class ParseOptions:
     # VERP: envelope sender local parts like ``bounces+alice=example.org@sender.test``.
     # ``verp_separator`` splits the prefix from the encoded address ("+" above); None = off.
     verp_separator: str | None = None
+    # Header fields of the returned original published as ``extracted_headers`` (e.g.
+    # X-Campaign-ID, Feedback-ID, List-Id). A list is accepted (JSON round trips give one) and
+    # kept as a tuple; names that are no header field name, repeats and extras beyond
+    # MAX_EXTRACT_HEADERS are dropped.
+    extract_headers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extract_headers", usable_header_names(self.extract_headers))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,8 @@ class Bounce:
     verp_recipient: str | None = None
     original_sender: str | None = None
     original_subject: str | None = None
+    # (configured name, value) for each ``ParseOptions.extract_headers`` name found.
+    extracted_headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def hard_bounce(self) -> bool:
@@ -82,3 +98,28 @@ class ParseResult:
     # otherwise a digest of its normalised bytes.
     fingerprint: str = ""
     error: str | None = None
+
+
+def is_header_name(name: str) -> bool:
+    """RFC 5322 2.2 field name: printable ASCII except ":" (bounded in length here)."""
+    return (
+        0 < len(name) <= MAX_HEADER_NAME_CHARS
+        and all("!" <= c <= "~" for c in name)
+        and (":" not in name)
+    )
+
+
+def usable_header_names(names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` that are header field names, first spelling of each, at most
+    MAX_EXTRACT_HEADERS of them."""
+    if isinstance(names, str):  # one name, not its characters
+        names = (names,)
+    kept: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        if len(kept) >= MAX_EXTRACT_HEADERS:
+            break
+        if isinstance(name, str) and is_header_name(name) and name.lower() not in seen:
+            seen.add(name.lower())
+            kept.append(name)
+    return tuple(kept)

@@ -224,8 +224,9 @@ _LAST_STATUS_BY_CLASS = tuple(
 )
 
 
-def find_last_status(text: str) -> str | None:
-    """The last enhanced status code quoted in ``text`` (the innermost server's answer)."""
+def find_last_status(text: str, specific: bool = False) -> str | None:
+    """The last enhanced status code quoted in ``text`` (the innermost server's answer);
+    with ``specific``, the last one that is not an x.0.0 placeholder."""
     last = None
     last_at = -1
     head = text[:4000]
@@ -235,6 +236,8 @@ def find_last_status(text: str) -> str | None:
         for match in pattern.finditer(head):
             start = match.start(1)
             if start > last_at and not _inside_ip(text, start, match.end(1)):
+                if specific and match.group(1).endswith(".0.0"):
+                    continue
                 last, last_at = match.group(1), start
     return last
 

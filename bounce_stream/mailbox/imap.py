@@ -271,6 +271,10 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         self._kept = 0  # literal bytes kept for the responses in flight
         self._held = 0  # line bytes (with per-line overhead) held for the responses in flight
         self._greeted = False
+        # STARTTLS: the tagged reply is awaited (_upgrading); once it came, reading stops and
+        # nothing after it may have been sent in plaintext (_tls_ready).
+        self._upgrading = False
+        self._tls_ready = False
         self.failure: Exception | None = None
 
     # -- reading ---------------------------------------------------------------------------
@@ -313,6 +317,11 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
             del buf[: end + 2]
             self._scanned = 0
             self._line(line)
+            if self._tls_ready:
+                if buf:
+                    # Bytes after the STARTTLS reply came in plaintext: a response injection.
+                    raise _Violation("data after the STARTTLS reply, before TLS")
+                break
         if self.pending_sync_command is not None:
             self.pending_sync_command.flush()
 
@@ -370,8 +379,22 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         if not task.cancelled() and task.exception() is not None:
             self.fail(_Violation("greeting or CAPABILITY not understood"))
 
+    def expect_tls_upgrade(self) -> None:
+        """The next tagged reply ends STARTTLS: stop reading plaintext after it."""
+        self._upgrading = True
+        self._tls_ready = False
+
+    def tls_upgraded(self, transport: Any) -> None:
+        """Carry on over the TLS ``transport`` that replaced the plain one."""
+        self.transport = transport
+        self._tls_ready = False
+
     def _response_done(self, line: bytes) -> None:
         super()._response_done(line)
+        if self._upgrading:
+            self._upgrading = False
+            self._tls_ready = True
+            self.transport.pause_reading()
         if self.pending_sync_command is None and not self.pending_async_commands:
             self._kept = 0
             self._held = 0
@@ -476,10 +499,12 @@ class ImapMailbox:
                 port=s.port,
                 timeout=s.timeout_seconds,
                 conn_lost_cb=lambda _exc: lost.set(),
-                ssl_context=_ssl_context(s) if s.tls else None,
+                ssl_context=_ssl_context(s) if s.tls == "implicit" else None,
             )
             self._client = client
             await self._unless_lost(client.wait_hello_from_server(), "greeting")
+            if s.tls == "starttls":
+                await self._unless_lost(self._starttls(client), "STARTTLS")
             resp = await self._unless_lost(client.login(s.username, s.secret), "LOGIN")
             if resp.result != "OK":
                 raise ImapAuthError(f"login refused for {s.username!r} on {s.host}:{s.port}")
@@ -494,6 +519,49 @@ class ImapMailbox:
             error = self._error(f"cannot connect to {s.host}:{s.port}", exc)
             await self.close()
             raise error from None
+
+    async def _starttls(self, client: Any) -> None:
+        """Upgrade the plain connection to TLS before anything else is sent (RFC 3501 6.2.1).
+
+        Required once chosen: a server that does not offer STARTTLS, refuses it, or greets
+        with PREAUTH (already signed in, so no upgrade is possible) fails the connection;
+        there is no fallback to plaintext and LOGIN is never sent. The certificate is checked
+        as for implicit TLS. Capabilities are read again over TLS; the ones before are void.
+        """
+        s = self._settings
+        where = f"{s.host}:{s.port}"
+        protocol: _BoundedProtocol = client.protocol
+        if protocol.state != _imaplib.NONAUTH:
+            raise ImapError(
+                f"STARTTLS impossible on {where}: the server greeted with PREAUTH "
+                "(refusing to go on in plaintext)"
+            )
+        offered = {str(c).upper() for c in protocol.capabilities}
+        if "STARTTLS" not in offered:
+            raise ImapError(
+                f"tls is starttls but {where} does not offer STARTTLS "
+                "(refusing to sign in over plaintext)"
+            )
+        protocol.expect_tls_upgrade()
+        resp = await protocol.execute(
+            _imaplib.Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
+        )
+        if protocol.failure is not None:
+            raise protocol.failure
+        if resp.result != "OK":
+            raise ImapError(
+                f"{where} refused STARTTLS ({resp.result[:10]}); refusing to sign in over plaintext"
+            )
+        loop = asyncio.get_running_loop()
+        transport = await loop.start_tls(
+            protocol.transport,
+            protocol,
+            _ssl_context(s),
+            server_hostname=s.host,
+            ssl_handshake_timeout=s.timeout_seconds,
+        )
+        protocol.tls_upgraded(transport)
+        await protocol.capability()
 
     async def select(self) -> None:
         resp = await self._command("select", self._settings.folder)

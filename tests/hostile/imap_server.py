@@ -27,6 +27,8 @@ class Scenario(StrEnum):
     HUGE_UID = "huge_uid"  # SEARCH answers a UID of 2**70
     BAD_SEARCH = "bad_search"  # SEARCH answers one non-numeric token among UIDs
     DEAD_AFTER_SELECT = "dead_after_select"  # drops every connection right after SELECT
+    STARTTLS_REFUSED = "starttls_refused"  # offers STARTTLS, answers it NO
+    STARTTLS_INJECT = "starttls_inject"  # answers STARTTLS OK plus a plaintext line after it
 
 
 _TAGGED = re.compile(rb"^(\S+)\s+(.*)$", re.DOTALL)
@@ -47,6 +49,7 @@ class HostileImapServer:
     connections: int = 0
     logins: int = 0
     literal_sent: int = 0
+    verbs: list[bytes] = field(default_factory=list)  # every command verb received, in order
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _server: asyncio.base_events.Server | None = None
@@ -136,8 +139,15 @@ class HostileImapServer:
             tag, rest = m.group(1), m.group(2)
             words = rest.split()
             verb = words[0].upper() if words else b""
+            self.verbs.append(verb)
+            starttls = self.scenario in (Scenario.STARTTLS_REFUSED, Scenario.STARTTLS_INJECT)
             if verb == b"CAPABILITY":
-                writer.write(b"* CAPABILITY IMAP4rev1 UIDPLUS\r\n" + tag + b" OK done\r\n")
+                caps = b"IMAP4rev1 UIDPLUS" + (b" STARTTLS" if starttls else b"")
+                writer.write(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
+            elif verb == b"STARTTLS" and self.scenario is Scenario.STARTTLS_REFUSED:
+                writer.write(tag + b" NO not today\r\n")
+            elif verb == b"STARTTLS" and self.scenario is Scenario.STARTTLS_INJECT:
+                writer.write(tag + b" OK begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n")
             elif verb == b"LOGIN":
                 self.logins += 1
                 if self.scenario is Scenario.WRONG_TAG:

@@ -24,14 +24,15 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 MTAS = ("postfix", "exim", "opensmtpd", "sendmail")
 
-# Floors: what bounce-stream reached on the lab when this test was written (reason 76.7 %,
-# status 86.0 %, hard 100 %, detected 100 %, recipient 100 %; 134 bounces, 150 events) minus a
-# small margin. The
-# detection work raises them as it fixes the mismatches this test prints.
+# Floors: what bounce-stream reached on the lab after the lab-fix detection work (reason
+# 100 %, status 93.3 %, hard 100 %, detected 100 %, recipient 100 %; 134 bounces, 150 events;
+# before it: reason 76.7 %, status 86.0 %) minus a small margin. The status left: OpenSMTPD's
+# delay notices ("Envelope expired", Action: delayed, Status: 4.4.7) are reported with the
+# expired pseudo code as the corpus labels them, while the lab's label is the DSN's 4.4.7.
 MIN_DETECTED = 100.0
 MIN_RECIPIENT = 100.0
-MIN_REASON = 74.0
-MIN_STATUS = 84.0
+MIN_REASON = 98.0
+MIN_STATUS = 91.0
 MIN_HARD = 98.0
 
 

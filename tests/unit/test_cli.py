@@ -246,13 +246,14 @@ def test_parse_plain_folder_recurses(tmp_path: Path) -> None:
     assert [line["file"] for line in lines] == [str(folder / "a.eml"), str(folder / "b.eml")]
 
 
-def test_parse_missing_path_does_not_abort(tmp_path: Path) -> None:
-    """A missing path gives events [] and an error; the other files are still processed."""
+def test_parse_missing_path_does_not_abort_but_exits_1(tmp_path: Path) -> None:
+    """A missing path gives events [] and an error, the other files are processed, exit 1."""
     missing = tmp_path / "missing.eml"
     eml = tmp_path / "bounce.eml"
     eml.write_bytes(DSN)
     result = _invoke("parse", str(missing), str(eml))
-    assert result.exit_code == 0
+    assert result.exit_code == 1
+    assert "1 input(s) could not be read" in result.stderr
     first, second = _lines(result)
     assert first["file"] == str(missing)
     assert first["events"] == []
@@ -260,6 +261,47 @@ def test_parse_missing_path_does_not_abort(tmp_path: Path) -> None:
     assert first["error"]
     assert second["file"] == str(eml)
     assert len(second["events"]) == 2
+
+
+def test_parse_readable_inputs_exit_0_even_when_not_messages(tmp_path: Path) -> None:
+    """Only unreadable inputs fail the run: a readable non-message still exits 0."""
+    junk = _write(tmp_path / "junk.bin", b"\x00" * 50)
+    eml = _write(tmp_path / "bounce.eml", DSN)
+    result = _invoke("parse", str(junk), str(eml))
+    assert result.exit_code == 0
+    assert result.stderr == ""
+
+
+def test_parse_dash_reads_one_message_from_stdin(tmp_path: Path) -> None:
+    """`parse -` classifies standard input as one message labelled "-", between files."""
+    eml = _write(tmp_path / "plain.eml", PLAIN)
+    result = CliRunner().invoke(main, ["parse", str(eml), "-"], input=DSN)
+    assert result.exit_code == 0
+    first, second = _lines(result)
+    assert first == {"file": str(eml), "events": []}
+    assert second["file"] == "-"
+    assert [e["recipient"] for e in second["events"]] == ["alice@example.org", "bob@example.net"]
+
+
+def test_parse_command_imports_neither_pydantic_nor_kafka(tmp_path: Path) -> None:
+    """`parse` starts without importing pydantic, asyncio, aiokafka or the registry client."""
+    eml = _write(tmp_path / "bounce.eml", DSN)
+    code = (
+        "import sys\n"
+        "from bounce_stream.cli import main\n"
+        "try:\n"
+        f"    main(['parse', {str(eml)!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ['pydantic', 'asyncio', 'aiokafka', 'bounce_stream.encoding.registry',\n"
+        "         'bounce_stream.settings', 'yaml']\n"
+        "print([m for m in heavy if m in sys.modules], file=sys.stderr)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stderr.strip() == "[]"
+    assert json.loads(proc.stdout)["events"]
 
 
 def test_parse_every_line_is_json_with_file_and_events(tmp_path: Path) -> None:
@@ -298,7 +340,7 @@ def test_parse_non_utf8_file_name_does_not_abort(tmp_path: Path) -> None:
 def test_parse_unreadable_folder_does_not_abort(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A folder that cannot be listed gives an error line; the next path is still parsed."""
+    """A folder that cannot be listed gives an error line and exit 1; the next path is parsed."""
     locked = tmp_path / "locked"
     locked.mkdir()
     eml = tmp_path / "ok.eml"
@@ -313,7 +355,7 @@ def test_parse_unreadable_folder_does_not_abort(
 
     monkeypatch.setattr(Path, "iterdir", iterdir)
     result = CliRunner().invoke(main, ["parse", str(locked), str(eml)])
-    assert result.exception is None
+    assert result.exit_code == 1
     lines = _lines(result)
     assert lines[0]["file"] == str(locked)
     assert lines[0]["events"] == []
@@ -528,3 +570,60 @@ def test_consume_against_a_silent_listener_reports_it_unresponsive(tmp_path: Pat
         f"bounce-stream: Kafka: Kafka admin: unresponsive: 127.0.0.1:{port} accepts "
         "connections but did not answer within 1 s"
     ]
+
+
+def test_consume_with_bootstrap_server_needs_no_imap_secret(tmp_path: Path) -> None:
+    """`consume -b` ignores a config whose mailbox has no password and goes straight to Kafka."""
+    config = _config(tmp_path, {"mailboxes": [{"name": "m", "host": "h", "username": "u"}]})
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        kafka_config = tmp_path / "kafka.yaml"
+        kafka_config.write_text(yaml.safe_dump({"kafka": {"request_timeout_ms": 1000}}))
+        result = CliRunner(env={"BOUNCE_STREAM_CONFIG": str(config)}).invoke(
+            main,
+            ["consume", "-b", f"127.0.0.1:{port}", "--kafka-config", str(kafka_config)],
+        )
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{port} accepts connections but did not answer within 1 s" in result.stderr
+    assert "password" not in result.stderr
+
+
+def test_consume_kafka_config_reads_only_kafka_sections(tmp_path: Path) -> None:
+    """--kafka-config takes the service's own file, mailboxes and all, without their secrets."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        config = _config(
+            tmp_path,
+            {
+                "kafka": {"bootstrap_servers": f"127.0.0.1:{port}", "request_timeout_ms": 1000},
+                "mailboxes": [{"name": "m", "host": "h", "username": "u"}],
+            },
+        )
+        result = CliRunner().invoke(main, ["consume", "--kafka-config", str(config)])
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{port} accepts connections" in result.stderr
+
+
+def test_consume_kafka_config_errors_exit_2_without_the_secret(tmp_path: Path) -> None:
+    """A bad Kafka-only config exits 2 naming the key, never echoing the password given."""
+    kafka_config = tmp_path / "kafka.yaml"
+    kafka_config.write_text(
+        yaml.safe_dump({"kafka": {"sasl_password": SECRET, "request_timeout_ms": "soon"}})
+    )
+    result = CliRunner().invoke(main, ["consume", "--kafka-config", str(kafka_config)])
+    assert result.exit_code == 2
+    assert "kafka.request_timeout_ms" in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_config_check_invalid_config_exits_2_without_the_secret(tmp_path: Path) -> None:
+    """`config check` on an invalid config exits 2 naming the key and printing no secret."""
+    config = _config(tmp_path, {"mailboxes": [_mailbox(port="imap")]})
+    result = _invoke("config", "check", "--config", str(config))
+    assert result.exit_code == 2
+    assert "mailboxes.0.port" in result.stderr
+    assert SECRET not in result.stdout + result.stderr

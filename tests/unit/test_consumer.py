@@ -51,6 +51,7 @@ def _event(**changes: Any) -> dict[str, Any]:
         "original_sender": "news@sender.test",
         "original_subject": "Hello",
         "detected_by": "rfc3464",
+        "extracted_headers": {"X-Campaign-ID": "c-7"},
     }
     record.update(changes)
     return record

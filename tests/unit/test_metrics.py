@@ -6,13 +6,14 @@ import dataclasses
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.metrics import MetricWrapperBase
 
 from bounce_stream import __version__
-from bounce_stream.metrics import Metrics
+from bounce_stream.metrics import Metrics, revision
 
 # Label names that would carry an address or a domain (unbounded cardinality, personal data).
 _FORBIDDEN_LABEL = re.compile(r"addr|recipient|domain|email|mail_?from|sender|rcpt|user", re.I)
@@ -53,9 +54,24 @@ def _collectors(m: Metrics) -> list[MetricWrapperBase]:
     return [v for v in values if isinstance(v, MetricWrapperBase)]
 
 
+# The client library's standard families keep their usual names (stock dashboards use them).
+_STANDARD_FAMILIES = {
+    "process_virtual_memory_bytes",
+    "process_resident_memory_bytes",
+    "process_start_time_seconds",
+    "process_cpu_seconds",
+    "process_open_fds",
+    "process_max_fds",
+    "python_info",
+    "python_gc_objects_collected",
+    "python_gc_objects_uncollectable",
+    "python_gc_collections",
+}
+
+
 def test_every_metric_name_has_prefix() -> None:
-    """Every exposed metric family and sample is named bounce_stream_*."""
-    families = list(_populated().registry.collect())
+    """Every exposed family but the standard process_*/python_* ones is named bounce_stream_*."""
+    families = [f for f in _populated().registry.collect() if f.name not in _STANDARD_FAMILIES]
     assert len(families) >= 19
     for family in families:
         assert family.name.startswith("bounce_stream_"), family.name
@@ -103,7 +119,7 @@ def test_exposed_label_names_are_the_low_cardinality_set() -> None:
         for family in _populated().registry.collect()
         for sample in family.samples
         for label in sample.labels
-        if not family.name.endswith("_build")
+        if not family.name.endswith("_build") and family.name not in _STANDARD_FAMILIES
     }
     assert exposed == {"mailbox", "bounce_type", "cause", "outcome", "reason", "le"}
 
@@ -136,7 +152,46 @@ def test_same_registry_twice_raises() -> None:
 def test_build_info_has_version() -> None:
     """bounce_stream_build_info carries the package version as a label."""
     m = Metrics.create(CollectorRegistry())
-    assert m.registry.get_sample_value("bounce_stream_build_info", {"version": __version__}) == 1
+    labels = {"version": __version__, "revision": revision()}
+    assert m.registry.get_sample_value("bounce_stream_build_info", labels) == 1
+
+
+def test_build_info_has_revision_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The revision label comes from BOUNCE_STREAM_REVISION, "unknown" when unset or odd."""
+    monkeypatch.setenv("BOUNCE_STREAM_REVISION", "0123abcd")
+    m = Metrics.create(CollectorRegistry())
+    labels = {"version": __version__, "revision": "0123abcd"}
+    assert m.registry.get_sample_value("bounce_stream_build_info", labels) == 1
+    for odd in ("", "a b", "x" * 65, 'x"}'):
+        monkeypatch.setenv("BOUNCE_STREAM_REVISION", odd)
+        assert revision() == "unknown"
+    monkeypatch.delenv("BOUNCE_STREAM_REVISION")
+    assert revision() == "unknown"
+
+
+def test_process_platform_and_gc_collectors_are_exposed() -> None:
+    """The private registry exposes RSS, start time, open fds, python_info and GC counts."""
+    registry = Metrics.create(CollectorRegistry()).registry
+    rss = registry.get_sample_value("process_resident_memory_bytes")
+    assert rss is not None
+    assert rss > 1024 * 1024
+    start = registry.get_sample_value("process_start_time_seconds")
+    assert start is not None
+    assert 0 < time.time() - start < 24 * 3600
+    fds = registry.get_sample_value("process_open_fds")
+    assert fds is not None
+    assert fds >= 3
+    names = {family.name for family in registry.collect()}
+    assert {"python_info", "python_gc_collections"} <= names
+    assert names >= _STANDARD_FAMILIES
+
+
+def test_collectors_fit_on_two_private_registries() -> None:
+    """Two private registries both carry the process collector (tests create many)."""
+    first = Metrics.create(CollectorRegistry()).registry
+    second = Metrics.create(CollectorRegistry()).registry
+    assert first.get_sample_value("process_open_fds") is not None
+    assert second.get_sample_value("process_open_fds") is not None
 
 
 def test_promtool_check_metrics_passes() -> None:

@@ -76,7 +76,7 @@ def test_issue_example_config_loads(tmp_path: Path) -> None:
         993,
         "bounces@example.com",
     )
-    assert mb.tls is True
+    assert mb.tls == "implicit"
     assert mb.folder == "INBOX"
     assert mb.secret == "s3cret"
     assert settings.metrics.port == 9200
@@ -97,7 +97,7 @@ def test_mailbox_defaults_are_secure(tmp_path: Path) -> None:
     """A mailbox without port/tls/folder gets 993, TLS with verification on, and INBOX."""
     (mb,) = _load(tmp_path, {"mailboxes": [_mailbox()]}).mailboxes
     assert mb.port == 993
-    assert mb.tls is True
+    assert mb.tls == "implicit"
     assert mb.tls_verify is True
     assert mb.folder == "INBOX"
     assert mb.housekeeping == "none"
@@ -585,3 +585,53 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = _load(tmp_path, {"mailboxes": [_mailbox()]})
     with pytest.raises(ValueError, match="frozen"):
         settings.mailboxes[0].port = 1  # type: ignore[misc]
+
+
+# --- mailbox TLS mode and not_bounce_folder --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "mode"),
+    [
+        (True, "implicit"),
+        (False, "none"),
+        ("implicit", "implicit"),
+        ("starttls", "starttls"),
+        ("STARTTLS", "starttls"),
+        ("none", "none"),
+    ],
+)
+def test_tls_mode_accepts_old_booleans_and_named_modes(
+    tmp_path: Path, given: object, mode: str
+) -> None:
+    """tls: true/false keep their old meaning (implicit TLS / plain) next to the named modes."""
+    (mb,) = _load(tmp_path, {"mailboxes": [_mailbox(tls=given)]}).mailboxes
+    assert mb.tls == mode
+
+
+@pytest.mark.parametrize(("value", "mode"), [("false", "none"), ("true", "implicit")])
+def test_tls_boolean_from_the_environment_keeps_its_meaning(
+    tmp_path: Path, value: str, mode: str
+) -> None:
+    """An environment override "true"/"false" (a string) reads as the boolean it spells."""
+    env = {"BOUNCE_STREAM__MAILBOXES__0__TLS": value}
+    (mb,) = _load(tmp_path, {"mailboxes": [_mailbox()]}, env).mailboxes
+    assert mb.tls == mode
+
+
+def test_not_bounce_folder_without_housekeeping_is_refused(tmp_path: Path) -> None:
+    """not_bounce_folder does nothing without housekeeping, so setting it alone is an error."""
+    error = _config_error(tmp_path, {"mailboxes": [_mailbox(not_bounce_folder="Humans")]})
+    assert "not_bounce_folder applies only with housekeeping" in error
+
+
+def test_not_bounce_folder_must_not_be_the_watched_folder(tmp_path: Path) -> None:
+    """Moving non-bounces into the folder being read (or the bounce target) is refused."""
+    mb = _mailbox(housekeeping="move", move_to="Done", not_bounce_folder="Done")
+    assert "must differ" in _config_error(tmp_path, {"mailboxes": [mb]})
+    mb = _mailbox(housekeeping="seen", not_bounce_folder="INBOX")
+    assert "must differ" in _config_error(tmp_path, {"mailboxes": [mb]})
+    (ok,) = _load(
+        tmp_path, {"mailboxes": [_mailbox(housekeeping="delete", not_bounce_folder="Humans")]}
+    ).mailboxes
+    assert ok.not_bounce_folder == "Humans"

@@ -82,6 +82,10 @@ BLOCKED = TextMatcher(
     |from[ ][<][^ ]+[>][ ]per[ ]it's[ ]spf[ ]record
     )
     )
+    # A DNS blocklist zone named as where the client is listed: "not accepting messages from
+    # [ip]: listed on bl.spamcop.net", Sendmail's dnsbl FEATURE "Rejected: ip listed at
+    # sbl.spamhaus.org", "listed in zen.spamhaus.org" (not "not listed in <directory>").
+    |listed[ ](?<!not[ ]listed[ ])(?:on|in|at|by)[ ](?:the[ ])?[a-z0-9-]+(?:[.][a-z0-9-]+)*[.][a-z]{2,}\b
     |mail[ ]server[ ]at[ ][^ ]+[ ]is[ ]blocked
     |mail[ ]from[ ]\d+[.]\d+[.]\d+[.]\d[ ]refused:
     |message[ ]from[ ][^ ]+[ ]rejected[ ]based[ ]on[ ]blacklist

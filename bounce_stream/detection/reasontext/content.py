@@ -144,8 +144,25 @@ SPAMDETECTED = TextMatcher(
     """,
 )
 
+# Virus scanners' wording as MTAs relay it: "554 5.7.0 Message rejected: virus found (Eicar)",
+# Exim's malware ACL "This message contains malware (...)", amavisd-new "INFECTED: name",
+# ClamAV "Infected (name)" / "... FOUND".
 VIRUSDETECTED = TextMatcher(
-    substrings=(),
+    substrings=(
+        "virus found",
+        "found virus",
+        "contains a virus",
+        "contains malware",
+        "malware detected",
+        "infected with",
+    ),
+    pattern=r"""
+    (?>
+    (?:contains|containing|carries|carrying)[ ](?:a[ ])?(?:virus|viruses|malware|worm|trojan)
+    |infected:[ ]
+    |infected[ ][(]
+    )
+    """,
 )
 
 CONTENTERROR = TextMatcher(

@@ -126,7 +126,16 @@ SPEEDING = TextMatcher(
         "is receiving mail too quickly",
         "messages per hour",
         "throttled",
+        # Postfix smtpd_client_message_rate_limit ("421 4.7.0 ... Error: too many messages
+        # from <client>") and policy servers' "Rate limit exceeded, too many messages from
+        # your host"; a connection rate limit is toomanyconn's.
+        "too many messages from",
     ),
+    pattern=r"""
+    (?>
+    rate[ ]limit[ ]exceeded(?<!connection[ ]rate[ ]limit[ ]exceeded)
+    )
+    """,
 )
 
 FAILEDSTARTTLS = TextMatcher(

@@ -14,6 +14,7 @@ POLICYVIOLATION = TextMatcher(
         "dmarc policy",
         "you have exceeded the allowable number of posts without solving a captcha",
         "you have exceeded the the allowable number of posts without solving a captcha",
+        "by local policy",  # "DATA rejected by local policy", "refused by local policy"
     ),
 )
 
@@ -26,6 +27,9 @@ REJECTED = TextMatcher(
         "5.1.0 address rejected",
         "recipient address rejected",
         "sender ip address rejected",
+        # RFC 3463's title of x.7.1 ("Delivery not authorized, message refused", a phrase of
+        # Sisimai 5's list) followed by the site's reason: a policy, not the sender.
+        "by local policy",
     ),
 )
 

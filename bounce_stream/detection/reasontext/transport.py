@@ -28,6 +28,13 @@ NETWORKERROR = TextMatcher(
         "name service error",
         "dns error",
     ),
+    # Postfix smtp(8) (smtp_connect.c): "connect to mx[ip]:25: Connection refused" (4.4.1);
+    # its timeout of the same wording stays expired (Sisimai's "connection timed out").
+    pattern=r"""
+    (?>
+    connect[ ]to[ ][^ ]+:[ ]connection[ ]refused
+    )
+    """,
 )
 
 SYSTEMERROR = TextMatcher(

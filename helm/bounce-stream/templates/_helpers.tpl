@@ -112,3 +112,66 @@ them); they are refused here again so that a schema bypass cannot put a secret i
 {{- if or .Values.mailboxes .Values.kafka.sasl.existingSecret .Values.schemaRegistry.auth.existingSecret -}}true{{- end -}}
 {{- end -}}
 
+
+{{/* The container's volume mounts, shared by the workload and the `helm test` pod. */}}
+{{- define "bounce-stream.volumeMounts" -}}
+- name: config
+  mountPath: {{ include "bounce-stream.configDir" . }}/config.yaml
+  subPath: config.yaml
+  readOnly: true
+{{- if include "bounce-stream.hasSecrets" . }}
+# No subPath: the kubelet refreshes rotated Secret files in place.
+- name: secrets
+  mountPath: {{ include "bounce-stream.secretsDir" . }}
+  readOnly: true
+{{- end }}
+- name: tmp
+  mountPath: /tmp
+{{- with .Values.extraVolumeMounts }}
+{{- toYaml . | nindent 0 }}
+{{- end }}
+{{- end -}}
+
+{{/* The pod's volumes (config, secrets, /tmp, extraVolumes), shared like the mounts. */}}
+{{- define "bounce-stream.volumes" -}}
+- name: config
+  configMap:
+    name: {{ include "bounce-stream.fullname" . }}
+{{- if include "bounce-stream.hasSecrets" . }}
+- name: secrets
+  projected:
+    defaultMode: 0440
+    sources:
+      {{- range .Values.mailboxes }}
+      - secret:
+          name: {{ .existingSecret }}
+          items:
+            - key: {{ .existingSecretKey | default "password" }}
+              path: mailboxes/{{ .name }}/password
+      {{- end }}
+      {{- with .Values.kafka.sasl }}
+      {{- if .existingSecret }}
+      - secret:
+          name: {{ .existingSecret }}
+          items:
+            - key: {{ .existingSecretKey | default "password" }}
+              path: kafka/sasl-password
+      {{- end }}
+      {{- end }}
+      {{- with .Values.schemaRegistry.auth }}
+      {{- if .existingSecret }}
+      - secret:
+          name: {{ .existingSecret }}
+          items:
+            - key: {{ .existingSecretKey | default "password" }}
+              path: schema-registry/password
+      {{- end }}
+      {{- end }}
+{{- end }}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .Values.tmpSizeLimit }}
+{{- with .Values.extraVolumes }}
+{{- toYaml . | nindent 0 }}
+{{- end }}
+{{- end -}}

@@ -24,9 +24,11 @@ CORPUS = Path(__file__).parents[2] / "corpus"
 NOT_FAILURES = {Reason.VACATION, Reason.DELIVERED, Reason.FEEDBACK}
 
 # Floors, in expected events (reason, status, hard) and messages (detected) out of the totals.
-MIN_REASON = 359
-MIN_STATUS = 362
-MIN_HARD = 364
+# Reason and hard are one event below the first floor (359, 364): the PowerMTA rule that read
+# "5.2.1 User Unknown" as suspend fitted two copies of one sample and was removed.
+MIN_REASON = 358
+MIN_STATUS = 363
+MIN_HARD = 363
 MIN_DETECTED = 343
 
 

@@ -46,6 +46,7 @@ def sample_records() -> dict[str, dict[str, Any]]:
             "original_sender": "news@sender.example.org",
             "original_subject": "Hello \u00e9t\u00e9",
             "detected_by": "rfc3464",
+            "extracted_headers": {"X-Campaign-ID": "spring-26", "List-Id": "<news.sender.test>"},
         },
         "mailbox_checkpoint": {
             "mailbox": "imap://bounces@mail.example.org:993/INBOX",

@@ -1,0 +1,89 @@
+"""``bounce-stream config check`` against a real Kafka broker and a real Dovecot."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dev.stack import DovecotServer, KafkaNode, free_port
+
+pytestmark = pytest.mark.integration
+
+
+def _check(tmp_path: Path, config: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / f"config-{uuid.uuid4().hex[:6]}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [sys.executable, "-m", "bounce_stream", "config", "check", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("BOUNCE_STREAM")},
+    )
+
+
+def _mailbox(dovecot: DovecotServer, name: str, user: str, password: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "host": dovecot.host,
+        "port": dovecot.port,
+        "tls": False,
+        "username": user,
+        "password": password,
+        "timeout_seconds": 10,
+    }
+
+
+def test_config_check_passes_with_reachable_kafka_and_mailboxes(
+    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], tmp_path: Path
+) -> None:
+    """Valid config, reachable broker, accepted login: one ok line per check, exit 0."""
+    user, password = imap_user
+    result = _check(
+        tmp_path,
+        {
+            "kafka": {"bootstrap_servers": kafka.bootstrap},
+            "mailboxes": [_mailbox(dovecot, "main", user, password)],
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3
+    assert all(line.startswith("ok ") for line in lines)
+    assert password not in result.stdout + result.stderr
+
+
+def test_config_check_reports_each_failure_and_exits_1_without_secrets(
+    dovecot: DovecotServer, imap_user: tuple[str, str], tmp_path: Path
+) -> None:
+    """A refused login and a dead broker are two FAIL lines, exit 1, and no password printed."""
+    user, password = imap_user
+    wrong = f"Wrong-{uuid.uuid4().hex}"
+    port = free_port()
+    result = _check(
+        tmp_path,
+        {
+            "kafka": {"bootstrap_servers": f"127.0.0.1:{port}", "request_timeout_ms": 2000},
+            "mailboxes": [
+                _mailbox(dovecot, "good", user, password),
+                _mailbox(dovecot, "bad", user + "x", wrong),
+            ],
+        },
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert len(failed) == 2
+    assert any(f"127.0.0.1:{port}" in line for line in failed)
+    assert any("login refused" in line for line in failed)
+    assert sum(line.startswith("ok ") for line in lines) == 2  # the config and "good"
+    assert wrong not in result.stdout + result.stderr
+    assert password not in result.stdout + result.stderr
