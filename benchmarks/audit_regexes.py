@@ -67,6 +67,7 @@ KNOWN: dict[str, str] = {
     "a328b800aa49": _MATCH_ONLY,  # arf._JMRP_SUBJECT
     "dde2bfab5f40": _MATCH_ONLY,  # data._CODE_TOKEN (fullmatch of one stripped row)
     "90da474205b4": _MATCH_ONLY,  # context._HEADER_LINE (one header line at a time)
+    "63f68df5a567": _MATCH_ONLY,  # correlate._ONE_MSG_ID (fullmatch of In-Reply-To)
     # rfc3464._PARAGRAPH: matched at one line start per recipient found in the text.
     "3296fbd8bc95": _MATCH_ONLY,
     # domino._BECAUSE: regexploit's example matches at once ("$" without MULTILINE ends the
