@@ -196,7 +196,7 @@ def parent_sigkill() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", type=Path, default=Path(__file__).parents[2] / "shared/corpus")
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).parents[1] / "tests/corpus")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", default="1,2", help="comma-separated pool sizes")
     parser.add_argument("--kills", type=int, default=3, help="parent SIGKILL repetitions")
