@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from dev.stack import DovecotServer, KafkaNode, start_dovecot, start_kafka
+from tests.integration.pipeline import ServiceProcess, Setup
 
 IMAP_USER = "bounces@example.test"
 IMAP_PASSWORD = "bounces-secret"
@@ -89,3 +90,21 @@ def imap_user(dovecot: DovecotServer) -> tuple[str, str]:
     password = uuid.uuid4().hex
     dovecot.add_user(user, password)
     return user, password
+
+
+@pytest.fixture
+def setup(
+    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path
+) -> Setup:
+    """One test's world: the shared Kafka, a fresh Dovecot user, private topics."""
+    user, password = imap_user
+    return Setup.create(kafka, dovecot, user, password, stack_dir)
+
+
+@pytest.fixture
+def services() -> Iterator[list[ServiceProcess]]:
+    """Services a test starts (append them); each is stopped when the test ends."""
+    started: list[ServiceProcess] = []
+    yield started
+    for svc in started:
+        svc.stop()

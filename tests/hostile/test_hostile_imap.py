@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from dev.stack import DovecotServer, KafkaNode
 from tests.hostile.imap_server import HostileImapServer, Scenario
 from tests.integration.pipeline import (
     ServiceProcess,
@@ -41,14 +40,6 @@ HOSTILE_BATCH_BYTES = 4 * MiB
 # The bound: peak RSS < 2 x batch_max_bytes + 100 MB (the larger batch of the two).
 RSS_BOUND_MB = 2 * max(MAIN_BATCH_BYTES, HOSTILE_BATCH_BYTES) / MiB + 100
 NEIGHBOUR_MESSAGES = 20
-
-
-@pytest.fixture
-def setup(
-    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path
-) -> Setup:
-    user, password = imap_user
-    return Setup.create(kafka, dovecot, user, password, stack_dir)
 
 
 @pytest.fixture

@@ -45,7 +45,10 @@ def lab_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bounce-lab")
     proc = subprocess.run(
         [str(REPO / "scripts/bounce-lab.sh"), str(out)],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     print(proc.stdout)
     assert proc.returncode == 0, f"bounce-lab failed:\n{proc.stdout}\n{proc.stderr}"

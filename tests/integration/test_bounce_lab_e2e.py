@@ -38,7 +38,10 @@ def lab_root() -> Path:
     """The MTAs' extracted packages (scripts/bounce-lab.sh installs them, cached)."""
     proc = subprocess.run(
         [str(REPO / "scripts/bounce-lab.sh"), "--install-only"],
-        capture_output=True, text=True, timeout=600, check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return Path(proc.stdout.strip().splitlines()[-1])
@@ -59,12 +62,28 @@ def postfix_into_dovecot(
     """Postfix, whose bounces go to ``imap_user``'s INBOX through Dovecot's LDA."""
     work = Path(tempfile.mkdtemp(prefix="bl-e2e-", dir="/tmp"))
     work.chmod(0o755)
-    lda = [LDA, "-c", str(dovecot.config_path), "-o", "log_path=/dev/stderr",
-           "-o", "info_log_path=/dev/stderr", "-o", "debug_log_path=/dev/stderr",
-           "-d", imap_user[0]]
-    pf = Postfix(name="postfix", root=lab_root, work=work / "postfix",
-                 remote_port=remote.port, dns_host="", return_command=lda,
-                 return_user="dovecot")
+    lda = [
+        LDA,
+        "-c",
+        str(dovecot.config_path),
+        "-o",
+        "log_path=/dev/stderr",
+        "-o",
+        "info_log_path=/dev/stderr",
+        "-o",
+        "debug_log_path=/dev/stderr",
+        "-d",
+        imap_user[0],
+    ]
+    pf = Postfix(
+        name="postfix",
+        root=lab_root,
+        work=work / "postfix",
+        remote_port=remote.port,
+        dns_host="",
+        return_command=lda,
+        return_user="dovecot",
+    )
     pf.work.mkdir()
     try:
         pf.start()
@@ -75,7 +94,10 @@ def postfix_into_dovecot(
 
 
 def test_postfix_bounces_reach_kafka_through_dovecot_with_their_labels(
-    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path,
+    kafka: KafkaNode,
+    dovecot: DovecotServer,
+    imap_user: tuple[str, str],
+    stack_dir: Path,
     postfix_into_dovecot: Postfix,
 ) -> None:
     """Every recipient Postfix bounced becomes exactly one committed event whose reason and
@@ -102,6 +124,9 @@ def test_postfix_bounces_reach_kafka_through_dovecot_with_their_labels(
     for key, value, _ in got:
         label = want[key]
         assert (value["recipient"], value["reason"], value["status"]) == (
-            key, label.reason, label.status)
+            key,
+            label.reason,
+            label.status,
+        )
         assert value["hard_bounce"] is label.hard
         assert value["reporting_mta"] == "mx.postfix.lab.test"

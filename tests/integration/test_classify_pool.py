@@ -8,12 +8,10 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from dev.stack import DovecotServer, KafkaNode
 from tests.integration.pipeline import (
     ServiceProcess,
     Setup,
@@ -29,22 +27,6 @@ pytestmark = pytest.mark.integration
 
 TIMEOUT_S = 12.0
 OTHER = "Other"
-
-
-@pytest.fixture
-def setup(
-    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path
-) -> Setup:
-    user, password = imap_user
-    return Setup.create(kafka, dovecot, user, password, stack_dir)
-
-
-@pytest.fixture
-def services() -> Iterator[list[ServiceProcess]]:
-    started: list[ServiceProcess] = []
-    yield started
-    for svc in started:
-        svc.stop()
 
 
 def classify_workers(service_pid: int) -> list[int]:

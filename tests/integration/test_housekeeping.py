@@ -6,13 +6,11 @@ import imaplib
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from dev.stack import DovecotServer, KafkaNode
 from tests.integration.pipeline import (
     ServiceProcess,
     Setup,
@@ -26,22 +24,6 @@ pytestmark = pytest.mark.integration
 
 _ITEM = re.compile(rb"FLAGS \(([^)]*)\)")
 _MESSAGE_ID = re.compile(rb"Message-ID:\s*(<[^>]+>)", re.IGNORECASE)
-
-
-@pytest.fixture
-def setup(
-    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path
-) -> Setup:
-    user, password = imap_user
-    return Setup.create(kafka, dovecot, user, password, stack_dir)
-
-
-@pytest.fixture
-def services() -> Iterator[list[ServiceProcess]]:
-    started: list[ServiceProcess] = []
-    yield started
-    for svc in started:
-        svc.stop()
 
 
 def human_reply(message_id: str) -> bytes:

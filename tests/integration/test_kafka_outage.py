@@ -12,7 +12,7 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,14 +30,6 @@ from tests.integration.pipeline import (
 pytestmark = pytest.mark.integration
 
 DEADLINE_S = 4
-
-
-@pytest.fixture
-def services() -> Iterator[list[ServiceProcess]]:
-    started: list[ServiceProcess] = []
-    yield started
-    for svc in started:
-        svc.stop()
 
 
 def _wait_for_503(svc: ServiceProcess, timeout: float) -> str:

@@ -17,20 +17,11 @@ import pytest
 
 from bounce_stream.events import SOURCE_FIELDS, to_json_ready
 from bounce_stream.inputs import iter_messages
-from dev.stack import DovecotServer, KafkaNode
 from tests.integration.pipeline import ServiceProcess, Setup, events, wait_for_checkpoint
 
 pytestmark = pytest.mark.integration
 
 CORPUS = Path(__file__).parents[1] / "corpus"
-
-
-@pytest.fixture
-def setup(
-    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path
-) -> Setup:
-    user, password = imap_user
-    return Setup.create(kafka, dovecot, user, password, stack_dir)
 
 
 @pytest.fixture

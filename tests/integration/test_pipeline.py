@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,22 +28,6 @@ from tests.integration.pipeline import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def setup(
-    kafka: KafkaNode, dovecot: DovecotServer, imap_user: tuple[str, str], stack_dir: Path
-) -> Setup:
-    user, password = imap_user
-    return Setup.create(kafka, dovecot, user, password, stack_dir)
-
-
-@pytest.fixture
-def services() -> Iterator[list[ServiceProcess]]:
-    started: list[ServiceProcess] = []
-    yield started
-    for svc in started:
-        svc.stop()
 
 
 def start(setup: Setup, services: list[ServiceProcess], **mailbox: object) -> ServiceProcess:
