@@ -469,11 +469,9 @@ def checkpoint_reset(
     checkpoint is deleted (tombstone) and the mailbox is read again from its first message;
     the events then repeat with the same event_id.
     """
-    from datetime import UTC, datetime
-
-    from bounce_stream.publishing.kafka import OutRecord, TransactionalPublisher, partition_for
+    from bounce_stream.publishing.checkpoints import CheckpointStore, Position, transactional_id
+    from bounce_stream.publishing.kafka import TransactionalPublisher
     from bounce_stream.service import build_codecs
-    from bounce_stream.worker import transactional_id
 
     settings = _settings(config)
     matches = [mb for mb in settings.mailboxes if mb.name == mailbox_name]
@@ -486,29 +484,20 @@ def checkpoint_reset(
         what = f"uid {uid}, uidvalidity {uidvalidity}" if uid is not None else "deleted"
         _fail(f"would set {mb.mailbox_id} to {what}; add --yes to do it", EXIT_CONFIG)
     kafka = settings.kafka
+    # None: forget the checkpoint (a tombstone).
+    position = None if uid is None or uidvalidity is None else Position(uidvalidity, uid)
 
     async def work() -> None:
         codecs = await build_codecs(settings)
+        store = CheckpointStore(
+            kafka, mb.mailbox_id, codecs.checkpoint, codecs.decoder, settings.instance
+        )
         publisher = TransactionalPublisher(
             kafka, transactional_id(kafka.transactional_id_prefix, mb.mailbox_id), 1024 * 1024
         )
         await publisher.start()
         try:
-            key = mb.mailbox_id.encode()
-            part = partition_for(key, await publisher.partitions(kafka.checkpoint_topic))
-            value: bytes | None = None
-            if uid is not None:
-                value = codecs.checkpoint.encode(
-                    {
-                        "mailbox": mb.mailbox_id,
-                        "uidvalidity": uidvalidity,
-                        "last_uid": uid,
-                        "committed_at": datetime.now(UTC),
-                        "messages": 0,
-                        "instance": f"checkpoint-reset:{settings.instance}",
-                    }
-                )
-            await publisher.publish([OutRecord(kafka.checkpoint_topic, key, value, partition=part)])
+            await store.reset(publisher, position)
         finally:
             await publisher.stop()
         click.echo(f"{mb.mailbox_id}: checkpoint {'set' if uid is not None else 'deleted'}")

@@ -144,7 +144,9 @@ class Service:
             self.workers = [
                 MailboxWorker(
                     mb,
-                    self.settings,
+                    self.settings.kafka,
+                    self.settings.dead_letter,
+                    self.settings.instance,
                     codecs,
                     self.metrics,
                     topics,

@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import random
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from bounce_stream.batches import MAX_UID, Batch, BatchPlanner, assemble
 from bounce_stream.classifying import ClassifyFailure, ClassifyPool, Outcome
 from bounce_stream.detection import BounceType
 from bounce_stream.encoding.avro import Decoder, Encoder
@@ -31,9 +31,9 @@ from bounce_stream.mailbox.imap import (
     ImapAuthError,
     ImapError,
     ImapMailbox,
-    MessageInfo,
 )
 from bounce_stream.metrics import Metrics
+from bounce_stream.publishing.checkpoints import CheckpointStore, Position, transactional_id
 from bounce_stream.publishing.kafka import (
     RECORD_OVERHEAD,
     Fenced,
@@ -41,14 +41,11 @@ from bounce_stream.publishing.kafka import (
     OutRecord,
     TopicsMissing,
     TransactionalPublisher,
-    partition_for,
 )
-from bounce_stream.publishing.reading import latest_by_key
-from bounce_stream.settings import MailboxSettings, Settings
+from bounce_stream.settings import DeadLetterSettings, KafkaSettings, MailboxSettings
 
-# RFC 3501: UIDs and UIDVALIDITY are non-zero unsigned 32-bit numbers. A server that sends
-# more is broken or hostile; such a UID could not even be stored in the checkpoint (a long).
-MAX_UID = 2**32 - 1
+__all__ = ["MAX_UID", "Backoff", "Codecs", "MailboxWorker", "Position", "transactional_id"]
+
 _MAX_LONG = 2**63 - 1
 DEAD_LETTER_CAUSES = ("unparseable", "oversized", "timeout", "crashed", "unencodable")
 
@@ -72,22 +69,7 @@ class Codecs:
 @dataclass(frozen=True, slots=True)
 class _Headers:
     event: tuple[tuple[str, bytes], ...]
-    checkpoint: tuple[tuple[str, bytes], ...]
     dead_letter: tuple[tuple[str, bytes], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Position:
-    uidvalidity: int
-    last_uid: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Batch:
-    fetched: list[FetchedMessage]
-    oversized: list[MessageInfo]
-    cutoff: int  # the last UID the batch covers (what the checkpoint moves to)
-    started: float
 
 
 @dataclass(slots=True)
@@ -140,15 +122,13 @@ def _printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def transactional_id(prefix: str, mailbox_id: str) -> str:
-    return f"{prefix}:{mailbox_id}"
-
-
 class MailboxWorker:
     def __init__(
         self,
         mailbox: MailboxSettings,
-        settings: Settings,
+        kafka: KafkaSettings,
+        dead_letter: DeadLetterSettings,
+        instance: str,
         codecs: Codecs,
         metrics: Metrics,
         ensure_topics: Callable[[], Awaitable[None]],
@@ -157,13 +137,13 @@ class MailboxWorker:
     ) -> None:
         self.mailbox = mailbox
         self.mailbox_id = mailbox.mailbox_id
-        self._settings = settings
+        self._kafka = kafka
+        self._dead_letter_settings = dead_letter
         self._codecs = codecs
         # Kafka headers depend only on the encoder: computed once, not per record.
-        self._headers = _Headers(
-            tuple(codecs.event.headers()),
-            tuple(codecs.checkpoint.headers()),
-            tuple(codecs.dead_letter.headers()),
+        self._headers = _Headers(tuple(codecs.event.headers()), tuple(codecs.dead_letter.headers()))
+        self._checkpoints = CheckpointStore(
+            kafka, mailbox.mailbox_id, codecs.checkpoint, codecs.decoder, instance
         )
         self._metrics = metrics
         self._ensure_topics = ensure_topics
@@ -171,15 +151,16 @@ class MailboxWorker:
         self._classifier = classifier
         self._imap = ImapMailbox(mailbox)
         self._publisher: TransactionalPublisher | None = None
-        self._checkpoint_partition = 0
         self._position: Position | None = None
-        self._pending: deque[int] = deque()
+        self._planner = BatchPlanner(
+            max_messages=mailbox.batch_max_messages,
+            max_bytes=mailbox.batch_max_bytes,
+            max_message_bytes=mailbox.max_message_bytes,
+        )
         self._last_commit = 0.0
         # Reset only by a committed transaction: a server that accepts, serves a fetch and
         # then fails is retried ever more slowly instead of in a tight loop.
-        self._kafka_backoff = Backoff(
-            settings.kafka.retry_initial_seconds, settings.kafka.retry_max_seconds
-        )
+        self._kafka_backoff = Backoff(kafka.retry_initial_seconds, kafka.retry_max_seconds)
         self._imap_backoff = Backoff(
             mailbox.reconnect_initial_seconds, mailbox.reconnect_max_seconds
         )
@@ -278,18 +259,17 @@ class MailboxWorker:
     async def _start_kafka(self) -> None:
         """Producer first (fences older owners), then the committed position."""
         await self._ensure_topics()
-        kafka = self._settings.kafka
+        kafka = self._kafka
         publisher = TransactionalPublisher(
             kafka,
             transactional_id(kafka.transactional_id_prefix, self.mailbox_id),
-            max_request_size=self._settings.dead_letter.max_raw_bytes + RECORD_OVERHEAD,
+            max_request_size=self._dead_letter_settings.max_raw_bytes + RECORD_OVERHEAD,
         )
         await publisher.start()
         self._publisher = publisher
-        partitions = await publisher.partitions(kafka.checkpoint_topic)
-        self._checkpoint_partition = partition_for(self._key, partitions)
-        self._position = await self._read_position()
-        self._pending.clear()
+        await self._checkpoints.locate(publisher)
+        self._position = await self._checkpoints.position()
+        self._planner.clear()
         pos = self._position
         self._log.info(
             "producer_started",
@@ -301,26 +281,9 @@ class MailboxWorker:
             self._metrics.checkpoint_uid.labels(**self._m).set(pos.last_uid)
             self._metrics.checkpoint_uidvalidity.labels(**self._m).set(pos.uidvalidity)
 
-    async def _read_checkpoint(self) -> dict[str, Any] | None:
-        kafka = self._settings.kafka
-        values = await latest_by_key(
-            kafka,
-            kafka.checkpoint_topic,
-            partitions=[self._checkpoint_partition],
-            timeout=kafka.transaction_timeout_ms / 1000 + 30,
-        )
-        raw = values.get(self._key)
-        return None if raw is None else self._codecs.decoder.decode(raw)
-
-    async def _read_position(self) -> Position | None:
-        value = await self._read_checkpoint()
-        if value is None:
-            return None
-        return Position(int(value["uidvalidity"]), int(value["last_uid"]))
-
     async def _drop_kafka(self) -> None:
         publisher, self._publisher = self._publisher, None
-        self._pending.clear()
+        self._planner.clear()
         if publisher is not None:
             await publisher.stop()
 
@@ -334,13 +297,13 @@ class MailboxWorker:
         self._metrics.fenced.labels(**self._m).inc()
         await self._drop_kafka()
         await self._imap.close()
-        backoff = self._settings.kafka.fenced_backoff_seconds
+        backoff = self._kafka.fenced_backoff_seconds
         self._set_state(State.FENCED, "fenced: another instance owns this mailbox")
         self._log.error("producer_fenced", error=why, standby_s=backoff)
         while not self._stop.is_set():
             await sleep_unless(self._stop, backoff)
             try:
-                owner = await self._live_owner()
+                owner = await self._checkpoints.live_owner()
             except KafkaUnavailable as exc:
                 self._log.warning("standby_check_failed", error=str(exc))
                 continue
@@ -348,17 +311,6 @@ class MailboxWorker:
                 self._log.info("reacquiring_mailbox")
                 return
             self._log.info("standby", owner=owner)
-
-    async def _live_owner(self) -> str | None:
-        """The instance that committed this mailbox's checkpoint recently, if not us."""
-        value = await self._read_checkpoint()
-        if value is None or value.get("instance") == self._settings.instance:
-            return None
-        window = max(2 * self._settings.kafka.checkpoint_heartbeat_seconds, 30.0)
-        committed: datetime = value["committed_at"]
-        if (datetime.now(UTC) - committed).total_seconds() > window:
-            return None
-        return str(value.get("instance") or "another instance")
 
     # -- IMAP ------------------------------------------------------------------------------
 
@@ -388,7 +340,7 @@ class MailboxWorker:
             )
         if pos is None or pos.uidvalidity != current:
             self._position = Position(current, 0)
-        self._pending.clear()
+        self._planner.clear()
 
     async def _serve(self) -> None:
         """Drain batches; when caught up, wait for news (IDLE) and heartbeat the checkpoint.
@@ -401,9 +353,9 @@ class MailboxWorker:
         Classification runs in the worker processes of the shared pool, never on the loop.
         """
         assert self._position is not None
-        heartbeat = self._settings.kafka.checkpoint_heartbeat_seconds
+        heartbeat = self._kafka.checkpoint_heartbeat_seconds
         pipelined = self.mailbox.housekeeping == "none"
-        prefetch: asyncio.Future[_Batch | None] | None = None
+        prefetch: asyncio.Future[Batch | None] | None = None
         committing: asyncio.Future[None] | None = None
         after = self._position.last_uid  # the last UID handed on (committed or in flight)
         try:
@@ -418,7 +370,7 @@ class MailboxWorker:
                     await self._caught_up(heartbeat)
                     continue
                 after = batch.cutoff
-                if pipelined and self._has_pending_after(after):
+                if pipelined and self._planner.has_pending_after(after):
                     prefetch = asyncio.ensure_future(self._fetch_batch(after))
                 outcomes = await self._classifier.classify_all([m.raw for m in batch.fetched])
                 records, tally = self._build_records(batch, outcomes)
@@ -437,12 +389,12 @@ class MailboxWorker:
             # A transaction in flight is valid work: let it finish (or raise its own error).
             await _settle(committing)
 
-    async def _commit_batch(self, batch: _Batch, records: list[OutRecord], tally: _Tally) -> None:
+    async def _commit_batch(self, batch: Batch, records: list[OutRecord], tally: _Tally) -> None:
         await self._commit(records, batch.fetched, messages=tally.messages, last_uid=batch.cutoff)
         self._after_commit(batch, tally)
         await self._housekeeping(batch, tally)
 
-    async def _abandon(self, prefetch: asyncio.Future[_Batch | None]) -> None:
+    async def _abandon(self, prefetch: asyncio.Future[Batch | None]) -> None:
         """Drop a prefetch; one stopped mid-command leaves the connection in an unknown state."""
         if not prefetch.done():
             prefetch.cancel()
@@ -465,81 +417,47 @@ class MailboxWorker:
 
     # -- one batch -------------------------------------------------------------------------
 
-    def _has_pending_after(self, uid: int) -> bool:
-        return bool(self._pending) and self._pending[-1] > uid
-
-    async def _fetch_batch(self, after: int) -> _Batch | None:
+    async def _fetch_batch(self, after: int) -> Batch | None:
         """The IMAP half of one bounded batch: messages after UID ``after``, or None."""
-        if not self._has_pending_after(after):
-            self._pending.clear()
+        planner = self._planner
+        if not planner.has_pending_after(after):
             self._metrics.polls.labels(**self._m).inc()
-            self._pending.extend(self._valid_uids(await self._imap.uids_after(after)))
-            self._metrics.backlog.labels(**self._m).set(len(self._pending))
-            if not self._pending:
+            self._refill(await self._imap.uids_after(after))
+            self._metrics.backlog.labels(**self._m).set(planner.backlog)
+            if not planner.backlog:
                 return None
         started = time.perf_counter()
-        pending_after = (uid for uid in self._pending if uid > after)
-        candidates = list(itertools.islice(pending_after, self.mailbox.batch_max_messages))
+        candidates = planner.candidates(after)
         infos = await self._imap.fetch_info(candidates)
-        chosen, oversized, cutoff = self._select(after, candidates, infos)
-        fetched = await self._imap.fetch_bodies([i.uid for i in chosen])
+        plan = planner.plan(after, candidates, infos)
+        fetched = await self._imap.fetch_bodies([i.uid for i in plan.chosen])
         # Bodies the adapter read past (the server's size lied) are dead-lettered by reference.
-        oversized += [MessageInfo(m.uid, m.size, m.internal_date) for m in fetched if m.oversized]
-        fetched = [m for m in fetched if not m.oversized]
-        return _Batch(fetched, oversized, cutoff, started)
+        return assemble(plan, fetched, started)
 
-    def _valid_uids(self, uids: list[int]) -> list[int]:
-        """``uids`` without those beyond IMAP's 32-bit range (logged, never fetched)."""
-        valid = [uid for uid in uids if uid <= MAX_UID]
-        if len(valid) < len(uids):
+    def _refill(self, uids: list[int]) -> None:
+        """Plan from ``uids``; those beyond IMAP's 32-bit range are logged, never fetched."""
+        dropped = self._planner.refill(uids)
+        if dropped:
             self._metrics.imap_errors.labels(**self._m, reason="protocol").inc()
             self._log.warning(
                 "invalid_uids_ignored",
-                count=len(uids) - len(valid),
+                count=dropped,
                 error="the server sent UIDs beyond the 32-bit range of RFC 3501",
             )
-        return valid
 
-    def _after_commit(self, batch: _Batch, tally: _Tally) -> None:
+    def _after_commit(self, batch: Batch, tally: _Tally) -> None:
         name = self.mailbox.name
         for bounce_type, count in tally.events.items():
             self._metrics.events_published.labels(mailbox=name, bounce_type=bounce_type).inc(count)
         for cause, count in tally.dead.items():
             self._metrics.dead_lettered.labels(mailbox=name, cause=cause).inc(count)
         self._metrics.not_bounce.labels(**self._m).inc(tally.not_bounce)
-        while self._pending and self._pending[0] <= batch.cutoff:
-            self._pending.popleft()
-        self._metrics.backlog.labels(**self._m).set(len(self._pending))
+        self._planner.committed(batch.cutoff)
+        self._metrics.backlog.labels(**self._m).set(self._planner.backlog)
         self._metrics.batch_duration.labels(**self._m).observe(time.perf_counter() - batch.started)
 
-    def _select(
-        self, after: int, candidates: list[int], infos: list[MessageInfo]
-    ) -> tuple[list[MessageInfo], list[MessageInfo], int]:
-        """Split a UID-ordered prefix of ``candidates`` into messages to fetch and oversized
-        ones, within the batch byte budget. Returns the last UID the batch covers."""
-        by_uid = {i.uid: i for i in infos}
-        chosen: list[MessageInfo] = []
-        oversized: list[MessageInfo] = []
-        budget = self.mailbox.batch_max_bytes
-        cutoff = after
-        for uid in candidates:
-            info = by_uid.get(uid)
-            if info is None:  # expunged since SEARCH: nothing left to read
-                cutoff = uid
-                continue
-            if info.size > self.mailbox.max_message_bytes:
-                oversized.append(info)
-                cutoff = uid
-                continue
-            if chosen and info.size > budget:
-                break
-            chosen.append(info)
-            budget -= info.size
-            cutoff = uid
-        return chosen, oversized, cutoff
-
     def _build_records(
-        self, batch: _Batch, outcomes: list[Outcome]
+        self, batch: Batch, outcomes: list[Outcome]
     ) -> tuple[list[OutRecord], _Tally]:
         """Encode one batch's events and dead letters; count them (metrics move on commit).
 
@@ -555,7 +473,7 @@ class MailboxWorker:
             detected_at=datetime.now(UTC),
         )
         records: list[OutRecord] = []
-        tally = _Tally(messages=len(batch.fetched) + len(batch.oversized))
+        tally = _Tally(messages=batch.messages)
         for msg, outcome in zip(batch.fetched, outcomes, strict=True):
             self._metrics.messages_fetched.labels(**self._m).inc()
             self._metrics.bytes_fetched.labels(**self._m).inc(len(msg.raw))
@@ -581,7 +499,7 @@ class MailboxWorker:
             tally.not_bounce += not events
             if not events:
                 tally.not_bounce_uids.add(msg.uid)
-        for info in batch.oversized:
+        for info in batch.dead:
             error = (
                 f"message of {info.size} bytes exceeds max_message_bytes "
                 f"({self.mailbox.max_message_bytes}); not fetched"
@@ -605,7 +523,7 @@ class MailboxWorker:
 
     def _event_record(self, rec: dict[str, Any]) -> OutRecord:
         return OutRecord(
-            self._settings.kafka.events_topic,
+            self._kafka.events_topic,
             rec["recipient"].encode(),
             self._codecs.event.encode(rec),
             self._headers.event,
@@ -613,9 +531,9 @@ class MailboxWorker:
 
     def _dead_letter(self, uid: int, size: int, raw: bytes, error: str, tally: _Tally) -> OutRecord:
         """The dead letter for one message; it never fails to encode (the UID is 32-bit by
-        now: see :meth:`_valid_uids`), or the mailbox could never move past the message."""
+        now: see :meth:`_refill`), or the mailbox could never move past the message."""
         assert self._position is not None
-        kept = raw[: self._settings.dead_letter.max_raw_bytes]
+        kept = raw[: self._dead_letter_settings.max_raw_bytes]
         value: dict[str, Any] = {
             "mailbox": self.mailbox_id,
             "uid": uid,
@@ -640,7 +558,7 @@ class MailboxWorker:
         if value["truncated"] or len(value["raw"]) < len(raw):
             tally.keep.add(uid)
         return OutRecord(
-            self._settings.kafka.dead_letter_topic,
+            self._kafka.dead_letter_topic,
             self._key,
             encoded,
             self._headers.dead_letter,
@@ -659,24 +577,7 @@ class MailboxWorker:
         new = Position(
             self._position.uidvalidity, self._position.last_uid if last_uid is None else last_uid
         )
-        checkpoint = {
-            "mailbox": self.mailbox_id,
-            "uidvalidity": new.uidvalidity,
-            "last_uid": new.last_uid,
-            "committed_at": datetime.now(UTC),
-            "messages": messages,
-            "instance": self._settings.instance,
-        }
-        out = [
-            *records,
-            OutRecord(
-                self._settings.kafka.checkpoint_topic,
-                self._key,
-                self._codecs.checkpoint.encode(checkpoint),
-                self._headers.checkpoint,
-                partition=self._checkpoint_partition,
-            ),
-        ]
+        out = [*records, self._checkpoints.record(new, messages=messages)]
         started = time.perf_counter()
         try:
             await self._publisher.publish(out)
@@ -702,7 +603,7 @@ class MailboxWorker:
                 "batch_committed", messages=messages, records=len(records), last_uid=new.last_uid
             )
 
-    async def _housekeeping(self, batch: _Batch, tally: _Tally) -> None:
+    async def _housekeeping(self, batch: Batch, tally: _Tally) -> None:
         """After commit only; a failure here is logged and never re-publishes anything.
 
         Only messages that produced events or a dead letter are flagged, moved or deleted.
@@ -713,7 +614,7 @@ class MailboxWorker:
         # copy left: housekeeping may flag or move it, never delete it.
         keep = tally.keep
         human = tally.not_bounce_uids
-        fetched = [m.uid for m in batch.fetched] + [i.uid for i in batch.oversized]
+        fetched = batch.uids
         uids = [u for u in fetched if u not in human]
         mode = self.mailbox.housekeeping
         if mode == "delete":

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from bounce_stream.batches import Batch
 from bounce_stream.classifying import ClassifyFailure, ClassifyPool
 from bounce_stream.detection import ParseOptions, parse
 from bounce_stream.encoding.avro import Decoder
@@ -22,7 +23,7 @@ from bounce_stream.metrics import Metrics
 from bounce_stream.publishing.kafka import KafkaUnavailable, OutRecord
 from bounce_stream.service import build_codecs
 from bounce_stream.settings import Settings
-from bounce_stream.worker import MAX_UID, MailboxWorker, Position, _Batch
+from bounce_stream.worker import MAX_UID, MailboxWorker, Position
 from tests.integration.pipeline import make_dsn
 
 
@@ -38,7 +39,9 @@ async def worker() -> MailboxWorker:
     pool = ClassifyPool(ParseOptions(), workers=1, timeout=10)  # never started here
     w = MailboxWorker(
         settings.mailboxes[0],
-        settings,
+        settings.kafka,
+        settings.dead_letter,
+        settings.instance,
         codecs,
         Metrics.create(CollectorRegistry()),
         _no_topics,
@@ -62,9 +65,9 @@ def _fetched(uid: int, raw: bytes) -> FetchedMessage:
     return FetchedMessage(uid=uid, size=len(raw), internal_date=None, raw=raw)
 
 
-def _batch(fetched: list[FetchedMessage], oversized: list[MessageInfo] | None = None) -> _Batch:
+def _batch(fetched: list[FetchedMessage], oversized: list[MessageInfo] | None = None) -> Batch:
     uids = [m.uid for m in fetched] + [i.uid for i in oversized or []]
-    return _Batch(fetched, oversized or [], max(uids), 0.0)
+    return Batch(fetched, oversized or [], max(uids), 0.0)
 
 
 def test_lying_size_beyond_a_long_is_dead_lettered_by_reference(worker: MailboxWorker) -> None:
@@ -90,7 +93,7 @@ def test_events_that_cannot_be_encoded_dead_letter_that_message_only(
     bad = dataclasses.replace(bad, bounces=(bad.bounces[0], broken))
     batch = _batch([_fetched(1, good_raw), _fetched(2, bad_raw)])
     records, tally = worker._build_records(batch, [good, bad])
-    settings = worker._settings.kafka
+    settings = worker._kafka
     events = [r for r in records if r.topic == settings.events_topic]
     dead = [_decode(worker, r) for r in records if r.topic == settings.dead_letter_topic]
     assert [r.key for r in events] == [b"good@example.org"]
@@ -120,7 +123,8 @@ def test_error_text_with_a_lone_surrogate_still_encodes(worker: MailboxWorker) -
 
 def test_uids_beyond_32_bits_never_enter_a_batch(worker: MailboxWorker) -> None:
     """UID 2^70 from a hostile SEARCH answer is dropped (and counted as an IMAP error)."""
-    assert worker._valid_uids([3, MAX_UID, MAX_UID + 1, 2**70]) == [3, MAX_UID]
+    worker._refill([3, MAX_UID, MAX_UID + 1, 2**70])
+    assert worker._planner.candidates(0) == [3, MAX_UID]
     errors = worker._metrics.registry.get_sample_value(
         "bounce_stream_imap_errors_total", {"mailbox": "main", "reason": "protocol"}
     )
