@@ -86,7 +86,6 @@ class World:
         self.suppressions_topic = f"s{tag}.suppressions"
         self.prefix = f"s{tag}"
         self.group = f"s{tag}-suppress"
-        self.metrics_port = free_port()
 
     @property
     def kafka_settings(self) -> KafkaSettings:
@@ -121,7 +120,7 @@ class World:
                 "batch_max_records": batch_max_records,
                 **policy,
             },
-            "metrics": {"port": self.metrics_port},
+            "metrics": {"port": free_port()},  # one port per processor started
             "logging": {"format": "json", "level": "INFO"},
         }
         path = self.workdir / f"suppress-{uuid.uuid4().hex[:6]}.yaml"
