@@ -341,20 +341,25 @@ class TransactionalPublisher:
 async def _transaction(producer: Any, records: Sequence[OutRecord]) -> None:
     await producer.begin_transaction()
     try:
-        for rec in records:
-            await producer.send(
-                rec.topic,
-                value=rec.value,
-                key=rec.key,
-                partition=rec.partition,
-                headers=list(rec.headers),
-            )
+        await send_all(producer, records)
         await producer.commit_transaction()
     except Exception:
         # Not on cancellation (a deadline or a shutdown): the producer is then dropped, and
         # the next one with this transactional.id aborts what is left open.
-        await _quiet_abort(producer)
+        await quiet_abort(producer)
         raise
+
+
+async def send_all(producer: Any, records: Sequence[OutRecord]) -> None:
+    """``records`` into the producer's open transaction, in order."""
+    for rec in records:
+        await producer.send(
+            rec.topic,
+            value=rec.value,
+            key=rec.key,
+            partition=rec.partition,
+            headers=list(rec.headers),
+        )
 
 
 # Producers given up at a deadline, stopping in the background (a reference keeps each
@@ -368,7 +373,7 @@ def _stop_in_background(producer: Any) -> None:
     task.add_done_callback(_stopping.discard)
 
 
-async def _quiet_abort(producer: Any) -> None:
+async def quiet_abort(producer: Any) -> None:
     # The producer is rebuilt after any failed transaction.
     with contextlib.suppress(Exception):
         await asyncio.wait_for(producer.abort_transaction(), timeout=10)

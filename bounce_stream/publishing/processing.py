@@ -24,6 +24,8 @@ from bounce_stream.publishing.kafka import (
     OutRecord,
     TopicsMissing,
     client_options,
+    quiet_abort,
+    send_all,
     unavailable,
 )
 from bounce_stream.publishing.reading import ConsumedRecord
@@ -134,14 +136,7 @@ class PartitionTransactions:
             async with asyncio.timeout(self._settings.transaction_deadline_seconds):
                 await producer.begin_transaction()
                 try:
-                    for rec in records:
-                        await producer.send(
-                            rec.topic,
-                            value=rec.value,
-                            key=rec.key,
-                            partition=rec.partition,
-                            headers=list(rec.headers),
-                        )
+                    await send_all(producer, records)
                     if offsets:
                         await producer.send_offsets_to_transaction(
                             {TopicPartition(t, p): off for (t, p), off in offsets.items()},
@@ -149,8 +144,7 @@ class PartitionTransactions:
                         )
                     await producer.commit_transaction()
                 except Exception:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(producer.abort_transaction(), timeout=10)
+                    await quiet_abort(producer)
                     raise
         except (ProducerFenced, InvalidProducerEpoch) as exc:
             raise Fenced(_describe(exc)) from None
