@@ -54,6 +54,7 @@ class Metrics:
     events_published: Counter
     not_bounce: Counter
     dead_lettered: Counter
+    archived: Counter
     imap_errors: Counter
     kafka_errors: Counter
     transactions: Counter
@@ -113,6 +114,13 @@ class Metrics:
                 "Messages committed to the dead-letter topic, by cause "
                 "(unparseable/oversized/timeout/crashed/unencodable).",
                 ("mailbox", "cause"),
+                registry=reg,
+            ),
+            archived=Counter(
+                f"{PREFIX}_archived_messages",
+                "Messages committed to the archive topic, whole (complete) or cut at "
+                "kafka.archive_max_bytes (truncated).",
+                ("mailbox", "outcome"),
                 registry=reg,
             ),
             imap_errors=Counter(

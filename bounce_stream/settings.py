@@ -154,6 +154,17 @@ class KafkaSettings(_Strict):
     events_topic: str = "bounce-stream.events"
     checkpoint_topic: str = "bounce-stream.checkpoints"
     dead_letter_topic: str = "bounce-stream.dead-letter"
+    # Optional raw archive (`bounce-stream reprocess --from-archive` reads it): every fetched
+    # message that gave events or a dead letter, gzip-compressed, keyed by its fingerprint,
+    # in the same transaction as its events. Unset: no archive.
+    archive_topic: Annotated[str, Field(min_length=1)] | None = None
+    # A message longer than this is archived truncated (header truncated: true).
+    archive_max_bytes: Annotated[int, Field(ge=1024, le=8 * MiB)] = 1 * MiB
+    # Also archive messages that are not bounces (a human's mail; off: they stay private).
+    archive_not_bounces: bool = False
+    # Retention of the archive topic when the service creates it (compact,delete); None keeps
+    # one copy per fingerprint forever (compact only).
+    archive_retention_days: Annotated[float, Field(gt=0)] | None = 90.0
     create_topics: bool = True
     topic_partitions: Annotated[int, Field(ge=1)] = 3
     replication_factor: Annotated[int, Field(ge=1)] = 1

@@ -21,7 +21,7 @@ from typing import Any
 
 from bounce_stream.batches import MAX_UID, Batch, BatchPlanner, assemble
 from bounce_stream.classifying import ClassifyFailure, ClassifyPool, Outcome
-from bounce_stream.detection import BounceType
+from bounce_stream.detection import BounceType, ParseResult
 from bounce_stream.encoding.avro import Decoder, Encoder
 from bounce_stream.events import Source, event_records
 from bounce_stream.logs import get_logger
@@ -33,6 +33,7 @@ from bounce_stream.mailbox.imap import (
     ImapMailbox,
 )
 from bounce_stream.metrics import Metrics
+from bounce_stream.publishing.archive import Origin, archive_record, fingerprint_of
 from bounce_stream.publishing.checkpoints import CheckpointStore, Position, transactional_id
 from bounce_stream.publishing.kafka import (
     RECORD_OVERHEAD,
@@ -86,6 +87,8 @@ class _Tally:
     # UIDs that gave neither an event nor a dead letter: a human's mail, say. Housekeeping
     # leaves them alone (or files them in not_bounce_folder), never flags or deletes them.
     not_bounce_uids: set[int] = field(default_factory=set)
+    # Messages written to the archive topic: complete, or truncated to archive_max_bytes.
+    archived: Counter[str] = field(default_factory=Counter)
 
 
 class Backoff:
@@ -191,6 +194,9 @@ class MailboxWorker:
             m.dead_lettered.labels(mailbox=name, cause=cause)
         for outcome in ("committed", "aborted"):
             m.transactions.labels(mailbox=name, outcome=outcome)
+        if self._kafka.archive_topic is not None:
+            for outcome in ("complete", "truncated"):
+                m.archived.labels(mailbox=name, outcome=outcome)
 
     @property
     def ready(self) -> bool:
@@ -263,7 +269,8 @@ class MailboxWorker:
         publisher = TransactionalPublisher(
             kafka,
             transactional_id(kafka.transactional_id_prefix, self.mailbox_id),
-            max_request_size=self._dead_letter_settings.max_raw_bytes + RECORD_OVERHEAD,
+            max_request_size=max(self._dead_letter_settings.max_raw_bytes, kafka.archive_max_bytes)
+            + RECORD_OVERHEAD,
         )
         await publisher.start()
         self._publisher = publisher
@@ -452,6 +459,8 @@ class MailboxWorker:
         for cause, count in tally.dead.items():
             self._metrics.dead_lettered.labels(mailbox=name, cause=cause).inc(count)
         self._metrics.not_bounce.labels(**self._m).inc(tally.not_bounce)
+        for outcome, count in tally.archived.items():
+            self._metrics.archived.labels(mailbox=name, outcome=outcome).inc(count)
         self._planner.committed(batch.cutoff)
         self._metrics.backlog.labels(**self._m).set(self._planner.backlog)
         self._metrics.batch_duration.labels(**self._m).observe(time.perf_counter() - batch.started)
@@ -463,42 +472,26 @@ class MailboxWorker:
 
         Poison goes to the dead-letter topic: a message detection cannot read, one over the
         classification deadline, or one whose events cannot be encoded never blocks the
-        mailbox. A message gives either all its events or one dead letter, never both.
+        mailbox. A message gives either all its events or one dead letter, never both; with
+        an archive topic, each fetched message that gave either is also archived raw. A
+        message dead-lettered by reference (never fetched) has no bytes to archive.
         """
         assert self._position is not None
+        received_at = datetime.now(UTC)
         source_of = functools.partial(
             Source,
             self.mailbox_id,
             uidvalidity=self._position.uidvalidity,
-            detected_at=datetime.now(UTC),
+            detected_at=received_at,
         )
         records: list[OutRecord] = []
         tally = _Tally(messages=batch.messages)
         for msg, outcome in zip(batch.fetched, outcomes, strict=True):
             self._metrics.messages_fetched.labels(**self._m).inc()
             self._metrics.bytes_fetched.labels(**self._m).inc(len(msg.raw))
-            if isinstance(outcome, ClassifyFailure):
-                self._dead(records, tally, msg, outcome.cause, outcome.error)
-                continue
-            if outcome.error:
-                self._dead(records, tally, msg, "unparseable", outcome.error)
-                continue
-            try:
-                events = [
-                    (self._event_record(rec), rec["bounce_type"])
-                    for rec in event_records(outcome, source_of(uid=msg.uid))
-                ]
-            except Exception as exc:
-                # A value no schema field can hold, or an encoder bug: this message only.
-                error = f"its events cannot be encoded: {type(exc).__name__}: {exc}"
-                self._dead(records, tally, msg, "unencodable", error)
-                continue
-            for record, bounce_type in events:
-                records.append(record)
-                tally.events[bounce_type] += 1
-            tally.not_bounce += not events
-            if not events:
-                tally.not_bounce_uids.add(msg.uid)
+            gave = self._message_records(records, tally, msg, outcome, source_of(uid=msg.uid))
+            if gave or self._kafka.archive_not_bounces:
+                self._archive(records, tally, msg, outcome, received_at)
         for info in batch.dead:
             error = (
                 f"message of {info.size} bytes exceeds max_message_bytes "
@@ -508,6 +501,71 @@ class MailboxWorker:
             tally.dead["oversized"] += 1
             self._log.warning("dead_lettered", uid=info.uid, size=info.size, error="oversized")
         return records, tally
+
+    def _message_records(
+        self,
+        records: list[OutRecord],
+        tally: _Tally,
+        msg: FetchedMessage,
+        outcome: Outcome,
+        source: Source,
+    ) -> bool:
+        """Add the events or the dead letter of one message; False when it gave neither."""
+        if isinstance(outcome, ClassifyFailure):
+            self._dead(records, tally, msg, outcome.cause, outcome.error)
+            return True
+        if outcome.error:
+            self._dead(records, tally, msg, "unparseable", outcome.error)
+            return True
+        try:
+            events = [
+                (self._event_record(rec), rec["bounce_type"])
+                for rec in event_records(outcome, source)
+            ]
+        except Exception as exc:
+            # A value no schema field can hold, or an encoder bug: this message only.
+            error = f"its events cannot be encoded: {type(exc).__name__}: {exc}"
+            self._dead(records, tally, msg, "unencodable", error)
+            return True
+        for record, bounce_type in events:
+            records.append(record)
+            tally.events[bounce_type] += 1
+        if not events:
+            tally.not_bounce += 1
+            tally.not_bounce_uids.add(msg.uid)
+        return bool(events)
+
+    def _archive(
+        self,
+        records: list[OutRecord],
+        tally: _Tally,
+        msg: FetchedMessage,
+        outcome: Outcome,
+        received_at: datetime,
+    ) -> None:
+        """The raw message to the archive topic (if one is configured), in this transaction.
+
+        Keyed by the fingerprint its events' ids come from; a message detection did not
+        finish (no fingerprint) by the digest detection gives a message without Message-ID.
+        """
+        topic = self._kafka.archive_topic
+        if topic is None:
+            return
+        fingerprint = outcome.fingerprint if isinstance(outcome, ParseResult) else ""
+        origin = Origin(
+            self.mailbox_id,
+            msg.uid,
+            self._position.uidvalidity if self._position else 0,
+            received_at,
+            msg.internal_date,
+        )
+        max_bytes = self._kafka.archive_max_bytes
+        records.append(
+            archive_record(
+                topic, fingerprint or fingerprint_of(msg.raw), msg.raw, origin, max_bytes
+            )
+        )
+        tally.archived["truncated" if len(msg.raw) > max_bytes else "complete"] += 1
 
     def _dead(
         self,

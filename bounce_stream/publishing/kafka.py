@@ -168,8 +168,22 @@ async def unavailable(settings: KafkaSettings, what: str, exc: BaseException) ->
     return KafkaUnavailable(f"{what}: {_describe(exc)}")
 
 
+def archive_topic_config(settings: KafkaSettings) -> dict[str, str]:
+    """The archive topic's config when the service creates it: one copy per fingerprint
+    (compacted), dropped after ``archive_retention_days`` unless that is None."""
+    config = {"max.message.bytes": str(settings.archive_max_bytes + RECORD_OVERHEAD)}
+    days = settings.archive_retention_days
+    if days is None:
+        config["cleanup.policy"] = "compact"
+    else:
+        config["cleanup.policy"] = "compact,delete"
+        config["retention.ms"] = str(round(days * 86_400_000))
+    return config
+
+
 async def ensure_topics(settings: KafkaSettings, dead_letter_max_bytes: int) -> None:
-    """Create missing topics (checkpoints compacted) when allowed; fail clearly otherwise."""
+    """Create missing topics (checkpoints compacted, the archive if configured) when allowed;
+    fail clearly otherwise."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()
@@ -181,6 +195,8 @@ async def ensure_topics(settings: KafkaSettings, dead_letter_max_bytes: int) -> 
             },
             settings.checkpoint_topic: {"cleanup.policy": "compact"},
         }
+        if settings.archive_topic is not None:
+            wanted[settings.archive_topic] = archive_topic_config(settings)
         missing = [name for name in wanted if name not in existing]
         if not missing:
             return

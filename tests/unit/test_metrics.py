@@ -30,6 +30,7 @@ def _populated() -> Metrics:
         m.events_published.labels(mailbox=mailbox, bounce_type="soft").inc()
         m.not_bounce.labels(mailbox=mailbox).inc()
         m.dead_lettered.labels(mailbox=mailbox, cause="unparseable").inc()
+        m.archived.labels(mailbox=mailbox, outcome="complete").inc()
         m.imap_errors.labels(mailbox=mailbox, reason="connect").inc()
         m.kafka_errors.labels(mailbox=mailbox).inc()
         m.transactions.labels(mailbox=mailbox, outcome="committed").inc()

@@ -18,21 +18,23 @@ from bounce_stream.batches import Batch
 from bounce_stream.classifying import ClassifyFailure, ClassifyPool
 from bounce_stream.detection import ParseOptions, parse
 from bounce_stream.encoding.avro import Decoder
+from bounce_stream.events import event_id
 from bounce_stream.mailbox.imap import FetchedMessage, MessageInfo
 from bounce_stream.metrics import Metrics
+from bounce_stream.publishing.archive import ArchivedMessage, fingerprint_of, read_archived
 from bounce_stream.publishing.kafka import KafkaUnavailable, OutRecord
 from bounce_stream.service import build_codecs
 from bounce_stream.settings import Settings
 from bounce_stream.worker import MAX_UID, MailboxWorker, Position
-from tests.integration.pipeline import make_dsn
+from tests.integration.pipeline import make_dsn, make_not_bounce
 
 
-@pytest.fixture
-async def worker() -> MailboxWorker:
+async def _worker(**kafka: Any) -> MailboxWorker:
     settings = Settings.model_validate(
         {
             "mailboxes": [{"name": "main", "host": "127.0.0.1", "username": "u", "password": "p"}],
             "dead_letter": {"max_raw_bytes": 4096},
+            "kafka": kafka,
         }
     )
     codecs = await build_codecs(settings)
@@ -50,6 +52,16 @@ async def worker() -> MailboxWorker:
     )
     w._position = Position(uidvalidity=7, last_uid=0)
     return w
+
+
+@pytest.fixture
+async def worker() -> MailboxWorker:
+    return await _worker()
+
+
+@pytest.fixture
+async def archiving() -> MailboxWorker:
+    return await _worker(archive_topic="t.archive", archive_max_bytes=2048)
 
 
 async def _no_topics() -> None:
@@ -157,3 +169,74 @@ async def test_backoff_resets_on_a_commit_and_not_on_a_failed_one(worker: Mailbo
     await worker._commit([], [], messages=0)
     assert worker._imap_backoff.next_delay() <= 1.0  # reconnect_initial_seconds
     assert worker._kafka_backoff.next_delay() <= 1.0  # retry_initial_seconds
+
+
+def _archived(worker: MailboxWorker, records: list[OutRecord]) -> list[ArchivedMessage]:
+    return [
+        read_archived(r.key, r.value, r.headers)
+        for r in records
+        if r.topic == worker._kafka.archive_topic
+    ]
+
+
+def test_no_archive_record_without_an_archive_topic(worker: MailboxWorker) -> None:
+    """The archive is optional: unset, a bounce gives its events and nothing else."""
+    records, _ = worker._build_records(
+        _batch([_fetched(1, make_dsn("a@example.org"))]), [parse(make_dsn("a@example.org"))]
+    )
+    assert {r.topic for r in records} == {worker._kafka.events_topic}
+
+
+def test_bounces_and_dead_letters_are_archived_and_human_mail_is_not(
+    archiving: MailboxWorker,
+) -> None:
+    """Each message that gave events or a dead letter is archived once; a human's is not."""
+    bounce, human = make_dsn("a@example.org"), make_not_bounce()
+    junk = b"\x00" * 100
+    batch = _batch([_fetched(1, bounce), _fetched(2, human), _fetched(3, junk)])
+    records, tally = archiving._build_records(batch, [parse(bounce), parse(human), parse(junk)])
+    archived = _archived(archiving, records)
+    assert [(a.origin.uid, a.raw) for a in archived] == [(1, bounce), (3, junk)]
+    assert archived[0].origin.mailbox == archiving.mailbox_id
+    assert archived[0].origin.uidvalidity == 7
+    assert tally.archived == {"complete": 2} and tally.not_bounce_uids == {2}
+
+
+def test_archive_key_is_the_fingerprint_of_the_events_ids(archiving: MailboxWorker) -> None:
+    """Re-deriving the ids from the archive key gives the ids the events carry."""
+    raw = make_dsn("a@example.org")
+    result = parse(raw)
+    records, _ = archiving._build_records(_batch([_fetched(1, raw)]), [result])
+    [archived] = _archived(archiving, records)
+    event = _decode(archiving, records[0])
+    assert archived.fingerprint == result.fingerprint
+    assert event["event_id"] == event_id(archived.fingerprint, "a@example.org")
+    assert archived.origin.received_at == event["detected_at"]
+
+
+def test_a_message_detection_never_finished_is_keyed_by_its_digest(
+    archiving: MailboxWorker,
+) -> None:
+    """A timed-out message has no fingerprint from detection: its key is the byte digest."""
+    raw = make_dsn("slow@example.org")
+    failure = ClassifyFailure("timeout", "classification timeout")
+    records, _ = archiving._build_records(_batch([_fetched(3, raw)]), [failure])
+    [archived] = _archived(archiving, records)
+    assert archived.fingerprint == fingerprint_of(raw) and archived.raw == raw
+
+
+def test_a_long_message_is_archived_truncated_and_counted(archiving: MailboxWorker) -> None:
+    """Over kafka.archive_max_bytes the archive keeps the first bytes and says truncated."""
+    raw = make_dsn("a@example.org") + b"x" * 4000
+    records, tally = archiving._build_records(_batch([_fetched(1, raw)]), [parse(raw)])
+    [archived] = _archived(archiving, records)
+    assert archived.truncated and archived.raw == raw[:2048] and archived.size == len(raw)
+    assert tally.archived == {"truncated": 1}
+
+
+async def test_not_bounces_are_archived_only_when_asked() -> None:
+    """With kafka.archive_not_bounces a human's message is archived too."""
+    worker = await _worker(archive_topic="t.archive", archive_not_bounces=True)
+    human = make_not_bounce()
+    records, _ = worker._build_records(_batch([_fetched(2, human)]), [parse(human)])
+    assert [a.raw for a in _archived(worker, records)] == [human]
