@@ -361,7 +361,9 @@ async def _check_kafka(settings: Settings) -> tuple[bool, str]:
         return False, str(await unavailable(kafka, "Kafka", exc))
     finally:
         await admin.close()
-    topics = (kafka.events_topic, kafka.dead_letter_topic, kafka.checkpoint_topic)
+    topics = [kafka.events_topic, kafka.dead_letter_topic, kafka.checkpoint_topic]
+    if kafka.archive_topic is not None:
+        topics.append(kafka.archive_topic)
     missing = [t for t in topics if t not in existing]
     if missing and not kafka.create_topics:
         return False, f"Kafka: topics missing and create_topics is false: {', '.join(missing)}"
@@ -543,3 +545,105 @@ def suppress_release(config: Path | None, address: str) -> None:
     outcome = _run_kafka(release_recipient(settings, address))
     what = "released" if outcome.change is not None else "was not suppressed (state cleared)"
     click.echo(f"{address.strip().lower()}: {what}")
+
+
+@main.command("reprocess")
+@_config_option
+@click.option(
+    "--from-archive",
+    "from_archive",
+    is_flag=True,
+    required=True,
+    help="Read kafka.archive_topic (the only source there is; required, to say so).",
+)
+@click.option(
+    "--since",
+    default=None,
+    metavar="TIME",
+    help="Only messages archived at or after TIME: ISO 8601 (UTC unless it says) or an age "
+    "like 36h, 7d, 2w. Applies where the group has no progress yet.",
+)
+@click.option(
+    "--to-topic",
+    default=None,
+    metavar="TOPIC",
+    help="Where the events go (default: kafka.events_topic); created if missing and allowed.",
+)
+@click.option(
+    "--group-id",
+    default=None,
+    metavar="GROUP",
+    help="Consumer group that keeps the progress (default: derived from the archive and the "
+    "target topic). A new group replays the archive again from its start.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 10_000),
+    default=200,
+    show_default=True,
+    help="Archive records per Kafka transaction, at most.",
+)
+def reprocess_cmd(
+    config: Path | None,
+    from_archive: bool,
+    since: str | None,
+    to_topic: str | None,
+    group_id: str | None,
+    batch_size: int,
+) -> None:
+    """Classify the archived messages again and publish their events with their original
+    event ids, exactly once (the progress commits with the events; kill it and run it again).
+
+    Reads up to the archive's end offsets taken at start, printing a progress line on
+    standard error, then a summary. See docs/operations.md.
+    """
+    import time
+    from datetime import UTC, datetime
+
+    from bounce_stream.logs import configure
+    from bounce_stream.publishing.kafka import Fenced
+    from bounce_stream.publishing.reprocess import (
+        ReplayStats,
+        parse_since,
+        progress_line,
+        reprocess,
+    )
+
+    assert from_archive  # click enforces it
+    settings = _settings(config)
+    try:
+        since_at = None if since is None else parse_since(since, datetime.now(UTC))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    configure("WARNING", settings.logging.format)
+    started = time.monotonic()
+    tty = sys.stderr.isatty()
+    shown = {"at": started}
+
+    def progress(done: int, total: int, stats: ReplayStats) -> None:
+        now = time.monotonic()
+        if now - shown["at"] < (0.2 if tty else 5.0):
+            return
+        shown["at"] = now
+        line = progress_line(done, total, stats.records, now - started)
+        click.echo(f"\r{line}\x1b[K" if tty else line, err=True, nl=not tty)
+
+    try:
+        report = _run_kafka(
+            reprocess(
+                settings,
+                to_topic=to_topic,
+                since=since_at,
+                group_id=group_id,
+                batch_records=batch_size,
+                progress=progress,
+            )
+        )
+    except Fenced:
+        _fail("another reprocess with the same --group-id took over; this one stopped", 1)
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        _fail("interrupted; run it again to resume after the last committed batch", 130)
+    if tty:
+        click.echo("", err=True)
+    click.echo(report.summary(time.monotonic() - started), err=True)

@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from prometheus_client import CollectorRegistry
 
 from bounce_stream.classifying import ClassifyPool
-from bounce_stream.detection import ParseOptions
 from bounce_stream.encoding.avro import Decoder
 from bounce_stream.encoding.registry import SchemaRegistryClient, topic_encoders
 from bounce_stream.http import ProbeServer
@@ -102,11 +101,7 @@ class Service:
         detection = settings.detection
         # One pool of classification processes for every mailbox, started and stopped here.
         self.classifier = ClassifyPool(
-            ParseOptions(
-                tracking_header=detection.tracking_header,
-                verp_separator=detection.verp_separator,
-                extract_headers=tuple(settings.correlation.extract_headers),
-            ),
+            settings.parse_options(),
             workers=detection.workers,
             timeout=detection.timeout_seconds,
             metrics=self.metrics,

@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from bounce_stream.detection import DEFAULT_TRACKING_HEADER
+from bounce_stream.detection import DEFAULT_TRACKING_HEADER, ParseOptions
 from bounce_stream.detection.model import MAX_EXTRACT_HEADERS, MAX_HEADER_NAME_CHARS, is_header_name
 
 ENV_PREFIX = "BOUNCE_STREAM__"
@@ -320,6 +320,14 @@ class Settings(_Strict):
     shutdown_grace_seconds: Annotated[float, Field(ge=0)] = 15.0
     # Who writes the checkpoints; a fenced instance stands by while another one is alive.
     instance: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    def parse_options(self) -> ParseOptions:
+        """What detection is told about the operator's own mail (`run` and `reprocess` alike)."""
+        return ParseOptions(
+            tracking_header=self.detection.tracking_header,
+            verp_separator=self.detection.verp_separator,
+            extract_headers=tuple(self.correlation.extract_headers),
+        )
 
     @model_validator(mode="after")
     def _unique_mailboxes(self) -> Settings:

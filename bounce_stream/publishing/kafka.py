@@ -184,26 +184,38 @@ def archive_topic_config(settings: KafkaSettings) -> dict[str, str]:
 async def ensure_topics(settings: KafkaSettings, dead_letter_max_bytes: int) -> None:
     """Create missing topics (checkpoints compacted, the archive if configured) when allowed;
     fail clearly otherwise."""
+    wanted = {
+        settings.events_topic: {},
+        settings.dead_letter_topic: {
+            "max.message.bytes": str(dead_letter_max_bytes + RECORD_OVERHEAD)
+        },
+        settings.checkpoint_topic: {"cleanup.policy": "compact"},
+    }
+    if settings.archive_topic is not None:
+        wanted[settings.archive_topic] = archive_topic_config(settings)
+    await create_missing_topics(
+        settings, wanted, "create them, the checkpoint topic with cleanup.policy=compact"
+    )
+
+
+async def create_missing_topics(
+    settings: KafkaSettings, wanted: dict[str, dict[str, str]], hint: str
+) -> None:
+    """Create those of ``wanted`` (name: topic config) that are missing, when allowed.
+
+    TopicsMissing (with ``hint`` on what to do) when some are missing and
+    ``kafka.create_topics`` is false, or the broker refuses to create them.
+    """
     admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()
         existing = set(await admin.list_topics())
-        wanted = {
-            settings.events_topic: {},
-            settings.dead_letter_topic: {
-                "max.message.bytes": str(dead_letter_max_bytes + RECORD_OVERHEAD)
-            },
-            settings.checkpoint_topic: {"cleanup.policy": "compact"},
-        }
-        if settings.archive_topic is not None:
-            wanted[settings.archive_topic] = archive_topic_config(settings)
         missing = [name for name in wanted if name not in existing]
         if not missing:
             return
         if not settings.create_topics:
             raise TopicsMissing(
-                f"Kafka topics missing: {', '.join(missing)} (kafka.create_topics is false; "
-                "create them, the checkpoint topic with cleanup.policy=compact)"
+                f"Kafka topics missing: {', '.join(missing)} (kafka.create_topics is false; {hint})"
             )
         resp = await admin.create_topics(
             [
