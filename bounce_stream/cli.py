@@ -611,6 +611,8 @@ def reprocess_cmd(
 
     assert from_archive  # click enforces it
     settings = _settings(config)
+    if to_topic is not None and to_topic == settings.kafka.archive_topic:
+        raise click.BadParameter("is the archive topic itself", param_hint="--to-topic")
     try:
         since_at = None if since is None else parse_since(since, datetime.now(UTC))
     except ValueError as exc:

@@ -489,9 +489,10 @@ class MailboxWorker:
         for msg, outcome in zip(batch.fetched, outcomes, strict=True):
             self._metrics.messages_fetched.labels(**self._m).inc()
             self._metrics.bytes_fetched.labels(**self._m).inc(len(msg.raw))
-            gave = self._message_records(records, tally, msg, outcome, source_of(uid=msg.uid))
+            source = source_of(uid=msg.uid)
+            gave = self._message_records(records, tally, msg, outcome, source)
             if gave or self._kafka.archive_not_bounces:
-                self._archive(records, tally, msg, outcome, received_at)
+                self._archive(records, tally, msg, outcome, source)
         for info in batch.dead:
             error = (
                 f"message of {info.size} bytes exceeds max_message_bytes "
@@ -541,7 +542,7 @@ class MailboxWorker:
         tally: _Tally,
         msg: FetchedMessage,
         outcome: Outcome,
-        received_at: datetime,
+        source: Source,
     ) -> None:
         """The raw message to the archive topic (if one is configured), in this transaction.
 
@@ -553,11 +554,7 @@ class MailboxWorker:
             return
         fingerprint = outcome.fingerprint if isinstance(outcome, ParseResult) else ""
         origin = Origin(
-            self.mailbox_id,
-            msg.uid,
-            self._position.uidvalidity if self._position else 0,
-            received_at,
-            msg.internal_date,
+            source.mailbox, source.uid, source.uidvalidity, source.detected_at, msg.internal_date
         )
         max_bytes = self._kafka.archive_max_bytes
         records.append(

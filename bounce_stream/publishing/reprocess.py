@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,6 +41,8 @@ from bounce_stream.encoding.schemas import get_schema
 from bounce_stream.events import Source, event_records
 from bounce_stream.publishing.archive import ArchivedMessage, ArchiveFormatError, read_archived
 from bounce_stream.publishing.kafka import (
+    RECORD_OVERHEAD,
+    KafkaUnavailable,
     OutRecord,
     TopicsMissing,
     client_options,
@@ -191,7 +194,14 @@ class _ArchiveReader:
             enable_auto_commit=False,
             isolation_level="read_committed",
             auto_offset_reset="earliest",
+            # One whole archive record per partition fetch, however large it was allowed to be.
+            max_partition_fetch_bytes=max(
+                1024 * 1024, settings.kafka.archive_max_bytes + RECORD_OVERHEAD
+            ),
         )
+        # No position moved for this long: give up instead of waiting for ever.
+        self._stall_seconds = settings.kafka.transaction_timeout_ms / 1000 + 30
+        self._moved_at = time.monotonic()
         self.start_offsets: dict[TopicPartition, int] = {}
         self.end_offsets: dict[TopicPartition, int] = {}
         self.positions: dict[TopicPartition, int] = {}  # next offset, as far as handed out
@@ -246,12 +256,25 @@ class _ArchiveReader:
         wanted = self.remaining()
         batch = await consumer.getmany(*wanted, timeout_ms=_POLL_MS, max_records=max_records)
         out: list[Any] = []
+        before = dict(self.positions)
         for tp in wanted:
             msgs = batch.get(tp, [])
             end = self.end_offsets[tp]
             out.extend(m for m in msgs if m.offset < end)
             # Everything before the position was handed out: committing it loses nothing.
             self.positions[tp] = min(max(int(await consumer.position(tp)), self.positions[tp]), end)
+        now = time.monotonic()
+        if self.positions != before:
+            self._moved_at = now
+        elif now - self._moved_at > self._stall_seconds:
+            stuck = ", ".join(
+                f"{tp.partition} at {self.positions[tp]} of {self.end_offsets[tp]}"
+                for tp in self.remaining()
+            )
+            raise KafkaUnavailable(
+                f"reading {self.topic} made no progress for {self._stall_seconds:g} s "
+                f"(partition {stuck})"
+            )
         return out
 
     async def stop(self) -> None:

@@ -165,3 +165,12 @@ def test_reprocess_without_an_archive_topic_says_so(tmp_path: Path) -> None:
     """No kafka.archive_topic: one error line, exit 1, nothing contacted."""
     result = CliRunner().invoke(main, ["reprocess", "--from-archive", "-c", str(_config(tmp_path))])
     assert result.exit_code == 1 and "kafka.archive_topic is not configured" in result.output
+
+
+def test_reprocess_refuses_to_write_into_the_archive_itself(tmp_path: Path) -> None:
+    """--to-topic naming the archive topic is a usage error (2): it would feed on itself."""
+    config = _config(tmp_path, archive_topic="a.archive")
+    result = CliRunner().invoke(
+        main, ["reprocess", "--from-archive", "-c", str(config), "--to-topic", "a.archive"]
+    )
+    assert result.exit_code == 2 and "archive topic itself" in result.output
