@@ -64,11 +64,11 @@ def parse_since(text: str, now: datetime) -> datetime:
     before ``now`` such as ``90m``, ``36h``, ``7d``, ``2w``. ValueError when it is neither."""
     text = text.strip()
     age = _AGE.match(text.lower())
-    if age is not None:
-        return now - timedelta(seconds=float(age.group(1)) * _UNIT_SECONDS[age.group(2)])
     try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
+        if age is not None:
+            return now - timedelta(seconds=float(age.group(1)) * _UNIT_SECONDS[age.group(2)])
+        when = datetime.fromisoformat(text)
+    except (ValueError, OverflowError):
         raise ValueError(
             f"{text[:40]!r} is neither an ISO 8601 date/time nor an age like 7d or 36h"
         ) from None

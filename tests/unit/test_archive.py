@@ -6,6 +6,7 @@ import gzip
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from pydantic import ValidationError
 
 from bounce_stream.detection import parse
 from bounce_stream.publishing.archive import (
@@ -16,6 +17,8 @@ from bounce_stream.publishing.archive import (
     fingerprint_of,
     read_archived,
 )
+from bounce_stream.publishing.kafka import RECORD_OVERHEAD, archive_topic_config
+from bounce_stream.settings import KafkaSettings
 from tests.integration.pipeline import make_dsn
 
 RECEIVED = datetime(2026, 11, 25, 10, 0, 1, 234000, tzinfo=UTC)
@@ -126,3 +129,23 @@ def test_a_gzip_bomb_is_refused_without_inflating_it() -> None:
     rec = archive_record("t", "k", b"Subject: x\n\n", ORIGIN, 4096)
     with pytest.raises(ArchiveFormatError, match="inflates past"):
         read_archived(rec.key, bomb, rec.headers)
+
+
+def test_service_creates_the_archive_compacted_and_time_retained() -> None:
+    """Created by the service: compact,delete with the configured retention, room for a record."""
+    kafka = KafkaSettings(archive_topic="a", archive_max_bytes=2 << 20, archive_retention_days=30)
+    assert archive_topic_config(kafka) == {
+        "cleanup.policy": "compact,delete",
+        "retention.ms": str(30 * 86_400_000),
+        "max.message.bytes": str((2 << 20) + RECORD_OVERHEAD),
+    }
+    forever = KafkaSettings(archive_topic="a", archive_retention_days=None)
+    assert archive_topic_config(forever)["cleanup.policy"] == "compact"
+    assert "retention.ms" not in archive_topic_config(forever)
+
+
+@pytest.mark.parametrize("size", [1023, 8 * 1024 * 1024 + 1])
+def test_archive_cap_is_bounded(size: int) -> None:
+    """kafka.archive_max_bytes stays between 1 KiB and 8 MiB (what a reader accepts)."""
+    with pytest.raises(ValidationError, match="archive_max_bytes"):
+        KafkaSettings(archive_max_bytes=size)
