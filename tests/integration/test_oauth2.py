@@ -346,3 +346,43 @@ def test_config_check_reports_the_auth_method_and_a_server_without_oauth2(
     refused = _config_check(plain, auth)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2" in refused.stdout
+
+
+def test_oauth2_over_implicit_tls_signs_in(
+    auth_server: AuthServer, kafka: KafkaNode, stack_dir: Path
+) -> None:
+    """Over implicit TLS (a verified certificate) the token is sent and accepted."""
+    user = f"tls-{uuid.uuid4().hex[:8]}@{DOMAIN}"
+    server = start_dovecot(
+        stack_dir / f"dovecot-oauth2-tls-{uuid.uuid4().hex[:4]}",
+        {user: uuid.uuid4().hex},
+        tls=True,
+        oauth2_introspection_url=auth_server.introspection_url,
+    )
+    try:
+        setup = Setup.create(kafka, server, user, server.users[user], stack_dir)
+        setup.imap_port = server.tls_port
+        token_file = setup.workdir / "token"
+        token_file.write_text(auth_server.mint(user))
+        path = setup.config(
+            metrics_port=0,
+            password_file=None,
+            tls="implicit",
+            ca_file=str(server.ca_pem_path),
+            auth={"method": "oauth2", "provider": "token_file", "token_file": str(token_file)},
+            timeout_seconds=10,
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "bounce_stream", "config", "check", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            env={k: v for k, v in os.environ.items() if not k.startswith("BOUNCE_STREAM")},
+        )
+        log = server.log_path.read_text(errors="replace")
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "signed in with OAuth2 (token_file, mechanism auto)" in result.stdout
+    assert f"Login: user=<{user}>, method=OAUTHBEARER" in log and "TLS" in log
