@@ -102,6 +102,8 @@ _PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
     "google": ("service_account_file",),
     "token_file": ("token_file",),
 }
+# Settings of the token endpoint providers, meaningless for a token file.
+_ENDPOINT_FIELDS = ("token_endpoint", "scope", "token_timeout_seconds")
 
 
 def is_loopback(host: str) -> bool:
@@ -198,6 +200,8 @@ class AuthSettings(_Strict):
             for name in names
             if name in given
         )
+        if self.provider == "token_file":
+            foreign += [name for name in _ENDPOINT_FIELDS if name in given]
         if foreign:
             raise ValueError(f"{', '.join(foreign)} do not apply to provider {self.provider}")
         if self.provider == "microsoft":

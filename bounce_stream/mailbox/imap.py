@@ -446,17 +446,14 @@ def _literal_size(line: bytes) -> int | None:
     return int(digits) if len(digits) <= 18 else 10**18
 
 
-MAX_SASL_CHALLENGES = 2  # the initial "+" (no SASL-IR) and one error challenge
-
-
 class _SaslCommand(_imaplib.Command):  # type: ignore[misc]
     """AUTHENTICATE with a one-shot SASL mechanism (OAUTHBEARER, XOAUTH2).
 
     aioimaplib hands each "+" line of the pending command to it (``flush``): the first, when
     the initial response was not sent with the command (no SASL-IR), gets the initial
     response; an error challenge (RFC 7628 3.2.2) gets the mechanism's dummy response, after
-    which the server ends with NO; anything more is cancelled ("*"). Its repr shows no
-    argument: the initial response holds the token.
+    which the server ends with NO; one more is cancelled ("*"), and a challenge after that
+    breaks the protocol. Its repr shows no argument: the initial response holds the token.
     """
 
     def __init__(
@@ -477,7 +474,7 @@ class _SaslCommand(_imaplib.Command):  # type: ignore[misc]
         self._write = write
         self._awaiting_initial = not inline
         self._seen = 0
-        self._challenges = 0
+        self._cancelled = False
         self.status: str | None = None  # the error challenge's status, when one came
 
     def __repr__(self) -> str:
@@ -494,16 +491,17 @@ class _SaslCommand(_imaplib.Command):  # type: ignore[misc]
             self._seen += 1
             if not isinstance(line, bytes | bytearray) or not line.startswith(b"+"):
                 continue
-            challenge = bytes(line[1:]).strip()
-            self._challenges += 1
-            if self._challenges > MAX_SASL_CHALLENGES:
-                self._write(b"*\r\n")  # RFC 3501 6.2.2: cancel the exchange
-            elif self._awaiting_initial:
+            if self._awaiting_initial:
                 self._awaiting_initial = False
                 self._write(self._initial + b"\r\n")
-            else:
-                self.status = error_status(challenge) or "unknown"
+            elif self.status is None:
+                self.status = error_status(bytes(line[1:]).strip()) or "unknown"
                 self._write(self._dummy + b"\r\n")
+            elif not self._cancelled:
+                self._cancelled = True
+                self._write(b"*\r\n")  # RFC 3501 6.2.2: cancel the exchange
+            else:
+                raise _Violation("the server kept challenging after AUTHENTICATE was cancelled")
         # The "+" lines hold the server's challenge, not needed past this point.
         lines[:] = [x for x in lines if not (isinstance(x, bytes) and x.startswith(b"+"))]
         self._seen = len(lines)

@@ -13,16 +13,24 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aioimaplib import aioimaplib as _imaplib
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from bounce_stream.mailbox import oauth
-from bounce_stream.mailbox.imap import _SaslCommand
+from bounce_stream.mailbox.imap import (
+    ImapAuthError,
+    ImapError,
+    ImapMailbox,
+    _SaslCommand,
+    _Violation,
+)
 from bounce_stream.mailbox.oauth import (
     AccessToken,
     GoogleServiceAccount,
@@ -116,6 +124,8 @@ def test_oauth2_settings_refuse_mixed_or_unsafe_configurations(tmp_path: Path) -
         _mailbox(oauth, password=SECRET)
     with pytest.raises(ValueError, match="tenant do not apply to provider token_file"):
         _mailbox({**oauth, "tenant": "t"})
+    with pytest.raises(ValueError, match="scope do not apply to provider token_file"):
+        _mailbox({**oauth, "scope": "https://mail.google.com/"})
     with pytest.raises(ValueError, match="tls none is allowed only to a loopback host"):
         _mailbox(oauth, tls="none")
     assert _mailbox(oauth, tls="none", host="127.0.0.1").auth.token_file == Path(token_file)
@@ -532,3 +542,53 @@ def test_sasl_command_line_carries_the_initial_response_only_with_sasl_ir() -> N
         assert command.wire(False) == b"A7 AUTHENTICATE XOAUTH2\r\n"
     finally:
         loop.close()
+
+
+def test_sasl_exchange_past_the_cancel_is_a_protocol_violation() -> None:
+    """A server that keeps sending challenges after "*" breaks the protocol: the exchange
+    stops instead of answering forever."""
+    with pytest.raises(_Violation, match="kept challenging"):
+        _exchange(True, [b"+ a", b"+ b", b"+ c"])
+
+
+def _oauth_box(**kw: Any) -> ImapMailbox:
+    settings = _mailbox(
+        {"method": "oauth2", "provider": "token_file", "token_file": "/nonexistent", **kw}
+    )
+    return ImapMailbox(settings)
+
+
+def _client(*capabilities: str, tls: bool = True) -> Any:
+    transport = SimpleNamespace(get_extra_info=lambda name: object() if tls else None)
+    protocol = SimpleNamespace(
+        capabilities=set(capabilities), transport=transport, state=_imaplib.NONAUTH
+    )
+    return SimpleNamespace(protocol=protocol)
+
+
+def test_mechanism_prefers_oauthbearer_then_xoauth2_and_refuses_neither() -> None:
+    """OAUTHBEARER when advertised, else XOAUTH2; a forced mechanism must be advertised;
+    a server with neither is refused with a clear auth error."""
+    auto = _oauth_box()
+    assert auto._mechanism(_client("AUTH=XOAUTH2", "AUTH=OAUTHBEARER")) == "OAUTHBEARER"
+    assert auto._mechanism(_client("AUTH=PLAIN", "AUTH=XOAUTH2")) == "XOAUTH2"
+    with pytest.raises(ImapAuthError, match="offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2"):
+        auto._mechanism(_client("AUTH=PLAIN", "AUTH=LOGIN"))
+    forced = _oauth_box(mechanism="xoauth2")
+    assert forced._mechanism(_client("AUTH=XOAUTH2", "AUTH=OAUTHBEARER")) == "XOAUTH2"
+    with pytest.raises(ImapAuthError, match=r"does not offer AUTH=XOAUTH2 \(auth.mechanism"):
+        forced._mechanism(_client("AUTH=OAUTHBEARER"))
+
+
+def test_no_token_is_sent_over_a_connection_without_tls() -> None:
+    """With tls implicit or starttls, a transport that is not encrypted is refused before
+    any token is asked for (the token file here does not even exist)."""
+    box = _oauth_box()
+
+    async def attempt() -> None:
+        assert box._tokens is not None
+        await box._oauth2(_client("AUTH=OAUTHBEARER", tls=False), box._tokens)
+
+    with pytest.raises(ImapError, match="unencrypted") as info:
+        asyncio.run(attempt())
+    assert info.value.reason == "auth"
