@@ -220,11 +220,9 @@ class _EndpointProvider(TokenProvider):
             )
         except TimeoutError:
             raise TokenError(f"{where}: no answer in {self._timeout:g} s", "connect") from None
-        except (OSError, urllib.error.URLError, ValueError) as exc:
-            # The reason's text is the socket's or the TLS library's: no request content.
-            detail = getattr(exc, "reason", None) or exc
-            name = type(detail).__name__ if not isinstance(detail, str) else detail[:120]
-            raise TokenError(f"{where}: unreachable ({name})", "connect") from None
+        except (OSError, ValueError) as exc:  # URLError is an OSError
+            detail = _network_detail(getattr(exc, "reason", None) or exc)
+            raise TokenError(f"{where}: unreachable ({detail})", "connect") from None
         if len(body) > MAX_RESPONSE_BYTES:
             raise TokenError(f"{where}: answer over {MAX_RESPONSE_BYTES} bytes", "connect")
         try:
@@ -248,6 +246,18 @@ class _EndpointProvider(TokenProvider):
             raise TokenError(f"{where}: expires_in is not a number", "connect")
         lifetime = min(max(float(expires_in), 0.0), 10 * 365 * 86400.0)
         return AccessToken(value, time.time() + lifetime)
+
+
+def _network_detail(cause: object) -> str:
+    """What went wrong on the way to the endpoint, from the socket or TLS layer only (the
+    request, which holds the secret, is never part of these)."""
+    if isinstance(cause, ssl.SSLError):
+        return f"TLS {cause.reason or type(cause).__name__}"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror
+    if isinstance(cause, str):
+        return cause[:120]
+    return type(cause).__name__
 
 
 def _kind(status: int) -> str:

@@ -309,13 +309,14 @@ def test_a_revoked_token_is_an_auth_error_and_never_logged(
             assert svc.proc.poll() is None and time.monotonic() < deadline, svc.log()[-2000:]
             time.sleep(0.2)
         status, body = svc.get("/readyz")
+        _, metrics = svc.get("/metrics")
         log = svc.log()
     finally:
         svc.stop()
     assert status == 503 and "imap" in body
     assert "sign-in refused" in log and "invalid_token" in log
     assert token not in log
-    assert token not in body
+    assert token not in body and token not in metrics
     assert events(box) == []
     assert _logins(box.dovecot, box.user) == []
 

@@ -370,6 +370,24 @@ def test_hostile_token_endpoint_answers_give_our_own_error_text(
     assert SECRET not in str(info.value) and "bad token" not in str(info.value)
 
 
+def test_unreachable_or_untrusted_endpoint_is_a_connect_error(hostile: str) -> None:
+    """A closed port or a certificate that is not trusted is a connect error naming the
+    cause (socket or TLS), never the request."""
+    closed = MicrosoftClientCredentials(
+        _microsoft_auth("http://127.0.0.1:9/token", client_secret=SECRET)
+    )
+    with pytest.raises(TokenError, match=r"unreachable \(Connection refused\)") as info:
+        asyncio.run(closed.token())
+    assert info.value.reason == "connect"
+    # A plain HTTP server spoken to with TLS: the handshake fails.
+    tls = MicrosoftClientCredentials(
+        _microsoft_auth(hostile.replace("http:", "https:") + "/x", client_secret=SECRET)
+    )
+    with pytest.raises(TokenError, match=r"unreachable \(TLS ") as info:
+        asyncio.run(tls.token())
+    assert SECRET not in str(info.value)
+
+
 # -- caching and renewal --------------------------------------------------------------------
 
 
