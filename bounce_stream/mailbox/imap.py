@@ -599,7 +599,10 @@ class ImapMailbox:
             raise
         except TokenError as exc:
             await self.close()
-            raise ImapError(f"no OAuth2 token for {s.username!r}: {exc}", _reason(exc)) from None
+            text = f"no OAuth2 token for {s.username!r}: {exc}"
+            # Refused credentials will not fix themselves (retried slowly); an endpoint that
+            # cannot be reached is a connection problem (retried with the usual backoff).
+            raise (ImapAuthError(text) if exc.reason == "auth" else ImapError(text)) from None
         except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
             error = self._error(f"cannot connect to {s.host}:{s.port}", exc)
             await self.close()
@@ -632,10 +635,9 @@ class ImapMailbox:
         s = self._settings
         protocol: _BoundedProtocol = client.protocol
         if s.tls != "none" and protocol.transport.get_extra_info("ssl_object") is None:
-            raise ImapError(
+            raise ImapAuthError(
                 f"{s.host}:{s.port}: refusing to send a bearer token over an unencrypted "
-                "connection",
-                "auth",
+                "connection"
             )
         if protocol.state != _imaplib.NONAUTH:
             raise ImapAuthError(f"{s.host}:{s.port} is not waiting for a sign-in (PREAUTH)")
@@ -690,8 +692,7 @@ class ImapMailbox:
         await command.wait()
         return command.response
 
-    @staticmethod
-    async def _signed_in(protocol: _BoundedProtocol, lines: Sequence[Any]) -> None:
+    async def _signed_in(self, protocol: _BoundedProtocol, lines: Sequence[Any]) -> None:
         """Move to the authenticated state and read the capabilities the server now has."""
         async with protocol.state_condition:
             protocol.state = _imaplib.AUTH
@@ -703,7 +704,7 @@ class ImapMailbox:
                 end = text.find("]", start)
                 protocol.capabilities = set(text[start : end if end >= 0 else None].split())
                 return
-        await protocol.capability()
+        await self._unless_lost(protocol.capability(), "CAPABILITY")
 
     async def _starttls(self, client: Any) -> None:
         """Upgrade the plain connection to TLS before anything else is sent (RFC 3501 6.2.1).
@@ -963,10 +964,6 @@ class ImapMailbox:
         if resp.result != "OK":
             raise ImapError(f"{what} {args[0] if args else ''} -> {resp.result[:10]}", "protocol")
         return resp
-
-
-def _reason(exc: TokenError) -> ErrorReason:
-    return "connect" if exc.reason == "connect" else "auth"
 
 
 async def _wait_or_stop(aw: Any, stop: asyncio.Event, timeout: float) -> None:
