@@ -380,7 +380,10 @@ async def _check_mailbox(mb: MailboxSettings) -> tuple[bool, str]:
     except ImapError as exc:
         return False, f"{mb.mailbox_id}: {exc}"
     try:
-        return True, f"{mb.mailbox_id}: logged in, {mailbox.exists} message(s) in the folder"
+        return True, (
+            f"{mb.mailbox_id}: signed in with {mb.auth.summary}, "
+            f"{mailbox.exists} message(s) in the folder"
+        )
     finally:
         await mailbox.close()
 
@@ -397,7 +400,7 @@ def config_check(config: Path | None) -> None:
     import logging
 
     settings = _settings(config)
-    secrets = [mb.secret for mb in settings.mailboxes]
+    secrets = [secret for mb in settings.mailboxes for secret in mb.secrets]
     for secret in (settings.kafka.sasl_password, settings.schema_registry.password):
         if secret is not None:
             secrets.append(secret.get_secret_value())

@@ -8,6 +8,7 @@ items by index: ``BOUNCE_STREAM__KAFKA__BOOTSTRAP_SERVERS``,
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -21,6 +22,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -79,6 +81,220 @@ _TLS_TRUE = {"true", "1", "yes", "on", "y", "t"}
 _TLS_FALSE = {"false", "0", "no", "off", "n", "f"}
 
 
+AuthMethod = Literal["login", "oauth2"]
+OAuth2Provider = Literal["microsoft", "google", "token_file"]
+# auto: OAUTHBEARER (RFC 7628) when the server offers it, else XOAUTH2.
+OAuth2Mechanism = Literal["auto", "oauthbearer", "xoauth2"]
+MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
+GOOGLE_SCOPE = "https://mail.google.com/"
+MAX_KEY_FILE_BYTES = 64 * 1024
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
+_PROVIDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "microsoft": (
+        "tenant",
+        "client_id",
+        "client_secret",
+        "client_secret_file",
+        "client_secret_env",
+        "certificate_file",
+        "private_key_file",
+    ),
+    "google": ("service_account_file",),
+    "token_file": ("token_file",),
+}
+# Settings of the token endpoint providers, meaningless for a token file.
+_ENDPOINT_FIELDS = ("token_endpoint", "scope", "token_timeout_seconds")
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: traffic that never leaves the machine."""
+    return host.lower() in _LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def _token_endpoint_url(v: str | None) -> str | None:
+    """An https URL (http only to a loopback host, for tests), without credentials or query."""
+    if v is None:
+        return v
+    try:
+        parts = urllib.parse.urlsplit(v)
+        host = parts.hostname
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    if not host or parts.scheme.lower() not in ("http", "https"):
+        raise ValueError("must be an https:// URL with a host")
+    if parts.scheme.lower() == "http" and not is_loopback(host):
+        raise ValueError("must be https:// (http:// is accepted for a loopback host only)")
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        raise ValueError("must not carry credentials, a query string or a fragment")
+    return v
+
+
+def _read_key_file(path: Path, key: str) -> str:
+    """A small UTF-8 secret file (PEM key, JSON key); the message never quotes its bytes."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_KEY_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ValueError(f"{key} cannot be read: {exc.strerror}") from None
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise ValueError(f"{key} is larger than {MAX_KEY_FILE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{key} is not UTF-8 text") from None
+
+
+class AuthSettings(_Strict):
+    """How a mailbox signs in: ``login`` (LOGIN with ``password``) or ``oauth2`` (SASL
+    OAUTHBEARER / XOAUTH2 with an access token from ``provider``)."""
+
+    method: AuthMethod = "login"
+    provider: OAuth2Provider | None = None
+    mechanism: OAuth2Mechanism = "auto"
+    # microsoft: the identity platform's client credentials grant (secret or certificate).
+    tenant: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.-]{0,253}$")] | None = None
+    client_id: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    client_secret: SecretStr | None = None
+    client_secret_file: Path | None = None
+    client_secret_env: str | None = None
+    # PEM certificate registered with the app; the key beside it in the same file, or in
+    # private_key_file.
+    certificate_file: Path | None = None
+    private_key_file: Path | None = None
+    # google: the service account's JSON key file (domain-wide delegation to the mailbox).
+    service_account_file: Path | None = None
+    # token_file: an access token kept fresh by someone else (a sidecar); plain text, or JSON
+    # {"access_token": ..., "expires_at": <unix seconds>}.
+    token_file: Path | None = None
+    # Overrides: the provider's token endpoint (Google: the key file's token_uri) and scope.
+    token_endpoint: str | None = None
+    scope: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    # A token is renewed this long before it expires (at most half its lifetime before).
+    refresh_margin_seconds: Annotated[float, Field(ge=0, le=3600)] = 300.0
+    # One token request, connection to last byte.
+    token_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 30.0
+
+    _private_key_pem: SecretStr | None = PrivateAttr(default=None)
+    _certificate_pem: str | None = PrivateAttr(default=None)
+    _service_account: SecretStr | None = PrivateAttr(default=None)
+
+    @field_validator("token_endpoint")
+    @classmethod
+    def _endpoint(cls, v: str | None) -> str | None:
+        return _token_endpoint_url(v)
+
+    @model_validator(mode="after")
+    def _resolve(self) -> AuthSettings:
+        given = {name for name in self.model_fields_set if getattr(self, name) is not None}
+        if self.method == "login":
+            extra = sorted(given - {"method"})
+            if extra:
+                raise ValueError(f"{', '.join(extra)} apply only with method: oauth2")
+            return self
+        if self.provider is None:
+            raise ValueError("method oauth2 needs provider (microsoft, google or token_file)")
+        foreign = sorted(
+            name
+            for provider, names in _PROVIDER_FIELDS.items()
+            if provider != self.provider
+            for name in names
+            if name in given
+        )
+        if self.provider == "token_file":
+            foreign += [name for name in _ENDPOINT_FIELDS if name in given]
+        if foreign:
+            raise ValueError(f"{', '.join(foreign)} do not apply to provider {self.provider}")
+        if self.provider == "microsoft":
+            self._resolve_microsoft()
+        elif self.provider == "google":
+            self._resolve_google()
+        elif self.token_file is None:
+            raise ValueError("provider token_file needs token_file (the path to read)")
+        return self
+
+    def _resolve_microsoft(self) -> None:
+        if not self.tenant:
+            raise ValueError("provider microsoft needs tenant (directory id or domain)")
+        if not self.client_id:
+            raise ValueError("provider microsoft needs client_id")
+        secret = _read_secret(
+            self.client_secret, self.client_secret_file, self.client_secret_env, "client_secret"
+        )
+        object.__setattr__(self, "client_secret", secret)
+        if secret is not None and self.certificate_file is not None:
+            raise ValueError("give client_secret or certificate_file, not both")
+        if self.private_key_file is not None and self.certificate_file is None:
+            raise ValueError("private_key_file needs certificate_file (the certificate)")
+        if self.certificate_file is not None:
+            cert = _read_key_file(self.certificate_file, "certificate_file")
+            if "-----BEGIN CERTIFICATE-----" not in cert:
+                raise ValueError("certificate_file holds no PEM certificate")
+            key_path, key_name = (
+                (self.private_key_file, "private_key_file")
+                if self.private_key_file is not None
+                else (self.certificate_file, "certificate_file")
+            )
+            key = cert if self.private_key_file is None else _read_key_file(key_path, key_name)
+            if not re.search(r"-----BEGIN (RSA )?PRIVATE KEY-----", key):
+                raise ValueError(f"{key_name} holds no unencrypted PEM private key")
+            self._certificate_pem = cert
+            self._private_key_pem = SecretStr(key)
+        elif secret is None:
+            raise ValueError(
+                "provider microsoft needs client_secret (client_secret, client_secret_file "
+                "or client_secret_env) or certificate_file"
+            )
+
+    def _resolve_google(self) -> None:
+        if self.service_account_file is None:
+            raise ValueError("provider google needs service_account_file (the JSON key)")
+        text = _read_key_file(self.service_account_file, "service_account_file")
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise ValueError("service_account_file is not JSON") from None
+        if not isinstance(data, dict) or data.get("type") != "service_account":
+            raise ValueError('service_account_file is not a key of "type": "service_account"')
+        for name in ("client_email", "private_key", "token_uri"):
+            if not isinstance(data.get(name), str) or not data[name]:
+                raise ValueError(f"service_account_file has no {name}")
+        if "PRIVATE KEY-----" not in data["private_key"]:
+            raise ValueError("service_account_file: private_key is not a PEM private key")
+        if self.token_endpoint is None:
+            try:
+                _token_endpoint_url(data["token_uri"])
+            except ValueError as exc:
+                raise ValueError(f"service_account_file: token_uri {exc}") from None
+        self._service_account = SecretStr(text)
+
+    @property
+    def private_key_pem(self) -> str | None:
+        """The certificate's private key (provider microsoft with certificate_file)."""
+        return None if self._private_key_pem is None else self._private_key_pem.get_secret_value()
+
+    @property
+    def certificate_pem(self) -> str | None:
+        return self._certificate_pem
+
+    @property
+    def service_account(self) -> dict[str, Any]:
+        """The parsed JSON key (provider google); empty otherwise."""
+        if self._service_account is None:
+            return {}
+        data: dict[str, Any] = json.loads(self._service_account.get_secret_value())
+        return data
+
+    @property
+    def summary(self) -> str:
+        """What ``config check`` prints: the method and provider, never a secret."""
+        if self.method == "login":
+            return "LOGIN"
+        how = ""
+        if self.provider == "microsoft":
+            how = ", certificate" if self.certificate_file is not None else ", client secret"
+        return f"OAuth2 ({self.provider}{how}, mechanism {self.mechanism})"
+
+
 class MailboxSettings(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")]
     host: str
@@ -87,6 +303,7 @@ class MailboxSettings(_Strict):
     password: SecretStr | None = None
     password_file: Path | None = None
     password_env: str | None = None
+    auth: AuthSettings = AuthSettings()
     tls: TlsMode = "implicit"  # true/false (older configs) read as implicit/none
     tls_verify: bool = True
     ca_file: Path | None = None
@@ -125,8 +342,16 @@ class MailboxSettings(_Strict):
     @model_validator(mode="after")
     def _resolve(self) -> MailboxSettings:
         secret = _read_secret(self.password, self.password_file, self.password_env, "password")
-        if secret is None:
-            raise ValueError("password is required (password, password_file or password_env)")
+        if self.auth.method == "login":
+            if secret is None:
+                raise ValueError("password is required (password, password_file or password_env)")
+        elif secret is not None:
+            raise ValueError("auth.method oauth2 signs in with a token: remove password")
+        elif self.tls == "none" and not is_loopback(self.host):
+            raise ValueError(
+                "auth.method oauth2 sends a bearer token: tls none is allowed only to a "
+                "loopback host (tests); use tls implicit or starttls"
+            )
         object.__setattr__(self, "password", secret)
         if self.housekeeping == "move" and not self.move_to:
             raise ValueError("housekeeping: move needs move_to (the target folder)")
@@ -145,8 +370,16 @@ class MailboxSettings(_Strict):
 
     @property
     def secret(self) -> str:
-        assert self.password is not None  # guaranteed by _resolve
-        return self.password.get_secret_value()
+        """The LOGIN password; empty with auth.method oauth2 (there is none)."""
+        return "" if self.password is None else self.password.get_secret_value()
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every configured secret of this mailbox that can be written as text (to scrub)."""
+        found = [self.secret]
+        if self.auth.client_secret is not None:
+            found.append(self.auth.client_secret.get_secret_value())
+        return [s for s in found if s]
 
 
 class KafkaSettings(_Strict):

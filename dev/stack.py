@@ -586,6 +586,8 @@ class DovecotServer:
     tls_port: int | None = None
     ca_pem_path: Path | None = None
     host: str = "127.0.0.1"
+    # Set: the oauth2 passdb (XOAUTH2, OAUTHBEARER) checks tokens at this RFC 7662 endpoint.
+    oauth2_introspection_url: str | None = field(default=None, repr=False)
     # Master pid remembered at start: stop() still works if the work dir was deleted under us.
     _master_pid: int | None = field(default=None, repr=False)
 
@@ -833,6 +835,23 @@ def _dovecot_conf(server: DovecotServer, cert: Path | None, key: Path | None) ->
   inet_listener imaps {
     port = 0
   }"""
+    oauth2_mechanisms = oauth2_passdb = ""
+    if server.oauth2_introspection_url is not None:
+        oauth2_mechanisms = " oauthbearer xoauth2"
+        # No auth penalty (anvil's delay of up to 15 s for every sign-in from an IP that
+        # failed before): tests that present a refused token on purpose must not slow every
+        # later sign-in from 127.0.0.1. Dovecot's fixed auth_failure_delay stays.
+        oauth2_passdb = f"""
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+passdb {{
+  driver = oauth2
+  mechanisms = oauthbearer xoauth2
+  args = {w}/dovecot-oauth2.conf.ext
+}}"""
     ssl_block = "ssl = no\n"
     if cert is not None and key is not None:
         ssl_block = (
@@ -854,12 +873,13 @@ mail_location = maildir:~/Maildir
 # Throw-away test data: no fsync per message (bulk appends ~several times faster).
 mail_fsync = never
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth2_mechanisms}
 {ssl_block}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {w}/passwd
-}}
+}}{oauth2_passdb}
 userdb {{
   driver = static
   args = uid=dovecot gid=dovecot home={w}/home/%u
@@ -896,12 +916,39 @@ protocol imap {{
 """
 
 
-def start_dovecot(workdir: Path, users: dict[str, str], *, tls: bool = False) -> DovecotServer:
+def _write_oauth2_conf(workdir: Path, introspection_url: str) -> None:
+    """The oauth2 passdb's settings: RFC 7662 introspection by POST, Basic credentials in
+    the URL, the token's ``username`` must be the user signing in and ``active`` true."""
+    _, gid = _dovecot_ids()
+    conf = workdir / "dovecot-oauth2.conf.ext"
+    conf.write_text(
+        f"introspection_mode = post\n"
+        f"introspection_url = {introspection_url}\n"
+        "force_introspection = yes\n"
+        "username_attribute = username\n"
+        "username_format = %u\n"
+        "active_attribute = active\n"
+        "active_value = true\n"
+        "timeout_msecs = 5000\n"
+    )
+    os.chown(conf, 0, gid)
+    conf.chmod(0o640)
+
+
+def start_dovecot(
+    workdir: Path,
+    users: dict[str, str],
+    *,
+    tls: bool = False,
+    oauth2_introspection_url: str | None = None,
+) -> DovecotServer:
     """Start a private Dovecot on 127.0.0.1 (free ports) serving ``users`` (name -> password).
 
     ``workdir`` must be reachable by the ``dovecot`` user (a 0755 dir under /tmp; it is created
     0755 if missing). With ``tls=True`` the server uses ``ssl = required``: ``.tls_port`` is an
     implicit-TLS port, ``.port`` needs STARTTLS, and ``.ca_pem_path`` is the trustme CA to trust.
+    With ``oauth2_introspection_url`` the users can also sign in with SASL OAUTHBEARER or
+    XOAUTH2: Dovecot's ``oauth2`` passdb asks that RFC 7662 endpoint about each token.
     """
     workdir = Path(workdir).resolve()
     if len(str(workdir)) > 60:
@@ -920,10 +967,14 @@ def start_dovecot(workdir: Path, users: dict[str, str], *, tls: bool = False) ->
     for user in users:
         _make_home(workdir, user)
     _write_passwd(workdir, users)
+    if oauth2_introspection_url is not None:
+        _write_oauth2_conf(workdir, oauth2_introspection_url)
 
     for attempt in range(3):
         try:
-            return _start_dovecot_once(workdir, users, tls=tls)
+            return _start_dovecot_once(
+                workdir, users, tls=tls, oauth2_introspection_url=oauth2_introspection_url
+            )
         except StackError as exc:
             # A free port was taken between pick and bind: pick again.
             if "Address already in use" not in str(exc) or attempt == 2:
@@ -931,12 +982,24 @@ def start_dovecot(workdir: Path, users: dict[str, str], *, tls: bool = False) ->
     raise AssertionError("unreachable")
 
 
-def _start_dovecot_once(workdir: Path, users: dict[str, str], *, tls: bool) -> DovecotServer:
+def _start_dovecot_once(
+    workdir: Path,
+    users: dict[str, str],
+    *,
+    tls: bool,
+    oauth2_introspection_url: str | None = None,
+) -> DovecotServer:
     port = free_port()
     tls_port = None
     while tls and (tls_port is None or tls_port == port):
         tls_port = free_port()
-    server = DovecotServer(workdir=workdir, port=port, users=dict(users), tls_port=tls_port)
+    server = DovecotServer(
+        workdir=workdir,
+        port=port,
+        users=dict(users),
+        tls_port=tls_port,
+        oauth2_introspection_url=oauth2_introspection_url,
+    )
     cert = key = None
     if tls:
         import trustme  # noqa: PLC0415 - optional, test-only dependency

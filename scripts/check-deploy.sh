@@ -159,6 +159,8 @@ check_helm() {
 -f $minimal --set mailboxes[0].password=hunter2
 -f $minimal --set mailboxes[0].password_file=/x
 -f $minimal --set mailboxes[0].existingSecret=
+-f $minimal --set mailboxes[0].auth.method=oauth2 --set mailboxes[0].auth.provider=microsoft --set mailboxes[0].auth.client_secret=hunter2
+-f $CHART/ci/oauth2-values.yaml --set mailboxes[2].existingSecret=null
 -f $minimal --set config.schema_registry.url=https://user:pw@registry
 -f $minimal --set config.kafka.unknown_key=1
 EOF
@@ -277,6 +279,19 @@ schema = json.loads((chart / "values.schema.json").read_text())
 cfg_schema = schema["properties"]["config"]["properties"]
 SECRET_KEYS = {"password", "password_file", "password_env",
                "sasl_password", "sasl_password_file", "sasl_password_env"}
+# A mailbox's OAuth2 credentials: files mounted from its existingSecret, never values.
+AUTH_SECRET_KEYS = {"client_secret", "client_secret_file", "client_secret_env",
+                    "certificate_file", "private_key_file", "service_account_file"}
+SECRET_FILE_KEYS = {"client_secret_file", "certificate_file", "private_key_file",
+                    "service_account_file"}
+DUMMY_SECRETS = {
+    "certificate_file": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+    "private_key_file": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+    "service_account_file": json.dumps({
+        "type": "service_account", "client_email": "sa@project.iam.gserviceaccount.com",
+        "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
+        "token_uri": "https://oauth2.googleapis.com/token"}),
+}
 pairs = {
     "config": (schema["properties"]["config"], bs.Settings, {"mailboxes", "metrics"}, set()),
     "config.kafka": (cfg_schema["kafka"], bs.KafkaSettings, SECRET_KEYS, set()),
@@ -287,7 +302,10 @@ pairs = {
     "config.logging": (cfg_schema["logging"], bs.LoggingSettings, set(), set()),
     "config.suppression": (cfg_schema["suppression"], bs.SuppressionSettings, set(), set()),
     "mailboxes[]": (schema["properties"]["mailboxes"]["items"], bs.MailboxSettings, SECRET_KEYS,
-                    {"existingSecret", "existingSecretKey"}),
+                    {"existingSecret", "existingSecretKey", "oauth2Certificate",
+                     "existingSecretCertificateKey", "existingSecretPrivateKeyKey"}),
+    "mailboxes[].auth": (schema["properties"]["mailboxes"]["items"]["properties"]["auth"],
+                         bs.AuthSettings, AUTH_SECRET_KEYS, set()),
 }
 for where, (node, model, owned, chart_only) in pairs.items():
     offered = set(node["properties"]) - chart_only
@@ -432,25 +450,28 @@ for manifest in sorted(rendered.glob("*.yaml")):
     mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
     if mounted and mounts.get("secrets") != SECRETS:
         fail(where, f"the secrets volume is not mounted at {SECRETS}")
-    referenced: set[str] = set()
+    referenced: dict[str, str] = {}  # secret file -> the key naming it
     stack = [cfg]
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
             for k, v in node.items():
-                if k.endswith("password_file"):
-                    referenced.add(v)
+                # A token_file outside the secrets dir is a sidecar's (extraVolumes).
+                if k.endswith("password_file") or k in SECRET_FILE_KEYS or (
+                    k == "token_file" and str(v).startswith(SECRETS + "/")
+                ):
+                    referenced[v] = k
                 stack.append(v)
         elif isinstance(node, list):
             stack.extend(node)
-    for path in sorted(referenced - mounted):
+    for path in sorted(set(referenced) - mounted):
         fail(where, f"config.yaml names {path}, which no Secret is mounted at")
-    # Load it with the service's own settings, secret files replaced by dummies.
+    # Load it with the service's own settings, secret files replaced by dummies of their kind.
     fake = work / where / "secrets"
-    for path in referenced:
+    for path, key in referenced.items():
         f = fake / path.removeprefix(SECRETS + "/")
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text("dummy-secret\n")
+        f.write_text(DUMMY_SECRETS.get(key, "dummy-secret\n"))
     sharding = "?"
     try:
         settings = Settings.model_validate(yaml.safe_load(text.replace(SECRETS, str(fake))))

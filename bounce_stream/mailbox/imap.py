@@ -15,6 +15,7 @@ aioimaplib, which can hold a command and so the LOGIN password, is ever passed o
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import re
 import ssl
@@ -28,6 +29,17 @@ import aioimaplib
 from aioimaplib import aioimaplib as _imaplib
 
 from bounce_stream.logs import register_secret
+from bounce_stream.mailbox.oauth import (
+    OAUTHBEARER_DUMMY,
+    XOAUTH2_DUMMY,
+    AccessToken,
+    TokenError,
+    TokenProvider,
+    error_status,
+    oauthbearer_response,
+    token_provider,
+    xoauth2_response,
+)
 from bounce_stream.settings import MailboxSettings
 
 ErrorReason = Literal["auth", "connect", "timeout", "protocol"]
@@ -434,6 +446,67 @@ def _literal_size(line: bytes) -> int | None:
     return int(digits) if len(digits) <= 18 else 10**18
 
 
+class _SaslCommand(_imaplib.Command):  # type: ignore[misc]
+    """AUTHENTICATE with a one-shot SASL mechanism (OAUTHBEARER, XOAUTH2).
+
+    aioimaplib hands each "+" line of the pending command to it (``flush``): the first, when
+    the initial response was not sent with the command (no SASL-IR), gets the initial
+    response; an error challenge (RFC 7628 3.2.2) gets the mechanism's dummy response, after
+    which the server ends with NO; one more is cancelled ("*"), and a challenge after that
+    breaks the protocol. Its repr shows no argument: the initial response holds the token.
+    """
+
+    def __init__(
+        self,
+        tag: str,
+        mechanism: str,
+        initial: bytes,
+        dummy: bytes,
+        *,
+        inline: bool,
+        write: Any,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        super().__init__("AUTHENTICATE", tag, mechanism, loop=loop)
+        self.mechanism = mechanism
+        self._initial = base64.b64encode(initial)
+        self._dummy = base64.b64encode(dummy)
+        self._write = write
+        self._awaiting_initial = not inline
+        self._seen = 0
+        self._cancelled = False
+        self.status: str | None = None  # the error challenge's status, when one came
+
+    def __repr__(self) -> str:
+        return f"{self.tag} AUTHENTICATE {self.mechanism}"
+
+    def wire(self, inline: bool) -> bytes:
+        head = f"{self.tag} AUTHENTICATE {self.mechanism}".encode()
+        return head + (b" " + (self._initial or b"=") if inline else b"") + b"\r\n"
+
+    def flush(self) -> None:
+        lines = self._resp_lines
+        while self._seen < len(lines):
+            line = lines[self._seen]
+            self._seen += 1
+            if not isinstance(line, bytes | bytearray) or not line.startswith(b"+"):
+                continue
+            if self._awaiting_initial:
+                self._awaiting_initial = False
+                self._write(self._initial + b"\r\n")
+            elif self.status is None:
+                self.status = error_status(bytes(line[1:]).strip()) or "unknown"
+                self._write(self._dummy + b"\r\n")
+            elif not self._cancelled:
+                self._cancelled = True
+                self._write(b"*\r\n")  # RFC 3501 6.2.2: cancel the exchange
+            else:
+                raise _Violation("the server kept challenging after AUTHENTICATE was cancelled")
+        # The "+" lines hold the server's challenge, not needed past this point.
+        lines[:] = [x for x in lines if not (isinstance(x, bytes) and x.startswith(b"+"))]
+        self._seen = len(lines)
+
+
 class _Client(_imaplib.IMAP4):  # type: ignore[misc]
     """aioimaplib's client on :class:`_BoundedProtocol`."""
 
@@ -474,7 +547,13 @@ class ImapMailbox:
         self.uidvalidity: int = 0
         self.exists: int = 0
         self.capabilities: frozenset[str] = frozenset()
-        register_secret(settings.secret)
+        for secret in settings.secrets:
+            register_secret(secret)
+        self._tokens: TokenProvider | None = (
+            token_provider(settings.auth, settings.username)
+            if settings.auth.method == "oauth2"
+            else None
+        )
 
     def __repr__(self) -> str:
         return f"ImapMailbox({self._settings.mailbox_id!r})"
@@ -505,9 +584,12 @@ class ImapMailbox:
             await self._unless_lost(client.wait_hello_from_server(), "greeting")
             if s.tls == "starttls":
                 await self._unless_lost(self._starttls(client), "STARTTLS")
-            resp = await self._unless_lost(client.login(s.username, s.secret), "LOGIN")
-            if resp.result != "OK":
-                raise ImapAuthError(f"login refused for {s.username!r} on {s.host}:{s.port}")
+            if self._tokens is not None:
+                await self._oauth2(client, self._tokens)
+            else:
+                resp = await self._unless_lost(client.login(s.username, s.secret), "LOGIN")
+                if resp.result != "OK":
+                    raise ImapAuthError(f"login refused for {s.username!r} on {s.host}:{s.port}")
             self.capabilities = frozenset(
                 c.upper() for c in getattr(client.protocol, "capabilities", ())
             )
@@ -515,10 +597,114 @@ class ImapMailbox:
         except ImapError:
             await self.close()
             raise
+        except TokenError as exc:
+            await self.close()
+            text = f"no OAuth2 token for {s.username!r}: {exc}"
+            # Refused credentials will not fix themselves (retried slowly); an endpoint that
+            # cannot be reached is a connection problem (retried with the usual backoff).
+            raise (ImapAuthError(text) if exc.reason == "auth" else ImapError(text)) from None
         except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
             error = self._error(f"cannot connect to {s.host}:{s.port}", exc)
             await self.close()
             raise error from None
+
+    def _mechanism(self, client: Any) -> str:
+        """OAUTHBEARER when offered (or configured), else XOAUTH2; neither is an error."""
+        s = self._settings
+        offered = {str(c).upper() for c in client.protocol.capabilities}
+        wanted = s.auth.mechanism
+        for mechanism in ("OAUTHBEARER", "XOAUTH2"):
+            if wanted in ("auto", mechanism.lower()) and f"AUTH={mechanism}" in offered:
+                return mechanism
+        if wanted == "auto":
+            raise ImapAuthError(
+                f"{s.host}:{s.port} offers neither AUTH=OAUTHBEARER nor AUTH=XOAUTH2: "
+                "OAuth2 sign-in impossible"
+            )
+        raise ImapAuthError(
+            f"{s.host}:{s.port} does not offer AUTH={wanted.upper()} (auth.mechanism {wanted})"
+        )
+
+    async def _oauth2(self, client: Any, tokens: TokenProvider) -> None:
+        """Sign in with SASL OAUTHBEARER or XOAUTH2 (RFC 7628), on an encrypted connection.
+
+        A refused token is replaced once (:meth:`TokenProvider.refresh`: the provider may
+        have revoked it, or the token file changed) and the sign-in tried again on the same
+        connection; a second refusal is an :class:`ImapAuthError`.
+        """
+        s = self._settings
+        protocol: _BoundedProtocol = client.protocol
+        if s.tls != "none" and protocol.transport.get_extra_info("ssl_object") is None:
+            raise ImapAuthError(
+                f"{s.host}:{s.port}: refusing to send a bearer token over an unencrypted "
+                "connection"
+            )
+        if protocol.state != _imaplib.NONAUTH:
+            raise ImapAuthError(f"{s.host}:{s.port} is not waiting for a sign-in (PREAUTH)")
+        mechanism = self._mechanism(client)
+        token = await tokens.token()
+        status = await self._authenticate(protocol, mechanism, token)
+        if status is not None:
+            token = await tokens.refresh(token)
+            status = await self._authenticate(protocol, mechanism, token)
+        if status is not None:
+            raise ImapAuthError(
+                f"{mechanism} sign-in refused for {s.username!r} on {s.host}:{s.port} "
+                f"({status})"
+            )
+
+    async def _authenticate(
+        self, protocol: _BoundedProtocol, mechanism: str, token: AccessToken
+    ) -> str | None:
+        """One AUTHENTICATE exchange: None when signed in, else the refusal's status."""
+        s = self._settings
+        if mechanism == "OAUTHBEARER":
+            initial = oauthbearer_response(s.username, s.host, s.port, token.value)
+            dummy = OAUTHBEARER_DUMMY
+        else:
+            initial = xoauth2_response(s.username, token.value)
+            dummy = XOAUTH2_DUMMY
+        inline = "SASL-IR" in {str(c).upper() for c in protocol.capabilities}
+        command = _SaslCommand(
+            protocol.new_tag(),
+            mechanism,
+            initial,
+            dummy,
+            inline=inline,
+            write=protocol.transport.write,
+            loop=protocol.loop,
+        )
+        resp = await self._unless_lost(self._run_sasl(protocol, command, inline), mechanism)
+        if resp.result == "OK":
+            await self._signed_in(protocol, resp.lines)
+            return None
+        if resp.result != "NO":
+            raise ImapProtocolError(f"AUTHENTICATE {mechanism} ended with {resp.result[:10]}")
+        return command.status or "NO"
+
+    @staticmethod
+    async def _run_sasl(protocol: _BoundedProtocol, command: _SaslCommand, inline: bool) -> Any:
+        # Not aioimaplib's execute(): it logs the command line, which holds the token.
+        if protocol.pending_sync_command is not None or protocol.pending_async_commands:
+            raise _Violation("AUTHENTICATE with another command in flight")
+        protocol.pending_sync_command = command
+        protocol.transport.write(command.wire(inline))
+        await command.wait()
+        return command.response
+
+    async def _signed_in(self, protocol: _BoundedProtocol, lines: Sequence[Any]) -> None:
+        """Move to the authenticated state and read the capabilities the server now has."""
+        async with protocol.state_condition:
+            protocol.state = _imaplib.AUTH
+            protocol.state_condition.notify_all()
+        for line in lines:
+            if isinstance(line, bytes | bytearray) and b"[CAPABILITY " in line.upper():
+                text = bytes(line).decode("ascii", "replace")
+                start = text.upper().index("[CAPABILITY ") + len("[CAPABILITY ")
+                end = text.find("]", start)
+                protocol.capabilities = set(text[start : end if end >= 0 else None].split())
+                return
+        await self._unless_lost(protocol.capability(), "CAPABILITY")
 
     async def _starttls(self, client: Any) -> None:
         """Upgrade the plain connection to TLS before anything else is sent (RFC 3501 6.2.1).
@@ -753,8 +939,10 @@ class ImapMailbox:
         if isinstance(exc, _ConnectionGone):
             return ImapError(f"{what}: {exc}", "connect")
         if isinstance(exc, OSError):
-            detail = exc.strerror or type(exc).__name__
-            return ImapError(f"{what}: {detail}".replace(self._settings.secret, "***"), "connect")
+            text = f"{what}: {exc.strerror or type(exc).__name__}"
+            for secret in self._settings.secrets:
+                text = text.replace(secret, "***")
+            return ImapError(text, "connect")
         return ImapProtocolError(f"{what}: {type(exc).__name__}")
 
     def _require(self) -> Any:

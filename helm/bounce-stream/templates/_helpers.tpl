@@ -53,9 +53,6 @@ app.kubernetes.io/part-of: bounce-stream
 {{/* Where the config file and the secret files live inside the container. */}}
 {{- define "bounce-stream.configDir" -}}/etc/bounce-stream{{- end -}}
 {{- define "bounce-stream.secretsDir" -}}/etc/bounce-stream/secrets{{- end -}}
-{{- define "bounce-stream.mailboxPasswordFile" -}}
-{{- printf "%s/mailboxes/%s/password" (include "bounce-stream.secretsDir" .root) .name -}}
-{{- end -}}
 {{- define "bounce-stream.kafkaSaslPasswordFile" -}}
 {{- printf "%s/kafka/sasl-password" (include "bounce-stream.secretsDir" .) -}}
 {{- end -}}
@@ -95,11 +92,33 @@ them); they are refused here again so that a schema bypass cannot put a secret i
 {{- fail (printf "mailboxes[%s].%s is not allowed: give existingSecret instead" $mb.name $key) -}}
 {{- end -}}
 {{- end -}}
-{{- if not $mb.existingSecret -}}
-{{- fail (printf "mailboxes[%s].existingSecret is required (a Secret holding the IMAP password)" $mb.name) -}}
+{{- $auth := deepCopy ($mb.auth | default dict) -}}
+{{- range $key := list "client_secret" "client_secret_file" "client_secret_env" "certificate_file" "private_key_file" "service_account_file" -}}
+{{- if hasKey $auth $key -}}
+{{- fail (printf "mailboxes[%s].auth.%s is not allowed: give existingSecret instead" $mb.name $key) -}}
 {{- end -}}
-{{- $entry := omit $mb "existingSecret" "existingSecretKey" -}}
-{{- $_ := set $entry "password_file" (include "bounce-stream.mailboxPasswordFile" (dict "root" $ "name" $mb.name)) -}}
+{{- end -}}
+{{- $kind := include "bounce-stream.mailboxCredential" $mb -}}
+{{- if and (ne $kind "none") (not $mb.existingSecret) -}}
+{{- fail (printf "mailboxes[%s].existingSecret is required (a Secret holding the %s)" $mb.name $kind) -}}
+{{- end -}}
+{{- $dir := printf "%s/mailboxes/%s" (include "bounce-stream.secretsDir" $) $mb.name -}}
+{{- $entry := omit $mb "existingSecret" "existingSecretKey" "existingSecretCertificateKey" "existingSecretPrivateKeyKey" "oauth2Certificate" "auth" -}}
+{{- if eq $kind "password" -}}
+{{- $_ := set $entry "password_file" (printf "%s/password" $dir) -}}
+{{- else if eq $kind "client-secret" -}}
+{{- $_ := set $auth "client_secret_file" (printf "%s/client-secret" $dir) -}}
+{{- else if eq $kind "certificate" -}}
+{{- $_ := set $auth "certificate_file" (printf "%s/certificate" $dir) -}}
+{{- $_ := set $auth "private_key_file" (printf "%s/private-key" $dir) -}}
+{{- else if eq $kind "service-account" -}}
+{{- $_ := set $auth "service_account_file" (printf "%s/service-account.json" $dir) -}}
+{{- else if eq $kind "token" -}}
+{{- $_ := set $auth "token_file" (printf "%s/token" $dir) -}}
+{{- end -}}
+{{- if $auth -}}
+{{- $_ := set $entry "auth" $auth -}}
+{{- end -}}
 {{- $mailboxes = append $mailboxes $entry -}}
 {{- end -}}
 {{- $_ := set $cfg "mailboxes" $mailboxes -}}
@@ -107,9 +126,45 @@ them); they are refused here again so that a schema bypass cannot put a secret i
 {{- toYaml $cfg -}}
 {{- end -}}
 
+{{/*
+What a mailbox's existingSecret holds, from its auth section: "password" (LOGIN),
+"client-secret" or "certificate" (microsoft; the latter with oauth2Certificate: true),
+"service-account" (google), "token" (token_file, unless auth.token_file names a file of its
+own, e.g. a sidecar's volume: then "none").
+*/}}
+{{- define "bounce-stream.mailboxCredential" -}}
+{{- $auth := .auth | default dict -}}
+{{- if ne ($auth.method | default "login") "oauth2" -}}password
+{{- else if eq $auth.provider "microsoft" -}}{{ if .oauth2Certificate }}certificate{{ else }}client-secret{{ end }}
+{{- else if eq $auth.provider "google" -}}service-account
+{{- else if and (eq $auth.provider "token_file") (not $auth.token_file) -}}token
+{{- else -}}none
+{{- end -}}
+{{- end -}}
+
+{{/* The items of a mailbox's existingSecret: secret key -> file under mailboxes/<name>/; the
+key defaults to the file's name (tls.crt and tls.key for a certificate). */}}
+{{- define "bounce-stream.mailboxSecretItems" -}}
+{{- $kind := include "bounce-stream.mailboxCredential" . -}}
+{{- if eq $kind "certificate" -}}
+- key: {{ .existingSecretCertificateKey | default "tls.crt" }}
+  path: mailboxes/{{ .name }}/certificate
+- key: {{ .existingSecretPrivateKeyKey | default "tls.key" }}
+  path: mailboxes/{{ .name }}/private-key
+{{- else -}}
+{{- $file := get (dict "password" "password" "client-secret" "client-secret" "service-account" "service-account.json" "token" "token") $kind -}}
+- key: {{ .existingSecretKey | default $file }}
+  path: mailboxes/{{ .name }}/{{ $file }}
+{{- end -}}
+{{- end -}}
+
 {{/* Non-empty when at least one Secret is mounted. */}}
 {{- define "bounce-stream.hasSecrets" -}}
-{{- if or .Values.mailboxes .Values.kafka.sasl.existingSecret .Values.schemaRegistry.auth.existingSecret -}}true{{- end -}}
+{{- $any := or .Values.kafka.sasl.existingSecret .Values.schemaRegistry.auth.existingSecret -}}
+{{- range .Values.mailboxes -}}
+{{- if .existingSecret -}}{{- $any = true -}}{{- end -}}
+{{- end -}}
+{{- if $any -}}true{{- end -}}
 {{- end -}}
 
 
@@ -143,11 +198,12 @@ them); they are refused here again so that a schema bypass cannot put a secret i
     defaultMode: 0440
     sources:
       {{- range .Values.mailboxes }}
+      {{- if ne (include "bounce-stream.mailboxCredential" .) "none" }}
       - secret:
           name: {{ .existingSecret }}
           items:
-            - key: {{ .existingSecretKey | default "password" }}
-              path: mailboxes/{{ .name }}/password
+            {{- include "bounce-stream.mailboxSecretItems" . | nindent 12 }}
+      {{- end }}
       {{- end }}
       {{- with .Values.kafka.sasl }}
       {{- if .existingSecret }}
