@@ -369,6 +369,30 @@ async def _check_kafka(settings: Settings) -> tuple[bool, str]:
     return True, f"Kafka {kafka.bootstrap_servers}: reachable, {what}"
 
 
+async def _check_registry(settings: Settings) -> tuple[bool, str]:
+    """Reach the schema registry with the configured credentials and check that each value
+    subject `run` registers accepts the shipped schema (what `schema check` does)."""
+    from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient, topic_schemas
+
+    url = settings.schema_registry.url
+    try:
+        client = SchemaRegistryClient.from_settings(settings.schema_registry)
+        verdicts = [
+            (target.subject, await client.check_compatibility(target.subject, target.schema))
+            for target in topic_schemas(settings.kafka)
+        ]
+    except (RegistryError, ValueError) as exc:
+        return False, f"schema registry: {exc}"
+    refused = [subject for subject, verdict in verdicts if not verdict.compatible]
+    if refused:
+        reasons = "; ".join(m for _, v in verdicts if not v.compatible for m in v.messages[:1])
+        return False, (
+            f"schema registry {url}: the shipped schema is incompatible with "
+            f"{', '.join(refused)}" + (f" ({reasons})" if reasons else "")
+        )
+    return True, f"schema registry {url}: reachable, {len(verdicts)} subject(s) compatible"
+
+
 async def _check_mailbox(mb: MailboxSettings) -> tuple[bool, str]:
     from bounce_stream.mailbox.imap import ImapError, ImapMailbox
 
@@ -386,10 +410,13 @@ async def _check_mailbox(mb: MailboxSettings) -> tuple[bool, str]:
 @config_group.command("check")
 @_config_option
 def config_check(config: Path | None) -> None:
-    """Validate the config, resolve its secrets and try Kafka and every IMAP mailbox.
+    """Validate the config, resolve its secrets and try Kafka, the schema registry (when
+    schema_registry.url is set) and every IMAP mailbox.
 
-    One line per check; exit 0 when all pass, 1 when a connection fails, 2 when the config
-    itself is invalid. No secret is ever printed.
+    The registry check logs in and asks, for each value subject `run` registers, whether the
+    shipped schema is compatible with its latest version. One line per check; exit 0 when all
+    pass, 1 when a connection or the registry check fails, 2 when the config itself is
+    invalid. No secret is ever printed.
     """
     import asyncio
     import logging
@@ -411,7 +438,10 @@ def config_check(config: Path | None) -> None:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
     async def work() -> list[tuple[bool, str]]:
-        checks = [_check_kafka(settings), *(_check_mailbox(mb) for mb in settings.mailboxes)]
+        checks = [_check_kafka(settings)]
+        if settings.schema_registry.url:
+            checks.append(_check_registry(settings))
+        checks.extend(_check_mailbox(mb) for mb in settings.mailboxes)
         return list(await asyncio.gather(*checks))
 
     results = asyncio.run(work())
