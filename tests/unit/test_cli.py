@@ -477,12 +477,12 @@ def test_version() -> None:
 
 
 def test_schema_print_all() -> None:
-    """schema print outputs a JSON array describing the three Avro schemas."""
+    """schema print outputs a JSON array describing the five Avro schemas (run's, suppress's)."""
     result = _invoke("schema", "print")
     assert result.exit_code == 0
     described = json.loads(result.stdout)
     assert isinstance(described, list)
-    assert len(described) == 3
+    assert len(described) == 5
     for item in described:
         assert item["schema"]["type"] == "record"
         assert len(item["fingerprint_crc64_avro"]) == 16
@@ -490,6 +490,8 @@ def test_schema_print_all() -> None:
         "io.bouncestream.BounceEvent",
         "io.bouncestream.MailboxCheckpoint",
         "io.bouncestream.DeadLetter",
+        "io.bouncestream.RecipientState",
+        "io.bouncestream.SuppressionChanged",
     ]
     event_fields = {f["name"] for f in described[0]["schema"]["fields"]}
     assert {"event_id", "recipient", "status", "reason", "uidvalidity"} <= event_fields
