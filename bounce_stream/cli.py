@@ -1,6 +1,7 @@
 """The ``bounce-stream`` command line.
 
-Exit codes: 0 success, 1 failure at run time, 2 bad configuration or usage.
+Exit codes: 0 success, 1 failure at run time, 2 bad configuration or usage, 4 a topic the
+command reads does not exist (`suppress`: the events topic; nothing here creates it but `run`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
+EXIT_TOPIC_NOT_FOUND = 4
 
 _config_option = click.option(
     "--config",
@@ -172,16 +174,22 @@ def parse_cmd(
         _fail(f"{unreadable} input(s) could not be read", EXIT_FAILURE)
 
 
-def _run_kafka(work: Any) -> Any:
+def _run_kafka(work: Any, *, topic_not_found: str | None = None) -> Any:
+    """Run ``work``; a Kafka failure is one line and exit 1. With ``topic_not_found`` (a format
+    string with ``{topic}``), a topic that does not exist is that message and exit 4."""
     import asyncio
     import logging
 
-    from bounce_stream.publishing.kafka import KafkaUnavailable, TopicsMissing
+    from bounce_stream.publishing.kafka import KafkaUnavailable, TopicNotFound, TopicsMissing
 
     # aiokafka logs every failed attempt itself; the one line below says what went wrong.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(work)
+    except TopicNotFound as exc:
+        if topic_not_found is None:
+            _fail(f"Kafka: {exc}", EXIT_FAILURE)
+        _fail(topic_not_found.format(topic=exc.topic), EXIT_TOPIC_NOT_FOUND)
     except (KafkaUnavailable, TopicsMissing) as exc:
         _fail(f"Kafka: {exc}", EXIT_FAILURE)
 
@@ -535,6 +543,13 @@ def checkpoint_reset(
     _run_kafka(work())
 
 
+_EVENTS_TOPIC_NOT_FOUND = (
+    "the events topic {topic!r} does not exist, so there is nothing to read. `bounce-stream "
+    "run` creates it at its first start (kafka.create_topics): start it first, or create the "
+    "topic, or correct kafka.events_topic (exit 4)"
+)
+
+
 @main.group("suppress", invoke_without_command=True)
 @_config_option
 @click.pass_context
@@ -544,6 +559,8 @@ def suppress(ctx: click.Context, config: Path | None) -> None:
     Reads the events topic as consumer group suppression.group_id, keeps one RecipientState
     per recipient in suppression.recipients_topic (compacted) and emits SuppressionChanged
     events to suppression.suppressions_topic. See docs/operations.md.
+
+    Exits 4 at once, saying so, when the events topic does not exist (it never creates it).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -553,7 +570,7 @@ def suppress(ctx: click.Context, config: Path | None) -> None:
     settings = _settings(config)
     configure(settings.logging.level, settings.logging.format)
     try:
-        _run_kafka(serve(settings))
+        _run_kafka(serve(settings), topic_not_found=_EVENTS_TOPIC_NOT_FOUND)
     except OSError as exc:  # e.g. the metrics port is taken
         _fail(f"cannot start: {exc.strerror or exc}", EXIT_FAILURE)
 
@@ -570,6 +587,8 @@ def suppress_release(config: Path | None, address: str) -> None:
     from bounce_stream.suppression.processor import release_recipient
 
     settings = _settings(config)
-    outcome = _run_kafka(release_recipient(settings, address))
+    outcome = _run_kafka(
+        release_recipient(settings, address), topic_not_found=_EVENTS_TOPIC_NOT_FOUND
+    )
     what = "released" if outcome.change is not None else "was not suppressed (state cleared)"
     click.echo(f"{address.strip().lower()}: {what}")
