@@ -241,7 +241,7 @@ from pathlib import Path
 import yaml
 from prometheus_client import generate_latest
 
-from bounce_stream.metrics import Metrics
+from bounce_stream.metrics import Metrics, SuppressionMetrics
 from bounce_stream.service import owned_mailboxes, replica_slot
 from bounce_stream.settings import Settings
 
@@ -266,17 +266,21 @@ def walk_keys(node, path=""):
 
 # Every metric name the service exposes, with the sample suffixes Prometheus sees.
 metrics = Metrics.create()
+suppress_metrics = SuppressionMetrics.create()
 exposed: set[str] = set()
-for family in metrics.registry.collect():
-    kind, name = family.type, family.name
-    exposed |= {
-        "counter": {f"{name}_total"},
-        "histogram": {f"{name}_bucket", f"{name}_count", f"{name}_sum"},
-        "info": {f"{name}_info"},
-    }.get(kind, {name})
+for registry in (metrics.registry, suppress_metrics.registry):
+    for family in registry.collect():
+        kind, name = family.type, family.name
+        exposed |= {
+            "counter": {f"{name}_total"},
+            "histogram": {f"{name}_bucket", f"{name}_count", f"{name}_sum"},
+            "info": {f"{name}_info"},
+        }.get(kind, {name})
 (work / "metrics.txt").write_bytes(generate_latest(metrics.registry))
+(work / "suppress-metrics.txt").write_bytes(generate_latest(suppress_metrics.registry))
 
 alerts_src = yaml.safe_load((chart / "files/alerts.yaml").read_text())
+alerts_suppress_src = yaml.safe_load((chart / "files/alerts-suppress.yaml").read_text())
 dashboard_src = json.loads((chart / "files/dashboard.json").read_text())
 
 
@@ -284,7 +288,7 @@ def used_metrics(text: str) -> set[str]:
     return set(re.findall(r"\bbounce_stream_[a-z_]+\b", text))
 
 
-queries = [r["expr"] for g in alerts_src["groups"] for r in g["rules"]]
+queries = [r["expr"] for src in (alerts_src, alerts_suppress_src) for g in src["groups"] for r in g["rules"]]
 queries += [t["expr"] for p in dashboard_src["panels"] for t in p.get("targets", [])]
 for v in dashboard_src["templating"]["list"]:
     q = v.get("query")
@@ -322,6 +326,43 @@ for where, (node, model, owned, chart_only) in pairs.items():
 
 def is_suppress(doc: dict) -> bool:
     return doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "suppress"
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def check_suppress_monitoring(where: str, by_kind: dict) -> None:
+    """The suppress pods are scraped by their own Service and ServiceMonitor, never by the main
+    ones (which would put them under job="bounce-stream"), and get their own rules file."""
+    (wl,) = by_kind["suppress-Deployment"]
+    pod_labels = wl["spec"]["template"]["metadata"]["labels"]
+    services = by_kind.get("suppress-Service", [])
+    if len(services) != 1:
+        fail(where, f"suppress: expected one Service, got {len(services)}")
+        return
+    (svc,) = services
+    if not selects(svc["spec"]["selector"], pod_labels):
+        fail(where, "suppress Service does not select the suppress pods")
+    if not svc["spec"].get("publishNotReadyAddresses"):
+        fail(where, "suppress Service hides not-ready pods from Prometheus")
+    for main in by_kind.get("Service", []):
+        if selects(main["spec"]["selector"], pod_labels):
+            fail(where, f"Service {main['metadata']['name']} selects the suppress pods")
+    for monitor in by_kind.get("ServiceMonitor", []):
+        if selects(monitor["spec"]["selector"]["matchLabels"], svc["metadata"]["labels"]):
+            fail(where, "the main ServiceMonitor selects the suppress Service")
+    for monitor in by_kind.get("suppress-ServiceMonitor", []):
+        if not selects(monitor["spec"]["selector"]["matchLabels"], svc["metadata"]["labels"]):
+            fail(where, "the suppress ServiceMonitor does not select the suppress Service")
+        jobs = [r.get("replacement") for e in monitor["spec"]["endpoints"]
+                for r in e.get("relabelings", []) if r.get("targetLabel") == "job"]
+        if jobs[:1] != ["bounce-stream-suppress"]:
+            fail(where, "the suppress ServiceMonitor does not set job=bounce-stream-suppress")
+    for rule in by_kind.get("suppress-PrometheusRule", []):
+        if rule["spec"] != alerts_suppress_src:
+            fail(where, "the suppress PrometheusRule spec differs from files/alerts-suppress.yaml")
+        (work / f"{where}-suppress-prometheusrule.yaml").write_text(yaml.safe_dump(rule["spec"]))
 
 
 def check_suppress(where: str, deployments: list, config_maps: list) -> None:
@@ -383,15 +424,15 @@ for manifest in sorted(rendered.glob("*.yaml")):
         by_kind.setdefault(d["kind"], []).append(d)
     if "Secret" in by_kind:
         fail(where, "the chart renders a Secret; credentials must come from existing Secrets")
-    # The optional `suppress` Deployment and its ConfigMap (suppress.enabled) are checked apart.
-    for kind in ("Deployment", "ConfigMap"):
-        docs_of_kind = by_kind.get(kind, [])
-        by_kind[kind] = [d for d in docs_of_kind if not is_suppress(d)]
-        for d in docs_of_kind:
-            if is_suppress(d):
-                by_kind.setdefault(f"suppress-{kind}", []).append(d)
+    # The optional `suppress` objects (suppress.enabled) are checked apart.
+    for kind in ("Deployment", "ConfigMap", "Service", "ServiceMonitor", "PrometheusRule"):
+        for d in by_kind.pop(kind, []):
+            by_kind.setdefault(f"suppress-{kind}" if is_suppress(d) else kind, []).append(d)
     if by_kind.get("suppress-Deployment"):
         check_suppress(where, by_kind["suppress-Deployment"], by_kind.get("suppress-ConfigMap", []))
+        check_suppress_monitoring(where, by_kind)
+    elif any(k.startswith("suppress-") for k in by_kind):
+        fail(where, f"suppress objects without the suppress Deployment: {sorted(by_kind)}")
     workloads = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
     if len(workloads) != 1:
         fail(where, f"expected one Deployment or StatefulSet, got {len(workloads)}")
@@ -528,24 +569,29 @@ PY
     done
     promtool check metrics <"$TMP/contract/metrics.txt" >"$TMP/promtool-metrics.log" 2>&1 \
         || { cat "$TMP/promtool-metrics.log" >&2; die "promtool check metrics on the service's metric families"; }
+    promtool check metrics <"$TMP/contract/suppress-metrics.txt" >"$TMP/promtool-metrics.log" 2>&1 \
+        || { cat "$TMP/promtool-metrics.log" >&2; die "promtool check metrics on the suppress processor's metric families"; }
     info "ok: promtool check metrics"
 }
 
 # --------------------------------------------------------------------------------- promtool
 check_rules() {
-    step "promtool check rules + test rules"
-    promtool check rules "$CHART/files/alerts.yaml" >"$TMP/rules.log" 2>&1 \
-        || { cat "$TMP/rules.log" >&2; die "promtool check rules files/alerts.yaml"; }
-    info "ok: $(grep -o '[0-9]* rules found' "$TMP/rules.log")"
-    (cd "$CHART/files" && promtool test rules alerts.test.yaml) >"$TMP/rules-test.log" 2>&1 \
-        || { cat "$TMP/rules-test.log" >&2; die "promtool test rules files/alerts.test.yaml"; }
-    # Every alert must have a unit test.
-    local alert missing=()
-    while IFS= read -r alert; do
-        grep -q "alertname: $alert\$" "$CHART/files/alerts.test.yaml" || missing+=("$alert")
-    done < <(sed -n 's/^ *- alert: *//p' "$CHART/files/alerts.yaml")
-    [ "${#missing[@]}" -eq 0 ] || die "alerts without a promtool test: ${missing[*]}"
-    info "ok: promtool test rules (every alert tested)"
+    step "promtool check rules + test rules (files/alerts.yaml, files/alerts-suppress.yaml)"
+    local rules name alert missing
+    for rules in alerts alerts-suppress; do
+        name="files/$rules.yaml"
+        promtool check rules "$CHART/$name" >"$TMP/rules.log" 2>&1 \
+            || { cat "$TMP/rules.log" >&2; die "promtool check rules $name"; }
+        (cd "$CHART/files" && promtool test rules "$rules.test.yaml") >"$TMP/rules-test.log" 2>&1 \
+            || { cat "$TMP/rules-test.log" >&2; die "promtool test rules files/$rules.test.yaml"; }
+        # Every alert must have a unit test.
+        missing=()
+        while IFS= read -r alert; do
+            grep -q "alertname: $alert\$" "$CHART/files/$rules.test.yaml" || missing+=("$alert")
+        done < <(sed -n 's/^ *- alert: *//p' "$CHART/$name")
+        [ "${#missing[@]}" -eq 0 ] || die "alerts of $name without a promtool test: ${missing[*]}"
+        info "ok: $name: $(grep -o '[0-9]* rules found' "$TMP/rules.log"), promtool test rules (every alert tested)"
+    done
 }
 
 # ---------------------------------------------------------------------------------- hadolint
