@@ -232,6 +232,16 @@ def _kafka_only_settings(bootstrap: str | None, kafka_config: Path | None) -> Se
     _fail("invalid Kafka configuration:\n  " + "\n  ".join(problems), EXIT_CONFIG)
 
 
+def _raw_dir(path: Path, topic: str) -> None:
+    """Check --save-raw: dead letters only; create the directory."""
+    if topic != "dead-letter":
+        raise click.BadParameter("only with --topic dead-letter", param_hint="--save-raw")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot create {path}: {exc.strerror}", EXIT_CONFIG)
+
+
 @main.command("consume")
 @_config_option
 @click.option(
@@ -262,6 +272,15 @@ def _kafka_only_settings(bootstrap: str | None, kafka_config: Path | None) -> Se
     default=None,
     help="Stop once nothing arrived for this many seconds (default: follow forever).",
 )
+@click.option(
+    "--save-raw",
+    "save_raw",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --topic dead-letter: write each dead letter's message bytes to "
+    "DIR/dead-letter-<partition>-<offset>.eml (for `parse`, or to append it to the mailbox "
+    "again); the JSON line names the file.",
+)
 def consume_cmd(
     config: Path | None,
     bootstrap: str | None,
@@ -270,12 +289,14 @@ def consume_cmd(
     from_beginning: bool,
     max_messages: int | None,
     idle_timeout: float | None,
+    save_raw: Path | None,
 ) -> None:
     """Tail a topic with read_committed, decode the Avro values, print JSON lines.
 
     With -b/--bootstrap-server or --kafka-config only the Kafka (and schema registry)
     settings are read, so no IMAP password is needed. At the end a summary line goes to
-    standard error.
+    standard error. Dead letters print the size of their message bytes, not the bytes;
+    --save-raw DIR writes them to files (docs/operations.md: replaying dead letters).
     """
     import time
 
@@ -285,6 +306,8 @@ def consume_cmd(
     from bounce_stream.events import to_json_ready
     from bounce_stream.publishing.reading import tail
 
+    if save_raw is not None:
+        _raw_dir(save_raw, topic)
     if bootstrap is not None or kafka_config is not None:
         settings = _kafka_only_settings(bootstrap, kafka_config)
     else:
@@ -326,7 +349,12 @@ def consume_cmd(
                 try:
                     value = await decoder.decode_async(rec.value, rec.headers)
                     if "raw" in value:  # dead letters: show size, not the bytes
-                        value["raw"] = f"<{len(value['raw'])} bytes>"
+                        raw = value["raw"]
+                        value["raw"] = f"<{len(raw)} bytes>"
+                        if save_raw is not None and raw:
+                            path = save_raw / f"dead-letter-{rec.partition}-{rec.offset}.eml"
+                            path.write_bytes(raw)
+                            line["raw_file"] = str(path)
                     line["value"] = to_json_ready(value)
                 except (DecodeError, RegistryError) as exc:
                     counts["undecodable"] += 1

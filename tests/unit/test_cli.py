@@ -629,3 +629,13 @@ def test_config_check_invalid_config_exits_2_without_the_secret(tmp_path: Path) 
     assert result.exit_code == 2
     assert "mailboxes.0.port" in result.stderr
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_consume_save_raw_is_refused_for_topics_other_than_dead_letters(tmp_path: Path) -> None:
+    """--save-raw only makes sense for dead letters: elsewhere it is a usage error (exit 2),
+    refused before any connection and without creating the directory."""
+    target = tmp_path / "raw"
+    result = _invoke("consume", "-b", "127.0.0.1:1", "--topic", "events", "--save-raw", str(target))
+    assert result.exit_code == 2
+    assert "only with --topic dead-letter" in result.stderr
+    assert not target.exists()
