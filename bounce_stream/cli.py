@@ -1,6 +1,7 @@
 """The ``bounce-stream`` command line.
 
-Exit codes: 0 success, 1 failure at run time, 2 bad configuration or usage.
+Exit codes: 0 success, 1 failure at run time, 2 bad configuration or usage, 4 a topic the
+command reads does not exist (`suppress`: the events topic; nothing here creates it but `run`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
+EXIT_TOPIC_NOT_FOUND = 4
 
 _config_option = click.option(
     "--config",
@@ -172,16 +174,22 @@ def parse_cmd(
         _fail(f"{unreadable} input(s) could not be read", EXIT_FAILURE)
 
 
-def _run_kafka(work: Any) -> Any:
+def _run_kafka(work: Any, *, topic_not_found: str | None = None) -> Any:
+    """Run ``work``; a Kafka failure is one line and exit 1. With ``topic_not_found`` (a format
+    string with ``{topic}``), a topic that does not exist is that message and exit 4."""
     import asyncio
     import logging
 
-    from bounce_stream.publishing.kafka import KafkaUnavailable, TopicsMissing
+    from bounce_stream.publishing.kafka import KafkaUnavailable, TopicNotFound, TopicsMissing
 
     # aiokafka logs every failed attempt itself; the one line below says what went wrong.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(work)
+    except TopicNotFound as exc:
+        if topic_not_found is None:
+            _fail(f"Kafka: {exc}", EXIT_FAILURE)
+        _fail(topic_not_found.format(topic=exc.topic), EXIT_TOPIC_NOT_FOUND)
     except (KafkaUnavailable, TopicsMissing) as exc:
         _fail(f"Kafka: {exc}", EXIT_FAILURE)
 
@@ -224,6 +232,16 @@ def _kafka_only_settings(bootstrap: str | None, kafka_config: Path | None) -> Se
     _fail("invalid Kafka configuration:\n  " + "\n  ".join(problems), EXIT_CONFIG)
 
 
+def _raw_dir(path: Path, topic: str) -> None:
+    """Check --save-raw: dead letters only; create the directory."""
+    if topic != "dead-letter":
+        raise click.BadParameter("only with --topic dead-letter", param_hint="--save-raw")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"cannot create {path}: {exc.strerror}", EXIT_CONFIG)
+
+
 @main.command("consume")
 @_config_option
 @click.option(
@@ -254,6 +272,15 @@ def _kafka_only_settings(bootstrap: str | None, kafka_config: Path | None) -> Se
     default=None,
     help="Stop once nothing arrived for this many seconds (default: follow forever).",
 )
+@click.option(
+    "--save-raw",
+    "save_raw",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --topic dead-letter: write each dead letter's message bytes to "
+    "DIR/dead-letter-<partition>-<offset>.eml (for `parse`, or to append it to the mailbox "
+    "again); the JSON line names the file.",
+)
 def consume_cmd(
     config: Path | None,
     bootstrap: str | None,
@@ -262,12 +289,14 @@ def consume_cmd(
     from_beginning: bool,
     max_messages: int | None,
     idle_timeout: float | None,
+    save_raw: Path | None,
 ) -> None:
     """Tail a topic with read_committed, decode the Avro values, print JSON lines.
 
     With -b/--bootstrap-server or --kafka-config only the Kafka (and schema registry)
     settings are read, so no IMAP password is needed. At the end a summary line goes to
-    standard error.
+    standard error. Dead letters print the size of their message bytes, not the bytes;
+    --save-raw DIR writes them to files (docs/operations.md: replaying dead letters).
     """
     import time
 
@@ -277,6 +306,8 @@ def consume_cmd(
     from bounce_stream.events import to_json_ready
     from bounce_stream.publishing.reading import tail
 
+    if save_raw is not None:
+        _raw_dir(save_raw, topic)
     if bootstrap is not None or kafka_config is not None:
         settings = _kafka_only_settings(bootstrap, kafka_config)
     else:
@@ -318,7 +349,12 @@ def consume_cmd(
                 try:
                     value = await decoder.decode_async(rec.value, rec.headers)
                     if "raw" in value:  # dead letters: show size, not the bytes
-                        value["raw"] = f"<{len(value['raw'])} bytes>"
+                        raw = value["raw"]
+                        value["raw"] = f"<{len(raw)} bytes>"
+                        if save_raw is not None and raw:
+                            path = save_raw / f"dead-letter-{rec.partition}-{rec.offset}.eml"
+                            path.write_bytes(raw)
+                            line["raw_file"] = str(path)
                     line["value"] = to_json_ready(value)
                 except (DecodeError, RegistryError) as exc:
                     counts["undecodable"] += 1
@@ -371,6 +407,30 @@ async def _check_kafka(settings: Settings) -> tuple[bool, str]:
     return True, f"Kafka {kafka.bootstrap_servers}: reachable, {what}"
 
 
+async def _check_registry(settings: Settings) -> tuple[bool, str]:
+    """Reach the schema registry with the configured credentials and check that each value
+    subject `run` registers accepts the shipped schema (what `schema check` does)."""
+    from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient, topic_schemas
+
+    url = settings.schema_registry.url
+    try:
+        client = SchemaRegistryClient.from_settings(settings.schema_registry)
+        verdicts = [
+            (target.subject, await client.check_compatibility(target.subject, target.schema))
+            for target in topic_schemas(settings.kafka)
+        ]
+    except (RegistryError, ValueError) as exc:
+        return False, f"schema registry: {exc}"
+    refused = [subject for subject, verdict in verdicts if not verdict.compatible]
+    if refused:
+        reasons = "; ".join(m for _, v in verdicts if not v.compatible for m in v.messages[:1])
+        return False, (
+            f"schema registry {url}: the shipped schema is incompatible with "
+            f"{', '.join(refused)}" + (f" ({reasons})" if reasons else "")
+        )
+    return True, f"schema registry {url}: reachable, {len(verdicts)} subject(s) compatible"
+
+
 async def _check_mailbox(mb: MailboxSettings) -> tuple[bool, str]:
     from bounce_stream.mailbox.imap import ImapError, ImapMailbox
 
@@ -391,10 +451,13 @@ async def _check_mailbox(mb: MailboxSettings) -> tuple[bool, str]:
 @config_group.command("check")
 @_config_option
 def config_check(config: Path | None) -> None:
-    """Validate the config, resolve its secrets and try Kafka and every IMAP mailbox.
+    """Validate the config, resolve its secrets and try Kafka, the schema registry (when
+    schema_registry.url is set) and every IMAP mailbox.
 
-    One line per check; exit 0 when all pass, 1 when a connection fails, 2 when the config
-    itself is invalid. No secret is ever printed.
+    The registry check logs in and asks, for each value subject `run` registers, whether the
+    shipped schema is compatible with its latest version. One line per check; exit 0 when all
+    pass, 1 when a connection or the registry check fails, 2 when the config itself is
+    invalid. No secret is ever printed.
     """
     import asyncio
     import logging
@@ -416,7 +479,10 @@ def config_check(config: Path | None) -> None:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
     async def work() -> list[tuple[bool, str]]:
-        checks = [_check_kafka(settings), *(_check_mailbox(mb) for mb in settings.mailboxes)]
+        checks = [_check_kafka(settings)]
+        if settings.schema_registry.url:
+            checks.append(_check_registry(settings))
+        checks.extend(_check_mailbox(mb) for mb in settings.mailboxes)
         return list(await asyncio.gather(*checks))
 
     results = asyncio.run(work())
@@ -510,6 +576,13 @@ def checkpoint_reset(
     _run_kafka(work())
 
 
+_EVENTS_TOPIC_NOT_FOUND = (
+    "the events topic {topic!r} does not exist, so there is nothing to read. `bounce-stream "
+    "run` creates it at its first start (kafka.create_topics): start it first, or create the "
+    "topic, or correct kafka.events_topic (exit 4)"
+)
+
+
 @main.group("suppress", invoke_without_command=True)
 @_config_option
 @click.pass_context
@@ -519,6 +592,8 @@ def suppress(ctx: click.Context, config: Path | None) -> None:
     Reads the events topic as consumer group suppression.group_id, keeps one RecipientState
     per recipient in suppression.recipients_topic (compacted) and emits SuppressionChanged
     events to suppression.suppressions_topic. See docs/operations.md.
+
+    Exits 4 at once, saying so, when the events topic does not exist (it never creates it).
     """
     if ctx.invoked_subcommand is not None:
         return
@@ -528,7 +603,7 @@ def suppress(ctx: click.Context, config: Path | None) -> None:
     settings = _settings(config)
     configure(settings.logging.level, settings.logging.format)
     try:
-        _run_kafka(serve(settings))
+        _run_kafka(serve(settings), topic_not_found=_EVENTS_TOPIC_NOT_FOUND)
     except OSError as exc:  # e.g. the metrics port is taken
         _fail(f"cannot start: {exc.strerror or exc}", EXIT_FAILURE)
 
@@ -545,7 +620,9 @@ def suppress_release(config: Path | None, address: str) -> None:
     from bounce_stream.suppression.processor import release_recipient
 
     settings = _settings(config)
-    outcome = _run_kafka(release_recipient(settings, address))
+    outcome = _run_kafka(
+        release_recipient(settings, address), topic_not_found=_EVENTS_TOPIC_NOT_FOUND
+    )
     what = "released" if outcome.change is not None else "was not suppressed (state cleared)"
     click.echo(f"{address.strip().lower()}: {what}")
 

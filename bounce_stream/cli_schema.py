@@ -1,5 +1,9 @@
 """``bounce-stream schema print|register|check``: the Avro schemas and the Schema Registry.
 
+Five schemas: the three `run` writes (bounce_event, mailbox_checkpoint, dead_letter) and the two
+`suppress` writes (recipient_state, suppression_changed). `suppress` always writes single-object
+encoding; registering its subjects lets the registry guard their evolution too.
+
 Exit codes: 0 success, 1 a schema is incompatible, 2 bad configuration, 3 registry error.
 """
 
@@ -9,7 +13,7 @@ import asyncio
 import json
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar, cast
 
 import click
 
@@ -18,15 +22,20 @@ from bounce_stream.encoding.registry import (
     SchemaRegistryClient,
     TopicSchema,
     topic_schemas,
+    value_subject,
 )
 from bounce_stream.encoding.schemas import SCHEMA_NAMES, AvroSchema, SchemaName, get_schema
 from bounce_stream.settings import ConfigError, Settings, load_settings
+from bounce_stream.suppression.codec import recipient_state_schema, suppression_changed_schema
 
 EXIT_INCOMPATIBLE = 1
 EXIT_CONFIG = 2
 EXIT_REGISTRY = 3
 
 _T = TypeVar("_T")
+
+SUPPRESSION_SCHEMA_NAMES: Final = ("recipient_state", "suppression_changed")
+ALL_SCHEMA_NAMES: Final[tuple[str, ...]] = (*SCHEMA_NAMES, *SUPPRESSION_SCHEMA_NAMES)
 
 _config_option = click.option(
     "--config",
@@ -49,6 +58,32 @@ def _describe(schema: AvroSchema) -> dict[str, Any]:
         "fingerprint_crc64_avro": schema.fingerprint_hex,
         "schema": schema.definition,
     }
+
+
+def _schema(name: str) -> AvroSchema:
+    if name == "recipient_state":
+        return recipient_state_schema()
+    if name == "suppression_changed":
+        return suppression_changed_schema()
+    return get_schema(cast(SchemaName, name))  # one of SCHEMA_NAMES: click checked it
+
+
+def _targets(settings: Settings) -> tuple[TopicSchema, ...]:
+    """The value subjects of the five topics: `run`'s three, then `suppress`'s two."""
+    suppression = settings.suppression
+    return (
+        *topic_schemas(settings.kafka),
+        TopicSchema(
+            suppression.recipients_topic,
+            value_subject(suppression.recipients_topic),
+            recipient_state_schema(),
+        ),
+        TopicSchema(
+            suppression.suppressions_topic,
+            value_subject(suppression.suppressions_topic),
+            suppression_changed_schema(),
+        ),
+    )
 
 
 def _settings(config: Path | None) -> Settings:
@@ -81,27 +116,27 @@ def schema() -> None:
 
 
 @schema.command("print")
-@click.argument("name", required=False, type=click.Choice(SCHEMA_NAMES))
-def print_cmd(name: SchemaName | None) -> None:
-    """Pretty JSON of schema NAME (an object), or of all three (an array), with fingerprints.
+@click.argument("name", required=False, type=click.Choice(ALL_SCHEMA_NAMES))
+def print_cmd(name: str | None) -> None:
+    """Pretty JSON of schema NAME (an object), or of all five (an array), with fingerprints.
 
     The CRC-64-AVRO fingerprint is shown as Java prints it: the 64-bit number in hex (the
     single-object header holds the same number little-endian). See docs/consuming.md.
     """
     if name is not None:
-        described: Any = _describe(get_schema(name))
+        described: Any = _describe(_schema(name))
     else:
-        described = [_describe(get_schema(n)) for n in SCHEMA_NAMES]
+        described = [_describe(_schema(n)) for n in ALL_SCHEMA_NAMES]
     click.echo(json.dumps(described, indent=2, ensure_ascii=False))
 
 
 @schema.command("register")
 @_config_option
 def register_cmd(config: Path | None) -> None:
-    """Register the three value subjects (<topic>-value) and print their ids."""
+    """Register the five value subjects (<topic>-value) and print their ids."""
     settings = _settings(config)
     client = _client(settings)
-    targets = topic_schemas(settings.kafka)
+    targets = _targets(settings)
 
     async def register_all() -> list[tuple[TopicSchema, int]]:
         return [(t, await client.register(t.subject, t.schema)) for t in targets]
@@ -113,10 +148,11 @@ def register_cmd(config: Path | None) -> None:
 @schema.command("check")
 @_config_option
 def check_cmd(config: Path | None) -> None:
-    """Check the local schemas against each subject's latest version; exit 1 if incompatible."""
+    """Check the five local schemas against each subject's latest version; exit 1 if one is
+    incompatible (a subject without versions accepts any schema)."""
     settings = _settings(config)
     client = _client(settings)
-    targets = topic_schemas(settings.kafka)
+    targets = _targets(settings)
 
     async def check_all() -> list[tuple[TopicSchema, bool, tuple[str, ...]]]:
         results = []

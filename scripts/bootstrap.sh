@@ -4,8 +4,11 @@
 #   1. Debian packages: dovecot-imapd (IMAP server for integration tests) and kcat (independent
 #      Kafka client). apt-get update/install only run when something is missing. No system
 #      Dovecot is left running: tests start private instances with `dovecot -c FILE`.
-#   2. .venv in the repo with `pip install -e '.[test]'`, skipped while pyproject.toml is
-#      unchanged (stamp file holding its hash).
+#   2. .venv in the repo: the locked dependencies (`pip install --require-hashes -r
+#      requirements.lock -r requirements-test.lock`, wheels only), then the project itself
+#      editable with --no-deps --no-build-isolation (nothing unlocked is fetched). Skipped while
+#      pyproject.toml and the lock files are unchanged (stamp file holding their hashes).
+#      Regenerate the locks with scripts/lock.sh.
 #   3. The Kafka broker classpath (kafka_2.13 + log4j2 backend) resolved from Maven Central into
 #      ${BOUNCE_STREAM_CACHE:-$HOME/.cache/bounce-stream}/kafka-<version>/lib (outside git).
 #
@@ -108,20 +111,29 @@ setup_venv() {
     "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
         || die "$PYTHON is $("$PYTHON" --version 2>&1); bounce-stream needs Python >= 3.11"
     local stamp="$VENV/.bounce-stream-stamp" want
-    want="$(sha256sum "$REPO/pyproject.toml" | cut -d' ' -f1) $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
+    local locks=("$REPO/requirements.lock" "$REPO/requirements-test.lock")
+    for f in "${locks[@]}"; do [ -f "$f" ] || die "$f missing (scripts/lock.sh writes it)"; done
+    want="$(cat "$REPO/pyproject.toml" "${locks[@]}" | sha256sum | cut -d' ' -f1) $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
     if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-        info "up to date (pyproject.toml unchanged)"
+        info "up to date (pyproject.toml and lock files unchanged)"
         return
     fi
     if [ ! -x "$VENV/bin/python" ]; then
         info "python3 -m venv .venv"
         "$PYTHON" -m venv "$VENV" || die "could not create $VENV (Debian: apt-get install python3-venv)"
     fi
-    info "pip install -e '.[test]' (log: $VENV/pip-install.log)"
-    if ! (cd "$REPO" && "$VENV/bin/python" -m pip install --disable-pip-version-check -q \
-        -e '.[test]') >"$VENV/pip-install.log" 2>&1; then
+    local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check -q)
+    info "pip install --require-hashes -r requirements.lock -r requirements-test.lock (log: $VENV/pip-install.log)"
+    if ! (cd "$REPO" && "${pip[@]}" --require-hashes --only-binary :all: \
+        -r requirements.lock -r requirements-test.lock) >"$VENV/pip-install.log" 2>&1; then
         tail -30 "$VENV/pip-install.log" >&2
-        die "pip install -e '.[test]' failed (log: $VENV/pip-install.log)"
+        die "installing the locked dependencies failed (log: $VENV/pip-install.log)"
+    fi
+    info "pip install --no-deps --no-build-isolation -e ."
+    if ! (cd "$REPO" && "${pip[@]}" --no-deps --no-build-isolation --no-index -e .) \
+        >>"$VENV/pip-install.log" 2>&1; then
+        tail -30 "$VENV/pip-install.log" >&2
+        die "pip install --no-deps -e . failed (log: $VENV/pip-install.log)"
     fi
     printf '%s\n' "$want" >"$stamp"
     info "installed"

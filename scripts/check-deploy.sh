@@ -9,15 +9,18 @@
 #      `helm template` of each into a temp dir, `kubernetes-validate --strict -k 1.33` on it,
 #      and renders the chart must refuse (two Deployment replicas, a password in values).
 #   3. The image's install steps (Dockerfile stage 1): the files .dockerignore admits are taken
-#      from git HEAD into a temp build context, `pip wheel` builds every wheel, a clean venv installs them and
-#      runs `bounce-stream --version`.
+#      from git HEAD into a temp build context; requirements.lock is installed with
+#      --require-hashes into a venv without pip, the wheel is built with the locked build backend
+#      (requirements-build.lock) and installed --no-deps; `pip check`, `bounce-stream --version`,
+#      and no pip/setuptools/wheel/hatchling/pytest/tests in that venv.
 #   4. Contract between chart and service, in that venv: each rendered config.yaml loads with
 #      bounce_stream.settings (secret paths pointed at dummy files), every *_file it names is
 #      mounted, the pod spec is "restricted", no Secret is rendered, the PrometheusRule and the
 #      dashboard ConfigMap carry files/alerts.yaml and files/dashboard.json unchanged, and every
 #      metric they query is defined in bounce_stream/metrics.py (plus `promtool check metrics`).
 #   5. `promtool check rules` + `promtool test rules` on helm/bounce-stream/files/alerts*.yaml.
-#   6. `hadolint --failure-threshold warning Dockerfile`.
+#   6. `hadolint --failure-threshold warning Dockerfile`; the base image's digest pin (a NOTE when
+#      missing; a failure with BOUNCE_STREAM_REQUIRE_BASE_DIGEST=1).
 #
 # Exits non-zero on the first failure, naming it. Renders and builds go to a temp dir that is
 # removed at exit; nothing is written into the repository.
@@ -26,6 +29,7 @@
 #   BOUNCE_STREAM_CACHE   cache root (default: $HOME/.cache/bounce-stream)
 #   KEEP_TMP=1            keep the temp dir (rendered manifests, wheels) for inspection
 #   BOUNCE_STREAM_CHECK_WORKTREE=1   build the wheel from the work tree instead of git HEAD
+#   BOUNCE_STREAM_REQUIRE_BASE_DIGEST=1   fail when the Dockerfile's base image has no digest
 set -Eeuo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -169,16 +173,18 @@ EOF
 # ------------------------------------------------------------------------- image install proof
 VENV=""
 check_image_install() {
-    step "image install steps: pip wheel from the .dockerignore context, install into a clean venv"
+    step "image install steps: locked deps into a pip-less venv, wheel from the .dockerignore context"
     local ctx="$TMP/context"
     mkdir -p "$ctx"
     # The files the Dockerfile COPYs; .dockerignore must admit each of them. They come from the
     # committed tree (HEAD), as CI and a release build see them, so that a colleague's
     # half-written change in the shared work tree does not decide this check;
     # BOUNCE_STREAM_CHECK_WORKTREE=1 takes the work tree instead (what `docker build .` sends).
-    local p paths=(pyproject.toml README.md LICENSE NOTICE CHANGELOG.md schemas bounce_stream)
+    local p paths=(pyproject.toml requirements.lock requirements-build.lock README.md LICENSE NOTICE
+                   CHANGELOG.md schemas bounce_stream)
     for p in "${paths[@]}"; do
         grep -qx "!$p/\?" "$REPO/.dockerignore" || die ".dockerignore does not admit $p, which the Dockerfile copies"
+        grep -q "^COPY .*\b$p\b" "$REPO/Dockerfile" || die "the Dockerfile does not COPY $p"
     done
     if [ "${BOUNCE_STREAM_CHECK_WORKTREE:-0}" != 1 ] && git -C "$REPO" rev-parse --verify -q HEAD >/dev/null; then
         info "build context: git HEAD $(git -C "$REPO" rev-parse --short HEAD)"
@@ -188,22 +194,39 @@ check_image_install() {
         for p in "${paths[@]}"; do cp -R "$REPO/$p" "$ctx/"; done
         find "$ctx" -name __pycache__ -prune -exec rm -rf {} +
     fi
-    info "pip wheel (log: $TMP/wheel.log)"
-    (cd "$ctx" && python3 -m pip wheel --disable-pip-version-check -q --wheel-dir "$TMP/wheels" .) \
-        >"$TMP/wheel.log" 2>&1 || { tail -30 "$TMP/wheel.log" >&2; die "pip wheel of the project failed"; }
+    # The Dockerfile's stage 1, step by step (the base image's python and pip are python3's).
     VENV="$TMP/image-venv"
-    python3 -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-index \
-        --find-links "$TMP/wheels" "$TMP"/wheels/bounce_stream-*.whl >"$TMP/install.log" 2>&1 \
-        || { tail -30 "$TMP/install.log" >&2; die "installing the wheel from local wheels only failed"; }
+    local pip=(python3 -m pip --disable-pip-version-check -q) build="$TMP/build-venv"
+    python3 -m venv --without-pip "$VENV"
+    info "1. pip install --require-hashes --only-binary :all: -r requirements.lock (log: $TMP/install.log)"
+    (cd "$ctx" && "${pip[@]}" --python "$VENV/bin/python" install --require-hashes \
+        --only-binary :all: -r requirements.lock) >"$TMP/install.log" 2>&1 \
+        || { tail -30 "$TMP/install.log" >&2; die "installing requirements.lock with --require-hashes failed"; }
+    info "2. the build backend from requirements-build.lock"
+    python3 -m venv "$build"
+    (cd "$ctx" && "$build/bin/python" -m pip install --disable-pip-version-check -q \
+        --require-hashes --only-binary :all: -r requirements-build.lock) >>"$TMP/install.log" 2>&1 \
+        || { tail -30 "$TMP/install.log" >&2; die "installing requirements-build.lock failed"; }
+    info "3. pip wheel --no-deps --no-build-isolation, install it --no-deps, pip check"
+    (cd "$ctx" && "$build/bin/python" -m pip wheel --disable-pip-version-check -q --no-deps \
+        --no-build-isolation --wheel-dir "$TMP/wheels" .) >"$TMP/wheel.log" 2>&1 \
+        || { tail -30 "$TMP/wheel.log" >&2; die "pip wheel of the project failed"; }
+    "${pip[@]}" --python "$VENV/bin/python" install --no-deps --no-index "$TMP"/wheels/bounce_stream-*.whl \
+        >>"$TMP/install.log" 2>&1 || { tail -30 "$TMP/install.log" >&2; die "installing the wheel --no-deps failed"; }
+    "${pip[@]}" --python "$VENV/bin/python" check >"$TMP/pip-check.log" 2>&1 \
+        || { cat "$TMP/pip-check.log" >&2; die "requirements.lock misses a dependency (pip check)"; }
     local out
     out="$("$VENV/bin/bounce-stream" --version 2>&1)" || die "bounce-stream --version failed: $out"
-    info "ok: $out ($(find "$TMP/wheels" -name '*.whl' | wc -l) wheels)"
-    if "$VENV/bin/bounce-stream" run --help >/dev/null 2>&1; then
-        info "ok: bounce-stream run --help"
-    else
-        info "NOTE: 'bounce-stream run' is not in this build yet (the image's CMD needs it)"
-    fi
+    info "ok: $out ($(grep -c '^[A-Za-z0-9]' "$ctx/requirements.lock") locked dependencies)"
+    "$VENV/bin/bounce-stream" run --help >/dev/null 2>&1 || die "bounce-stream run --help failed in the image venv"
+    # What stage 2 copies: no installer, build backend, test runner or test package.
+    local site unwanted
+    site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
+    unwanted="$(cd "$site" && ls -d pip setuptools wheel hatchling _pytest pytest tests test 2>/dev/null || true)"
+    [ -z "$unwanted" ] || die "the image venv holds: $(echo "$unwanted" | tr '\n' ' ')"
+    unwanted="$(cd "$VENV/bin" && ls pip* easy_install* pytest py.test 2>/dev/null || true)"
+    [ -z "$unwanted" ] || die "the image venv's bin holds: $(echo "$unwanted" | tr '\n' ' ')"
+    info "ok: no pip, setuptools, wheel, build backend or tests in the image venv ($(du -sh "$VENV" | cut -f1))"
 }
 
 # ------------------------------------------------------------------- chart/service contract
@@ -220,7 +243,7 @@ from pathlib import Path
 import yaml
 from prometheus_client import generate_latest
 
-from bounce_stream.metrics import Metrics
+from bounce_stream.metrics import Metrics, SuppressionMetrics
 from bounce_stream.service import owned_mailboxes, replica_slot
 from bounce_stream.settings import Settings
 
@@ -245,17 +268,21 @@ def walk_keys(node, path=""):
 
 # Every metric name the service exposes, with the sample suffixes Prometheus sees.
 metrics = Metrics.create()
+suppress_metrics = SuppressionMetrics.create()
 exposed: set[str] = set()
-for family in metrics.registry.collect():
-    kind, name = family.type, family.name
-    exposed |= {
-        "counter": {f"{name}_total"},
-        "histogram": {f"{name}_bucket", f"{name}_count", f"{name}_sum"},
-        "info": {f"{name}_info"},
-    }.get(kind, {name})
+for registry in (metrics.registry, suppress_metrics.registry):
+    for family in registry.collect():
+        kind, name = family.type, family.name
+        exposed |= {
+            "counter": {f"{name}_total"},
+            "histogram": {f"{name}_bucket", f"{name}_count", f"{name}_sum"},
+            "info": {f"{name}_info"},
+        }.get(kind, {name})
 (work / "metrics.txt").write_bytes(generate_latest(metrics.registry))
+(work / "suppress-metrics.txt").write_bytes(generate_latest(suppress_metrics.registry))
 
 alerts_src = yaml.safe_load((chart / "files/alerts.yaml").read_text())
+alerts_suppress_src = yaml.safe_load((chart / "files/alerts-suppress.yaml").read_text())
 dashboard_src = json.loads((chart / "files/dashboard.json").read_text())
 
 
@@ -263,7 +290,7 @@ def used_metrics(text: str) -> set[str]:
     return set(re.findall(r"\bbounce_stream_[a-z_]+\b", text))
 
 
-queries = [r["expr"] for g in alerts_src["groups"] for r in g["rules"]]
+queries = [r["expr"] for src in (alerts_src, alerts_suppress_src) for g in src["groups"] for r in g["rules"]]
 queries += [t["expr"] for p in dashboard_src["panels"] for t in p.get("targets", [])]
 for v in dashboard_src["templating"]["list"]:
     q = v.get("query")
@@ -317,6 +344,43 @@ for where, (node, model, owned, chart_only) in pairs.items():
 
 def is_suppress(doc: dict) -> bool:
     return doc["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "suppress"
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def check_suppress_monitoring(where: str, by_kind: dict) -> None:
+    """The suppress pods are scraped by their own Service and ServiceMonitor, never by the main
+    ones (which would put them under job="bounce-stream"), and get their own rules file."""
+    (wl,) = by_kind["suppress-Deployment"]
+    pod_labels = wl["spec"]["template"]["metadata"]["labels"]
+    services = by_kind.get("suppress-Service", [])
+    if len(services) != 1:
+        fail(where, f"suppress: expected one Service, got {len(services)}")
+        return
+    (svc,) = services
+    if not selects(svc["spec"]["selector"], pod_labels):
+        fail(where, "suppress Service does not select the suppress pods")
+    if not svc["spec"].get("publishNotReadyAddresses"):
+        fail(where, "suppress Service hides not-ready pods from Prometheus")
+    for main in by_kind.get("Service", []):
+        if selects(main["spec"]["selector"], pod_labels):
+            fail(where, f"Service {main['metadata']['name']} selects the suppress pods")
+    for monitor in by_kind.get("ServiceMonitor", []):
+        if selects(monitor["spec"]["selector"]["matchLabels"], svc["metadata"]["labels"]):
+            fail(where, "the main ServiceMonitor selects the suppress Service")
+    for monitor in by_kind.get("suppress-ServiceMonitor", []):
+        if not selects(monitor["spec"]["selector"]["matchLabels"], svc["metadata"]["labels"]):
+            fail(where, "the suppress ServiceMonitor does not select the suppress Service")
+        jobs = [r.get("replacement") for e in monitor["spec"]["endpoints"]
+                for r in e.get("relabelings", []) if r.get("targetLabel") == "job"]
+        if jobs[:1] != ["bounce-stream-suppress"]:
+            fail(where, "the suppress ServiceMonitor does not set job=bounce-stream-suppress")
+    for rule in by_kind.get("suppress-PrometheusRule", []):
+        if rule["spec"] != alerts_suppress_src:
+            fail(where, "the suppress PrometheusRule spec differs from files/alerts-suppress.yaml")
+        (work / f"{where}-suppress-prometheusrule.yaml").write_text(yaml.safe_dump(rule["spec"]))
 
 
 def check_suppress(where: str, deployments: list, config_maps: list) -> None:
@@ -378,15 +442,15 @@ for manifest in sorted(rendered.glob("*.yaml")):
         by_kind.setdefault(d["kind"], []).append(d)
     if "Secret" in by_kind:
         fail(where, "the chart renders a Secret; credentials must come from existing Secrets")
-    # The optional `suppress` Deployment and its ConfigMap (suppress.enabled) are checked apart.
-    for kind in ("Deployment", "ConfigMap"):
-        docs_of_kind = by_kind.get(kind, [])
-        by_kind[kind] = [d for d in docs_of_kind if not is_suppress(d)]
-        for d in docs_of_kind:
-            if is_suppress(d):
-                by_kind.setdefault(f"suppress-{kind}", []).append(d)
+    # The optional `suppress` objects (suppress.enabled) are checked apart.
+    for kind in ("Deployment", "ConfigMap", "Service", "ServiceMonitor", "PrometheusRule"):
+        for d in by_kind.pop(kind, []):
+            by_kind.setdefault(f"suppress-{kind}" if is_suppress(d) else kind, []).append(d)
     if by_kind.get("suppress-Deployment"):
         check_suppress(where, by_kind["suppress-Deployment"], by_kind.get("suppress-ConfigMap", []))
+        check_suppress_monitoring(where, by_kind)
+    elif any(k.startswith("suppress-") for k in by_kind):
+        fail(where, f"suppress objects without the suppress Deployment: {sorted(by_kind)}")
     workloads = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
     if len(workloads) != 1:
         fail(where, f"expected one Deployment or StatefulSet, got {len(workloads)}")
@@ -526,24 +590,29 @@ PY
     done
     promtool check metrics <"$TMP/contract/metrics.txt" >"$TMP/promtool-metrics.log" 2>&1 \
         || { cat "$TMP/promtool-metrics.log" >&2; die "promtool check metrics on the service's metric families"; }
+    promtool check metrics <"$TMP/contract/suppress-metrics.txt" >"$TMP/promtool-metrics.log" 2>&1 \
+        || { cat "$TMP/promtool-metrics.log" >&2; die "promtool check metrics on the suppress processor's metric families"; }
     info "ok: promtool check metrics"
 }
 
 # --------------------------------------------------------------------------------- promtool
 check_rules() {
-    step "promtool check rules + test rules"
-    promtool check rules "$CHART/files/alerts.yaml" >"$TMP/rules.log" 2>&1 \
-        || { cat "$TMP/rules.log" >&2; die "promtool check rules files/alerts.yaml"; }
-    info "ok: $(grep -o '[0-9]* rules found' "$TMP/rules.log")"
-    (cd "$CHART/files" && promtool test rules alerts.test.yaml) >"$TMP/rules-test.log" 2>&1 \
-        || { cat "$TMP/rules-test.log" >&2; die "promtool test rules files/alerts.test.yaml"; }
-    # Every alert must have a unit test.
-    local alert missing=()
-    while IFS= read -r alert; do
-        grep -q "alertname: $alert\$" "$CHART/files/alerts.test.yaml" || missing+=("$alert")
-    done < <(sed -n 's/^ *- alert: *//p' "$CHART/files/alerts.yaml")
-    [ "${#missing[@]}" -eq 0 ] || die "alerts without a promtool test: ${missing[*]}"
-    info "ok: promtool test rules (every alert tested)"
+    step "promtool check rules + test rules (files/alerts.yaml, files/alerts-suppress.yaml)"
+    local rules name alert missing
+    for rules in alerts alerts-suppress; do
+        name="files/$rules.yaml"
+        promtool check rules "$CHART/$name" >"$TMP/rules.log" 2>&1 \
+            || { cat "$TMP/rules.log" >&2; die "promtool check rules $name"; }
+        (cd "$CHART/files" && promtool test rules "$rules.test.yaml") >"$TMP/rules-test.log" 2>&1 \
+            || { cat "$TMP/rules-test.log" >&2; die "promtool test rules files/$rules.test.yaml"; }
+        # Every alert must have a unit test.
+        missing=()
+        while IFS= read -r alert; do
+            grep -q "alertname: $alert\$" "$CHART/files/$rules.test.yaml" || missing+=("$alert")
+        done < <(sed -n 's/^ *- alert: *//p' "$CHART/$name")
+        [ "${#missing[@]}" -eq 0 ] || die "alerts of $name without a promtool test: ${missing[*]}"
+        info "ok: $name: $(grep -o '[0-9]* rules found' "$TMP/rules.log"), promtool test rules (every alert tested)"
+    done
 }
 
 # ---------------------------------------------------------------------------------- hadolint
@@ -552,6 +621,30 @@ check_dockerfile() {
     "$PYBIN/hadolint" --failure-threshold warning "$REPO/Dockerfile" >"$TMP/hadolint.log" 2>&1 \
         || { cat "$TMP/hadolint.log" >&2; die "hadolint Dockerfile"; }
     info "ok"
+
+    step "base image pinned by digest"
+    # Every FROM takes the one ARG PYTHON_IMAGE (or a stage of this file); its default must end
+    # in @sha256:<64 hex>. The digest cannot be read on machines without Docker Hub, so a
+    # missing pin is reported, and fails only with BOUNCE_STREAM_REQUIRE_BASE_DIGEST=1.
+    local base from
+    base="$(sed -n 's/^ARG PYTHON_IMAGE=//p' "$REPO/Dockerfile")"
+    [ "$(printf '%s\n' "$base" | grep -c .)" = 1 ] || die "the Dockerfile must have exactly one ARG PYTHON_IMAGE=<default>"
+    while IFS= read -r from; do
+        case "$from" in
+            '${PYTHON_IMAGE}'|build) ;;
+            *) die "FROM $from: every stage must start from \${PYTHON_IMAGE} (or the build stage)" ;;
+        esac
+    done < <(sed -n 's/^FROM \([^ ]*\).*/\1/p' "$REPO/Dockerfile")
+    if printf '%s' "$base" | grep -Eq '@sha256:[0-9a-f]{64}$'; then
+        info "ok: $base"
+    elif printf '%s' "$base" | grep -q '@'; then
+        die "ARG PYTHON_IMAGE=$base: a digest must be @sha256: and 64 lower-case hex digits"
+    elif [ "${BOUNCE_STREAM_REQUIRE_BASE_DIGEST:-0}" = 1 ]; then
+        die "ARG PYTHON_IMAGE=$base is not pinned by digest (see the comment above it in the Dockerfile)"
+    else
+        info "NOTE: ARG PYTHON_IMAGE=$base is not pinned by digest: Docker Hub is not reachable from"
+        info "      here to read it (see the Dockerfile). BOUNCE_STREAM_REQUIRE_BASE_DIGEST=1 makes this fail."
+    fi
 }
 
 install_helm

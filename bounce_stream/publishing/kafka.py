@@ -55,6 +55,14 @@ class TopicsMissing(Exception):
     """Topics are missing and may not (or could not) be created. Not retried quickly."""
 
 
+class TopicNotFound(TopicsMissing):
+    """A topic that is only read here, never created here, does not exist."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"topic {topic!r} does not exist")
+        self.topic = topic
+
+
 @dataclass(frozen=True, slots=True)
 class OutRecord:
     topic: str

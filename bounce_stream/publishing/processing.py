@@ -22,6 +22,7 @@ from bounce_stream.publishing.kafka import (
     Fenced,
     KafkaUnavailable,
     OutRecord,
+    TopicNotFound,
     TopicsMissing,
     client_options,
     quiet_abort,
@@ -50,7 +51,7 @@ async def ensure_copartitioned(
         await admin.start()
         existing = set(await admin.list_topics())
         if source not in existing:
-            raise TopicsMissing(f"topic {source!r} does not exist")
+            raise TopicNotFound(source)
         counts = {
             d["topic"]: len(d["partitions"])
             for d in await admin.describe_topics([t for t in (source, compacted) if t in existing])

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from dev.stack import DovecotServer, KafkaNode, free_port
+from tests.registry_double import FakeRegistry, running_registry
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +88,55 @@ def test_config_check_reports_each_failure_and_exits_1_without_secrets(
     assert sum(line.startswith("ok ") for line in lines) == 2  # the config and "good"
     assert wrong not in result.stdout + result.stderr
     assert password not in result.stdout + result.stderr
+
+
+def _registry_config(kafka: KafkaNode, registry: FakeRegistry, password: str) -> dict[str, Any]:
+    return {
+        "kafka": {"bootstrap_servers": kafka.bootstrap},
+        "schema_registry": {
+            "url": registry.url,
+            "username": registry.username,
+            "password": password,
+        },
+    }
+
+
+def test_config_check_tries_the_schema_registry_when_configured(
+    kafka: KafkaNode, tmp_path: Path
+) -> None:
+    """With schema_registry.url set, the registry is logged into and each value subject asked
+    about the shipped schema: an ok line naming the registry, exit 0, no password printed."""
+    with running_registry() as registry:
+        result = _check(tmp_path, _registry_config(kafka, registry, registry.password))
+        asked = [path for method, path in registry.requests if method == "POST"]
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["ok", "ok", "ok"]
+    assert f"schema registry {registry.url}: reachable, 3 subject(s) compatible" in lines[2]
+    assert sorted(p.split("/")[3] for p in asked) == sorted(
+        f"bounce-stream.{t}-value" for t in ("events", "checkpoints", "dead-letter")
+    )
+    assert registry.password not in result.stdout + result.stderr
+
+
+def test_config_check_fails_on_a_refused_registry_login_or_an_incompatible_subject(
+    kafka: KafkaNode, tmp_path: Path
+) -> None:
+    """A wrong registry password and a subject that refuses the shipped schema are each a FAIL
+    line and exit 1; Kafka still passes and no password is printed."""
+    wrong = f"Wrong-{uuid.uuid4().hex}"
+    with running_registry() as registry:
+        refused = _check(tmp_path, _registry_config(kafka, registry, wrong))
+        registry.subjects["bounce-stream.events-value"] = [registry.id_for('"string"')]
+        registry.incompatible.add("bounce-stream.events-value")
+        incompatible = _check(tmp_path, _registry_config(kafka, registry, registry.password))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stdout.splitlines()[1].startswith("ok ")  # Kafka
+    fail = refused.stdout.splitlines()[2]
+    assert fail.startswith("FAIL") and "HTTP 401" in fail
+    assert wrong not in refused.stdout + refused.stderr
+    assert incompatible.returncode == 1, incompatible.stdout + incompatible.stderr
+    fail = incompatible.stdout.splitlines()[2]
+    assert fail.startswith("FAIL") and "incompatible with bounce-stream.events-value" in fail
+    assert "READER_FIELD_MISSING_DEFAULT_VALUE" in fail
+    assert registry.password not in incompatible.stdout + incompatible.stderr

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def wheel_venv(stack_dir: Path) -> Path:
-    """A fresh virtual environment with only the project's wheel (and its dependencies)."""
+    """A fresh virtual environment as the image builds it: requirements.lock with
+    --require-hashes, then the project's wheel without dependencies."""
     wheels = stack_dir / "wheels"
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO)],
@@ -35,19 +36,14 @@ def wheel_venv(stack_dir: Path) -> Path:
     (wheel,) = wheels.glob("bounce_stream-*.whl")
     target = stack_dir / "wheel-venv"
     venv.EnvBuilder(with_pip=True).create(target)
+    python = str(target / "bin" / "python")
+    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     subprocess.run(
-        [
-            str(target / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            str(wheel),
-        ],
+        [*pip, "--require-hashes", "--only-binary", ":all:", "-r", str(REPO / "requirements.lock")],
         check=True,
         timeout=600,
     )
+    subprocess.run([*pip, "--no-deps", str(wheel)], check=True, timeout=300)
     return target
 
 

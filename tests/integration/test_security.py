@@ -89,7 +89,8 @@ def test_tls_certificate_is_verified_by_default(
 def test_wrong_imap_password_is_reported_without_the_password(
     dovecot: DovecotServer, kafka: KafkaNode, imap_user: tuple[str, str], stack_dir: Path
 ) -> None:
-    """A refused login is retried and reported by user name; the password is never printed."""
+    """A refused login is retried, reported by user name and counted as imap_errors_total
+    {reason="auth"} (not connect/timeout); the password is never printed."""
     user, _ = imap_user
     wrong = "Wr0ng-Pa55-7c4d1a"
     setup = Setup.create(kafka, dovecot, user, wrong, stack_dir)
@@ -102,3 +103,10 @@ def test_wrong_imap_password_is_reported_without_the_password(
         svc.stop()
     assert status == 503 and "login refused" in body and user in body
     assert wrong not in svc.log() and wrong not in body and wrong not in metrics
+    # Counted as an auth error, so a bad password is not mistaken for a network outage.
+    errors = {
+        line.split("reason=")[1].split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("bounce_stream_imap_errors_total{")
+    }
+    assert errors["auth"] >= 1 and errors["connect"] == errors["timeout"] == 0

@@ -9,13 +9,19 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-ALERTS = REPO / "helm" / "bounce-stream" / "files" / "alerts.yaml"
+FILES = REPO / "helm" / "bounce-stream" / "files"
+ALERTS = FILES / "alerts.yaml"
+SUPPRESS_ALERTS = FILES / "alerts-suppress.yaml"
 RUNBOOKS = REPO / "docs" / "runbooks.md"
 
 
-def _rules() -> list[dict[str, Any]]:
-    data = yaml.safe_load(ALERTS.read_text(encoding="utf-8"))
-    return [rule for group in data["groups"] for rule in group["rules"] if "alert" in rule]
+def _rules(*files: Path) -> list[dict[str, Any]]:
+    """The alerting rules of ``files`` (default: both rules files)."""
+    rules = []
+    for path in files or (ALERTS, SUPPRESS_ALERTS):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        rules += [rule for group in data["groups"] for rule in group["rules"] if "alert" in rule]
+    return rules
 
 
 def _sections() -> dict[str, str]:
@@ -44,5 +50,16 @@ def test_every_runbook_section_says_meaning_checks_and_fix() -> None:
 
 def test_a_vanished_target_has_an_absent_alert() -> None:
     """One alert fires on absent(up{job="bounce-stream"}): no target left to be down."""
-    exprs = [" ".join(str(rule["expr"]).split()) for rule in _rules()]
+    exprs = [" ".join(str(rule["expr"]).split()) for rule in _rules(ALERTS)]
     assert 'absent(up{job="bounce-stream"})' in exprs
+
+
+def test_suppress_alerts_select_only_the_suppress_job_and_metrics() -> None:
+    """The suppress rules file watches job="bounce-stream-suppress" (with its own absent()
+    alert) and the processor's metrics; the main file never mentions the suppress job, so
+    loading it alone (suppress off) cannot fire for a processor that is not deployed."""
+    exprs = [" ".join(str(rule["expr"]).split()) for rule in _rules(SUPPRESS_ALERTS)]
+    assert 'absent(up{job="bounce-stream-suppress"})' in exprs
+    for expr in exprs:
+        assert 'job="bounce-stream-suppress"' in expr or "bounce_stream_suppress_" in expr
+    assert "suppress" not in ALERTS.read_text(encoding="utf-8")

@@ -477,12 +477,12 @@ def test_version() -> None:
 
 
 def test_schema_print_all() -> None:
-    """schema print outputs a JSON array describing the three Avro schemas."""
+    """schema print outputs a JSON array describing the five Avro schemas (run's, suppress's)."""
     result = _invoke("schema", "print")
     assert result.exit_code == 0
     described = json.loads(result.stdout)
     assert isinstance(described, list)
-    assert len(described) == 3
+    assert len(described) == 5
     for item in described:
         assert item["schema"]["type"] == "record"
         assert len(item["fingerprint_crc64_avro"]) == 16
@@ -490,6 +490,8 @@ def test_schema_print_all() -> None:
         "io.bouncestream.BounceEvent",
         "io.bouncestream.MailboxCheckpoint",
         "io.bouncestream.DeadLetter",
+        "io.bouncestream.RecipientState",
+        "io.bouncestream.SuppressionChanged",
     ]
     event_fields = {f["name"] for f in described[0]["schema"]["fields"]}
     assert {"event_id", "recipient", "status", "reason", "uidvalidity"} <= event_fields
@@ -627,3 +629,13 @@ def test_config_check_invalid_config_exits_2_without_the_secret(tmp_path: Path) 
     assert result.exit_code == 2
     assert "mailboxes.0.port" in result.stderr
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_consume_save_raw_is_refused_for_topics_other_than_dead_letters(tmp_path: Path) -> None:
+    """--save-raw only makes sense for dead letters: elsewhere it is a usage error (exit 2),
+    refused before any connection and without creating the directory."""
+    target = tmp_path / "raw"
+    result = _invoke("consume", "-b", "127.0.0.1:1", "--topic", "events", "--save-raw", str(target))
+    assert result.exit_code == 2
+    assert "only with --topic dead-letter" in result.stderr
+    assert not target.exists()

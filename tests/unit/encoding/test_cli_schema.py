@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,30 @@ from click.testing import CliRunner
 
 from bounce_stream.cli_schema import schema
 from bounce_stream.encoding import all_schemas, dead_letter_schema
+from bounce_stream.suppression import codec
+
+REPO = Path(__file__).resolve().parents[3]
+AT = datetime(2026, 12, 2, tzinfo=UTC)
+SAMPLES: dict[str, dict[str, object]] = {
+    "recipient_state": {
+        "recipient": "a@example.org",
+        "hard_count": 1,
+        "soft_count": 0,
+        "complaint_count": 0,
+        "window": [],
+        "last_reason": "userunknown",
+        "last_event_id": "e1",
+        "suppressed_since": None,
+        "updated_at": AT,
+    },
+    "suppression_changed": {
+        "recipient": "a@example.org",
+        "change": "suppressed",
+        "rule": "hard_bounce",
+        "evidence": ["e1"],
+        "at": AT,
+    },
+}
 
 if TYPE_CHECKING:
     from conftest import FakeRegistry
@@ -50,10 +75,39 @@ def test_print_one_schema() -> None:
 
 
 def test_print_all_schemas() -> None:
-    """`schema print` without a name prints a JSON array of the three schemas."""
+    """`schema print` without a name prints a JSON array of the five schemas: `run`'s three,
+    then the suppression processor's two."""
     result = CliRunner().invoke(schema, ["print"])
     assert result.exit_code == 0
-    assert [p["name"] for p in json.loads(result.output)] == [s.name for s in all_schemas()]
+    assert [p["name"] for p in json.loads(result.output)] == [
+        *(s.name for s in all_schemas()),
+        "recipient_state",
+        "suppression_changed",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "full_name"),
+    [
+        ("recipient_state", "io.bouncestream.RecipientState"),
+        ("suppression_changed", "io.bouncestream.SuppressionChanged"),
+    ],
+)
+def test_print_suppression_schema_is_its_file_with_the_wire_fingerprint(
+    name: str, full_name: str
+) -> None:
+    """`schema print` shows each suppression schema as in schemas/, with the fingerprint its
+    single-object records carry (the encoder's header, most significant byte first)."""
+    result = CliRunner().invoke(schema, ["print", name])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    on_disk = json.loads((REPO / "schemas" / f"{name}.avsc").read_text(encoding="utf-8"))
+    assert printed["schema"] == on_disk
+    assert printed["full_name"] == full_name
+    encoder = codec.state_encoder() if name == "recipient_state" else codec.change_encoder()
+    frame = encoder.encode(SAMPLES[name])
+    assert frame[:2] == b"\xc3\x01"
+    assert printed["fingerprint_crc64_avro"] == frame[2:10][::-1].hex()
 
 
 def test_print_unknown_name_is_a_usage_error() -> None:
@@ -63,7 +117,7 @@ def test_print_unknown_name_is_a_usage_error() -> None:
 
 
 def test_register_prints_ids(tmp_path: Path, fake_registry: FakeRegistry) -> None:
-    """`schema register` registers the three value subjects and prints one id per subject."""
+    """`schema register` registers the five value subjects and prints one id per subject."""
     result = CliRunner().invoke(
         schema, ["register", "--config", str(_registry_config(tmp_path, fake_registry))]
     )
@@ -72,6 +126,8 @@ def test_register_prints_ids(tmp_path: Path, fake_registry: FakeRegistry) -> Non
         "bounce-stream.events-value\tio.bouncestream.BounceEvent\tid=1",
         "bounce-stream.checkpoints-value\tio.bouncestream.MailboxCheckpoint\tid=2",
         "bounce-stream.dead-letter-value\tio.bouncestream.DeadLetter\tid=3",
+        "bounce-stream.recipients-value\tio.bouncestream.RecipientState\tid=4",
+        "bounce-stream.suppressions-value\tio.bouncestream.SuppressionChanged\tid=5",
     ]
 
 
@@ -81,7 +137,7 @@ def test_check_compatible_exits_zero(tmp_path: Path, fake_registry: FakeRegistry
     CliRunner().invoke(schema, ["register", "--config", config])
     result = CliRunner().invoke(schema, ["check", "--config", config])
     assert result.exit_code == 0
-    assert result.stdout.count("\tcompatible") == 3
+    assert result.stdout.count("\tcompatible") == 5
 
 
 def test_check_incompatible_exits_one_with_reason(
