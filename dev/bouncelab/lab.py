@@ -17,7 +17,6 @@ import re
 import shutil
 import smtplib
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,37 +24,45 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from email.message import Message
+from functools import partial
 from pathlib import Path
 
 from dev.bouncelab import scenarios as sc
+from dev.bouncelab.courier import Courier
 from dev.bouncelab.exim import Exim
-from dev.bouncelab.mta import MtaRun
+from dev.bouncelab.mta import NS_MARK, MtaRun, bind_mount, in_private_namespace
 from dev.bouncelab.opensmtpd import OpenSmtpd
 from dev.bouncelab.postfix import Postfix
 from dev.bouncelab.remote import Received, RemoteSide
 from dev.bouncelab.sendmail import Sendmail
 
-_NS_MARK = "BOUNCELAB_PRIVATE_NS"
-
 
 def _factories() -> dict[str, Callable[..., MtaRun]]:
-    return {"postfix": Postfix, "exim": Exim, "opensmtpd": OpenSmtpd, "sendmail": Sendmail}
+    """Every lab instance by name: the MTAs as configured by default, and variants (``family_x``,
+    see ``scenarios.family``) whose bounces leave out the original or its MIME structure."""
+    return {
+        "postfix": Postfix, "exim": Exim, "opensmtpd": OpenSmtpd, "sendmail": Sendmail,
+        "courier": Courier,
+        # Originals over bounce_size_limit come back as their header only (text/rfc822-headers).
+        "postfix_headers": partial(Postfix, extra="bounce_size_limit = 1\n"),
+        # Only the original's header (text/rfc822-headers). Exim 4.96 ignores
+        # bounce_return_message in its DSN-format bounces (deliver.c says so): no variant.
+        "exim_headers": partial(Exim, extra="bounce_return_body = false\n"),
+        # Plain-text bounces (no multipart/report, no delivery-status part): SendMimeErrors off.
+        "sendmail_plain": partial(Sendmail, extra="define(`confMIME_FORMAT_ERRORS', `False')dnl\n"),
+    }
 
 
-def _in_private_namespace() -> bool:
-    """True in the namespace ``main`` re-executed into (not the one it was started in)."""
-    outer = os.environ.get(_NS_MARK, "")
-    try:
-        return bool(outer) and os.readlink("/proc/self/ns/mnt") != outer
-    except OSError:
-        return False
+def instances() -> tuple[str, ...]:
+    """The name of every lab instance (MTA or variant), in the order they are run."""
+    return tuple(_factories())
 
 
 def _private_mounts(dns_host: str, work: Path, root: Path) -> None:
     """In this mount namespace alone: /etc/resolv.conf names only the lab's resolver, the
     machine's name resolves, and the paths MTAs compile in (/var/spool, /run, /usr/libexec) are
     private directories (the last one the extracted packages' own)."""
-    if not _in_private_namespace():
+    if not in_private_namespace():
         raise RuntimeError("refusing to bind-mount over system paths outside a private namespace")
     conf = work / "resolv.conf"
     conf.write_text(f"nameserver {dns_host}\noptions timeout:1 attempts:1\n")
@@ -73,7 +80,7 @@ def _private_mounts(dns_host: str, work: Path, root: Path) -> None:
     if (root / "usr/libexec").is_dir():
         mounts.append((root / "usr/libexec", Path("/usr/libexec")))
     for src, dst in mounts:
-        subprocess.run(["mount", "--bind", str(src), str(dst)], check=True)
+        bind_mount(src, dst)
 
 
 def _message(mta: str, s: sc.Scenario, rcpts: list[str], n: int) -> bytes:
@@ -125,6 +132,9 @@ def _bounces(received: list[Received]) -> dict[tuple[str, str], list[Received]]:
     return out
 
 
+_TRANSCRIPT = "----- Transcript of session follows -----"
+
+
 def _report_text(data: bytes) -> tuple[str, str]:
     """(the delivery-status fields, the human-readable text) of a bounce, without the returned
     original message (whose To: names every recipient)."""
@@ -142,7 +152,10 @@ def _report_text(data: bytes) -> tuple[str, str]:
         elif part.get_content_maintype() == "text":
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
-                text.append(payload.decode("latin-1"))
+                # A plain-text bounce's transcript names recipients it deferred, not failed
+                # (Sendmail's); its list of failed addresses comes before.
+                body, _, _ = payload.decode("latin-1").partition(_TRANSCRIPT)
+                text.append(body)
     return "\n".join(fields).lower(), "\n".join(text).lower()
 
 
@@ -156,6 +169,10 @@ def _order(data: bytes, rcpts: dict[str, sc.Label]) -> list[tuple[str, sc.Label]
         pos = fields.find(r) if fields else text.find(r)
         if pos >= 0:
             found.append((pos, rcpt, label))
+    if not found:  # an auto-reply names its recipient in From: only
+        sender = email.utils.parseaddr(email.message_from_bytes(data).get("From", ""))[1]
+        found = [(0, rcpt, label) for rcpt, label in rcpts.items()
+                 if rcpt.lower() == sender.lower()]
     return [(r, lab) for _, r, lab in sorted(found)]
 
 
@@ -281,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds to wait for the bounces after the last submission")
     p.add_argument("--keep", action="store_true", help="keep the MTAs' work directory")
     args = p.parse_args(argv)
-    if not os.environ.get(_NS_MARK):
-        os.environ[_NS_MARK] = os.readlink("/proc/self/ns/mnt")
+    if not os.environ.get(NS_MARK):
+        os.environ[NS_MARK] = os.readlink("/proc/self/ns/mnt")
         argv_full = [sys.executable, "-m", "dev.bouncelab", *(argv or sys.argv[1:])]
         os.execvp("unshare", ["unshare", "-m", "--propagation", "private", *argv_full])
     mtas = args.mta or list(_factories())

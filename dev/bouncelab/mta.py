@@ -12,6 +12,25 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+NS_MARK = "BOUNCELAB_PRIVATE_NS"  # the mount namespace the lab was started in (lab.main)
+
+
+def in_private_namespace() -> bool:
+    """True in the namespace ``lab.main`` re-executed into (not the one it was started in)."""
+    outer = os.environ.get(NS_MARK, "")
+    try:
+        return bool(outer) and os.readlink("/proc/self/ns/mnt") != outer
+    except OSError:
+        return False
+
+
+def bind_mount(src: Path, dst: Path) -> None:
+    """Mount ``src`` over ``dst``, in the lab's private mount namespace only."""
+    if not in_private_namespace():
+        raise RuntimeError("refusing to bind-mount over system paths outside a private namespace")
+    subprocess.run(["mount", "--bind", str(src), str(dst)], check=True)
+
+
 # The local delivery targets every MTA offers on local.lab.test (scenarios "local-*").
 PIPE_FAIL_SCRIPT = '#!/bin/sh\necho "mailbox database unavailable" >&2\nexit 1\n'
 QUOTA_BYTES = 20000  # the quota mailbox's size limit; the mailbox file is filled beyond it
@@ -35,6 +54,9 @@ class MtaRun:
     dns_host: str
     submit_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    # Configuration lines appended to the MTA's own (a variant of its bounce, e.g. without the
+    # returned original), in the MTA's syntax.
+    extra: str = ""
 
     def start(self) -> None:  # pragma: no cover - each MTA
         raise NotImplementedError
@@ -55,11 +77,11 @@ class MtaRun:
     def env(self) -> dict[str, str]:
         return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "TZ": "UTC"}
 
-    def spawn(self, argv: list[str], log: Path) -> None:
+    def spawn(self, argv: list[str], log: Path, cwd: Path | None = None) -> None:
         out = log.open("ab")
         self.proc = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env=self.env(),
-            start_new_session=True, cwd=self.work,
+            start_new_session=True, cwd=cwd or self.work,
         )
         out.close()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dev.bouncelab import pigeonhole
 from dev.bouncelab import scenarios as sc
 from dev.bouncelab.mta import QUOTA_BYTES, MtaRun, chown, fresh_dir, full_mailbox, pipe_fail_command
 
@@ -76,9 +77,12 @@ class Postfix(MtaRun):
         (etc / "transport").write_text(transport)
         pipe = sc.local_part(sc.BY_NAME["local-pipefail"])
         quota = sc.local_part(sc.BY_NAME["local-quota"])
+        vacation = sc.local_part(sc.BY_NAME["local-vacation"])
+        lda = pigeonhole.command(w, r, self.remote_port, "mx.postfix.lab.test")
         (etc / "aliases").write_text(
             f'{pipe} "|{pipe_fail_command(w)}"\n'
             f"{quota} {mail / 'quota.mbox'}\n"
+            f'{vacation} "|{lda}"\n'
             "postmaster root\n"
         )
         (etc / "dynamicmaps.cf").write_text(
@@ -127,6 +131,9 @@ mailbox_size_limit = {QUOTA_BYTES}
 notify_classes =
 returns_destination_recipient_limit = 1
 """)
+        if self.extra:
+            with (etc / "main.cf").open("a") as f:
+                f.write(self.extra)
         if not self.dns_host:
             # Outside the lab's namespace (no private resolver): never ask DNS.
             with (etc / "main.cf").open("a") as f:

@@ -15,7 +15,8 @@ How a scenario reaches its failure (``stage``):
 - ``NXDOMAIN``: a domain no MTA route names; the MTA asks DNS, and the lab's resolver (the only
   one the MTAs can see) says NXDOMAIN.
 - ``LOCAL``: delivery on the MTA's own host (``local.lab.test``): unknown user, a command that
-  exits 1, a mailbox file over its size limit, an auto-reply.
+  exits 1, a mailbox file over its size limit, an auto-reply (Dovecot's LDA running a Sieve
+  ``vacation`` script: the reply's label is ``vacation``, with no status).
 - ``SUCCESS``: delivered, RCPT with NOTIFY=SUCCESS: the MTA sends a positive DSN.
 
 Labels follow docs/REASONS.md (Sisimai's vocabulary). ``status`` and ``replycode`` default to the
@@ -90,13 +91,13 @@ class Scenario:
 
     def label(self, mta: str) -> Label:
         """The expected event for ``mta``'s bounce of this scenario (one recipient)."""
-        o = self.per_mta.get(mta, Override())
+        o = self.per_mta.get(mta) or self.per_mta.get(family(mta), Override())
         status = self.status or _status_of(self.reply)
         replycode = self.replycode or _code_of(self.reply)
         reason = o.reason or self.reason
-        if self.temporary and mta in SAYS_IT_GAVE_UP:
+        if self.temporary and family(mta) in SAYS_IT_GAVE_UP:
             reason = "expired"
-            gave_up = SAYS_IT_GAVE_UP[mta]
+            gave_up = SAYS_IT_GAVE_UP[family(mta)]
             status = gave_up.status or status
             replycode = replycode if gave_up.quotes_reply else ""
         return Label(
@@ -112,7 +113,13 @@ class Scenario:
         return self.stage in ("TIMEOUT", "REFUSED", "NOTLS") or self.reply.startswith("4")
 
     def applies_to(self, mta: str) -> bool:
-        return mta not in self.skip
+        return mta not in self.skip and family(mta) not in self.skip
+
+
+def family(mta: str) -> str:
+    """The MTA a lab instance runs: ``exim_nobody`` (Exim with another bounce setting) is an
+    ``exim``, whose labels it shares unless the table names the variant itself."""
+    return mta.split("_", 1)[0]
 
 
 def _status_of(reply: str) -> str:
@@ -154,7 +161,15 @@ _PF = "postfix"
 _EX = "exim"
 _OS = "opensmtpd"
 _SM = "sendmail"
+_CO = "courier"
 _OS_EXPIRED = Override(reason="expired", status="4.4.7", replycode="")
+# Sendmail's plain-text bounce (SendMimeErrors off) has no delivery-status part: where the MTA
+# decides itself and quotes no reply ("Deferred: Connection refused by [ip]", "Message could
+# not be delivered for 3 seconds"), no code at all, so the reason's pseudo code (permanent: the
+# bounce is final), as for OpenSMTPD's placeholder below.
+_ONE_LDA = "the lab's Postfix alone delivers through Dovecot's LDA (the reply is Pigeonhole's)"
+_SM_PLAIN = "sendmail_plain"
+_SM_PLAIN_EXPIRED = Override(status="5.0.947")
 
 SCENARIOS: tuple[Scenario, ...] = (
     # --- remote rejections at RCPT
@@ -192,6 +207,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("mail-rejected", "MAIL", "rejected",
              reply="553 5.1.8 <{sender}>: Sender address rejected: Domain not found"),
     Scenario("starttls-failed", "STARTTLS", "failedstarttls",
+             # Courier gives the host up at the failed STARTTLS, quoting that reply.
+             per_mta={_CO: Override(status="4.7.0")},
              reply="530 5.7.0 Must issue a STARTTLS command first",
              doc="STARTTLS offered, answered 454 4.7.0; the clear-text retry is refused at MAIL"),
     # --- remote rejections at DATA and at the end of data
@@ -216,26 +233,30 @@ SCENARIOS: tuple[Scenario, ...] = (
     # --- failures the MTA writes itself
     Scenario("conn-timeout", "TIMEOUT", "networkerror",
              per_mta={_PF: Override(status="4.4.2"), _EX: Override(status="5.0.0"),
-                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7")},
+                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7"),
+                      _SM_PLAIN: _SM_PLAIN_EXPIRED, _CO: Override(status="5.0.0")},
              skip={_OS: "OpenSMTPD's connect and greeting timeouts are compiled in (minutes)"},
              doc="the server accepts the connection and never greets"),
     Scenario("conn-refused", "REFUSED", "networkerror",
              per_mta={_PF: Override(status="4.4.1"), _EX: Override(status="5.0.0"),
-                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7")}),
+                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7"),
+                      _SM_PLAIN: _SM_PLAIN_EXPIRED, _CO: Override(status="5.0.0")}),
     Scenario("dns-nxdomain", "NXDOMAIN", "hostunknown", hard=True,
              # OpenSMTPD's 5.0.0 is its placeholder for every failure it words itself ("Domain
              # does not exist"): no real code, so the reason's pseudo code (docs/REASONS.md),
              # as the corpus labels the same wording (lhost-opensmtpd-10).
              per_mta={_PF: Override(status="5.4.4"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.0.912"),
-                      _SM: Override(status="5.1.2", replycode="550")}),
+                      _SM: Override(status="5.1.2", replycode="550"),
+                      _CO: Override(status="5.0.0")}),
     # --- one message, several recipients, different fates (one delivered)
     Scenario("multi-fates", "MULTI", "",
              members=("rcpt-ok", "rcpt-unknown", "rcpt-mailboxfull", "rcpt-greylist", "rcpt-relay")),
     # --- local delivery on the MTA's host
     Scenario("local-unknown", "LOCAL", "userunknown", hard=True,
              skip={_OS: "OpenSMTPD rejects an unknown local user at RCPT: no bounce",
-                   _SM: "Sendmail rejects an unknown local user at RCPT: no bounce"},
+                   _SM: "Sendmail rejects an unknown local user at RCPT: no bounce",
+                   _CO: "Courier checks local users at RCPT (through authdaemond): no bounce"},
              # Exim writes "Unrouteable address" (route.c) for any address no router accepts,
              # an unknown local part as much as an unknown domain (its dns-nxdomain bounce is
              # word for word the same): Sisimai's Exim table, which docs/REASONS.md follows,
@@ -245,26 +266,34 @@ SCENARIOS: tuple[Scenario, ...] = (
                       _OS: Override(status="5.0.0"), _SM: Override(status="5.1.1")}),
     Scenario("local-pipefail", "LOCAL", "mailererror",
              per_mta={_PF: Override(status="5.3.0"), _EX: Override(status="5.0.0"),
-                      _OS: Override(status="5.3.0"), _SM: Override(status="5.3.0")},
+                      _OS: Override(status="5.3.0"), _SM: Override(status="5.3.0"),
+                      _CO: Override(status="5.0.0")},
              doc="the recipient's alias is a command that exits 1 with a message on stderr"),
     Scenario("local-quota", "LOCAL", "mailboxfull",
              skip={_OS: "OpenSMTPD has no mailbox size limit",
-                   _SM: "Sendmail has no mailbox size limit of its own"},
+                   _SM: "Sendmail has no mailbox size limit of its own",
+                   _CO: "Courier's quotas are maildir quotas of authenticated accounts"},
              per_mta={_PF: Override(status="5.2.2"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.0.0"), _SM: Override(status="5.2.2")},
              doc="the recipient's mailbox file is over its size limit"),
     # --- not failures
     Scenario("dsn-success", "SUCCESS", "delivered", status="2.0.0",
+             skip={_SM_PLAIN: "Sendmail offers no DSN extension when SendMimeErrors is off"},
              doc="RCPT ... NOTIFY=SUCCESS, accepted by the remote (which offers no DSN): relayed"),
     # --- the MTA's own TLS policy fails: TLS required, the server offers no STARTTLS
     Scenario("tls-required", "NOTLS", "failedstarttls",
              per_mta={_PF: Override(status="4.7.4"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="4.4.7")},
-             skip={_SM: "Sendmail's per-destination TLS requirement needs an access database"},
+             skip={_SM: "Sendmail's per-destination TLS requirement needs an access database",
+                   _CO: "Courier's per-route TLS requirement is its own SECURITY extension"},
              doc="Postfix smtp_tls_policy_maps encrypt, Exim hosts_require_tls, OpenSMTPD smtp+tls://"),
     # --- several recipients, each refused for good at RCPT (one bounce for all, one delivered)
     Scenario("multi-permanent", "MULTI", "",
              members=("rcpt-unknown", "rcpt-ok", "rcpt-relay", "rcpt-disabled")),
+    # --- an auto-reply: the local recipient's Sieve script answers (Pigeonhole's vacation)
+    Scenario("local-vacation", "LOCAL", "vacation",
+             skip={_EX: _ONE_LDA, _OS: _ONE_LDA, _SM: _ONE_LDA, _CO: _ONE_LDA},
+             doc="Dovecot's LDA with a Sieve vacation script delivers (dev.bouncelab.pigeonhole)"),
 )
 
 BY_NAME: Mapping[str, Scenario] = {s.name: s for s in SCENARIOS}

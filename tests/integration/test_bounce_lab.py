@@ -1,8 +1,9 @@
-"""The bounce lab: Postfix, Exim, OpenSMTPD and Sendmail, run privately on loopback by
-scripts/bounce-lab.sh, bounce mail for causes set up by construction; bounce-stream is scored on
-the bounces they write (ground truth no other program labelled).
+"""The bounce lab: Postfix, Exim, OpenSMTPD, Sendmail and Courier, run privately on loopback by
+scripts/bounce-lab.sh (with variants whose bounces strip the original or its MIME structure, and
+a Sieve vacation auto-reply), bounce mail for causes set up by construction; bounce-stream is
+scored on the bounces they write (ground truth no other program labelled).
 
-The lab runs once per session (≈ 20 s warm, plus the first download of the MTAs' packages); set
+The lab runs once per session (≈ 27 s warm, plus the first download of the MTAs' packages); set
 BOUNCE_LAB_OUT=DIR to score an existing lab output instead.
 """
 
@@ -17,23 +18,27 @@ from pathlib import Path
 import pytest
 
 from dev.bouncelab import scenarios as sc
+from dev.bouncelab.lab import instances
 from dev.bouncelab.score import Score, score_dir
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-MTAS = ("postfix", "exim", "opensmtpd", "sendmail")
+MTAS = instances()
 
-# Floors: what bounce-stream reached on the lab after the lab-fix detection work (reason
-# 100 %, status 93.3 %, hard 100 %, detected 100 %, recipient 100 %; 134 bounces, 150 events;
-# before it: reason 76.7 %, status 86.0 %) minus a small margin. The status left: OpenSMTPD's
-# delay notices ("Envelope expired", Action: delayed, Status: 4.4.7) are reported with the
-# expired pseudo code as the corpus labels them, while the lab's label is the DSN's 4.4.7.
+# Floors: what bounce-stream reached on the lab (268 bounces, 301 events from 8 instances:
+# Postfix, Exim, OpenSMTPD, Sendmail, Courier, and Postfix/Exim returning the original's header
+# only, Sendmail's plain-text bounces) minus a small margin: reason 97.0 %, status 93.4 %,
+# hard 99.0 %, recipient 99.7 %, detected 100 %. Left: OpenSMTPD's delay notices ("Envelope
+# expired", Action: delayed, Status: 4.4.7) are reported with the expired pseudo code as the
+# corpus labels them, while the lab's label is the DSN's 4.4.7; Sendmail's plain-text bounces
+# are read from the transcript's first lines rather than each address's "(reason: ...)" line;
+# Courier's x.0.0 placeholder status and alias-account recipients.
 MIN_DETECTED = 100.0
-MIN_RECIPIENT = 100.0
-MIN_REASON = 98.0
-MIN_STATUS = 91.0
-MIN_HARD = 98.0
+MIN_RECIPIENT = 99.0
+MIN_REASON = 95.5
+MIN_STATUS = 92.0
+MIN_HARD = 97.5
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +66,7 @@ def lab_score(lab_output: Path) -> Score:
 
 
 def test_every_mta_bounces_every_scenario_it_can_express(lab_output: Path) -> None:
-    """Each of the four MTAs writes a bounce for every scenario it can express (≥ 20 each)."""
+    """Each MTA and variant writes a bounce for every scenario it can express (≥ 20 each)."""
     report = (lab_output / "lab-report.txt").read_text()
     assert "MISSING" not in report, report
     labels = json.loads((lab_output / "labels.json").read_text())
@@ -88,7 +93,7 @@ def test_bounce_stream_classifies_lab_bounces_above_the_floor(lab_score: Score) 
     for line in lab_score.mismatches:
         print(line)
     print(lab_score.summary())
-    assert lab_score.emails >= 4 * 20
+    assert lab_score.emails >= len(MTAS) * 20
     assert lab_score.detected_pct >= MIN_DETECTED
     assert lab_score.recipient_pct >= MIN_RECIPIENT
     assert lab_score.reason_pct >= MIN_REASON

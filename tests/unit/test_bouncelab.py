@@ -102,3 +102,47 @@ def test_order_follows_the_delivery_status_and_ignores_the_returned_message() ->
     want = {"a@x.test": label, "b@x.test": label, "c@x.test": label}
     data = _bounce(["b@x.test", "a@x.test"], ["a@x.test", "b@x.test", "c@x.test"])
     assert [r for r, _ in _order(data, want)] == ["b@x.test", "a@x.test"]
+
+
+def test_variant_shares_its_mtas_labels_unless_the_table_names_it() -> None:
+    """A variant instance (``family_x``) gets its MTA's labels and skips, and an entry for the
+    variant itself wins: Sendmail's plain-text bounce has no DSN status, so no 4.4.7."""
+    refused = sc.BY_NAME["conn-refused"]
+    assert refused.label("postfix_headers") == refused.label("postfix")
+    assert refused.label("sendmail").status == "4.4.7"
+    assert refused.label("sendmail_plain").status == "5.0.947"
+    assert refused.label("sendmail_plain").reason == refused.label("sendmail").reason == "expired"
+    assert not sc.BY_NAME["local-unknown"].applies_to("sendmail_plain")  # Sendmail's skip
+    assert not sc.BY_NAME["dsn-success"].applies_to("sendmail_plain")  # the variant's own
+    assert sc.BY_NAME["dsn-success"].applies_to("sendmail")
+
+
+def test_vacation_reply_is_labelled_vacation_without_a_status() -> None:
+    """The Sieve vacation scenario expects reason vacation, no status, no reply code, soft."""
+    label = sc.BY_NAME["local-vacation"].label("postfix")
+    assert (label.reason, label.status, label.replycode, label.hard) == ("vacation", "", "", False)
+    assert not sc.BY_NAME["local-vacation"].applies_to("exim")
+
+
+def test_plain_text_bounce_reports_its_failed_list_not_its_transcript() -> None:
+    """In a plain-text bounce, a recipient named only in the session transcript (deferred, its
+    own bounce comes later) is not one this bounce reports."""
+    label = sc.BY_NAME["rcpt-unknown"].label("sendmail_plain")
+    data = (
+        b"Subject: Returned mail: see transcript for details\n\n"
+        b"   ----- The following addresses had permanent fatal errors -----\n"
+        b"<a@x.test>\n    (reason: 550 5.1.1 User unknown)\n\n"
+        b"   ----- Transcript of session follows -----\n"
+        b"<b@x.test>... Deferred: 451 4.7.1 Greylisted\n"
+        b"550 5.1.1 <a@x.test>... User unknown\n"
+    )
+    assert [r for r, _ in _order(data, {"b@x.test": label, "a@x.test": label})] == ["a@x.test"]
+
+
+def test_auto_reply_recipient_is_found_in_its_from_field() -> None:
+    """An auto-reply names the replying recipient only in From:; that is the reported one."""
+    label = sc.BY_NAME["local-vacation"].label("postfix")
+    data = (b"From: <v@local.x.test>\nTo: s@r.test\nAuto-Submitted: auto-replied (vacation)\n"
+            b"Subject: Auto: hello\n\nI am away.\n")
+    assert _order(data, {"v@local.x.test": label}) == [("v@local.x.test", label)]
+    assert _order(data, {"w@local.x.test": label}) == []
