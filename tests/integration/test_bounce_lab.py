@@ -28,16 +28,17 @@ MTAS = instances()
 
 # Floors: what bounce-stream reached on the lab (268 bounces, 301 events from 8 instances:
 # Postfix, Exim, OpenSMTPD, Sendmail, Courier, and Postfix/Exim returning the original's header
-# only, Sendmail's plain-text bounces) minus a small margin: reason 97.0 %, status 93.4 %,
-# hard 99.0 %, recipient 99.7 %, detected 100 %. Left: OpenSMTPD's delay notices ("Envelope
-# expired", Action: delayed, Status: 4.4.7) are reported with the expired pseudo code as the
-# corpus labels them, while the lab's label is the DSN's 4.4.7; Sendmail's plain-text bounces
-# are read from the transcript's first lines rather than each address's "(reason: ...)" line;
-# Courier's x.0.0 placeholder status and alias-account recipients.
+# only, Sendmail's plain-text bounces) minus a small margin: reason 98.3 %, status 95.0 %,
+# hard 99.0 %, recipient 100 %, detected 100 % (before the Courier work: reason 97.0 %, status
+# 93.4 %, recipient 99.7 %). Left: OpenSMTPD's delay notices ("Envelope expired", Action:
+# delayed, Status: 4.4.7) are reported with the expired pseudo code as the corpus labels them,
+# while the lab's label is the DSN's 4.4.7; Sendmail's plain-text bounces are read from the
+# transcript rather than each address's "(reason: ...)" line; Courier's bounce for a greeting
+# timeout says nothing at all (its label stays the cause, networkerror).
 MIN_DETECTED = 100.0
-MIN_RECIPIENT = 99.0
-MIN_REASON = 95.5
-MIN_STATUS = 92.0
+MIN_RECIPIENT = 100.0
+MIN_REASON = 97.0
+MIN_STATUS = 93.5
 MIN_HARD = 97.5
 
 
