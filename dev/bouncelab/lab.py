@@ -50,6 +50,10 @@ def _factories() -> dict[str, Callable[..., MtaRun]]:
         "exim_headers": partial(Exim, extra="bounce_return_body = false\n"),
         # Plain-text bounces (no multipart/report, no delivery-status part): SendMimeErrors off.
         "sendmail_plain": partial(Sendmail, extra="define(`confMIME_FORMAT_ERRORS', `False')dnl\n"),
+        # The postmaster's copies of Postfix's bounces ("Postmaster Copy: Undelivered Mail":
+        # transcript and delivery status, the original's header only); the senders' bounces
+        # are discarded.
+        "postfix_notice": partial(Postfix, notices=True),
     }
 
 
@@ -91,7 +95,7 @@ def _message(mta: str, s: sc.Scenario, rcpts: list[str], n: int) -> bytes:
         f"To: {', '.join(rcpts)}\n"
         f"Subject: Lab message {n}\n"
         f"Date: {email.utils.formatdate(usegmt=True)}\n"
-        f"Message-ID: <{mta}.{sc.TOKENS[s.name]}.{time.time_ns()}@{sc.RETURN_DOMAIN}>\n"
+        f"Message-ID: {sc.message_id(mta, s, str(time.time_ns()))}\n"
         "MIME-Version: 1.0\n"
         "Content-Type: text/plain; charset=us-ascii\n"
         "\n"
@@ -123,10 +127,13 @@ def _applicable(mta: str) -> list[sc.Scenario]:
 def _bounces(received: list[Received]) -> dict[tuple[str, str], list[Received]]:
     out: dict[tuple[str, str], list[Received]] = defaultdict(list)
     for m in received:
-        if m.mail_from not in ("", "<>"):
-            continue
         for rcpt in m.rcpt_tos:
-            key = sc.scenario_of_sender(rcpt)
+            if rcpt.lower() == sc.NOTICE_RECIPIENT:  # a postmaster's copy (from double-bounce@)
+                key = sc.scenario_of_message_id(m.data.decode("latin-1"))
+            elif m.mail_from in ("", "<>"):
+                key = sc.scenario_of_sender(rcpt)
+            else:
+                key = None
             if key is not None:
                 out[(key[0], key[1].name)].append(m)
     return out

@@ -53,6 +53,10 @@ MAIN_DOMAIN = f"rcpt.{LAB_DOMAIN}"
 RETURN_DOMAIN = f"return.{LAB_DOMAIN}"
 LOCAL_DOMAIN = f"local.{LAB_DOMAIN}"
 NX_DOMAIN = f"nx.{LAB_DOMAIN}"
+# Where an MTA sends the postmaster's copies of its bounces (Postfix's bounce_notice_recipient);
+# the copy names its scenario by the returned header's Message-ID (``message_id``).
+NOTICE_DOMAIN = f"notice.{LAB_DOMAIN}"
+NOTICE_RECIPIENT = f"postmaster@{NOTICE_DOMAIN}"
 DEDICATED_STAGES = ("BANNER", "EHLO", "MAIL", "STARTTLS", "TIMEOUT", "REFUSED", "NOTLS")
 
 
@@ -169,6 +173,8 @@ _OS_EXPIRED = Override(reason="expired", status="4.4.7", replycode="")
 # bounce is final), as for OpenSMTPD's placeholder below.
 _ONE_LDA = "the lab's Postfix alone delivers through Dovecot's LDA (the reply is Pigeonhole's)"
 _SM_PLAIN = "sendmail_plain"
+_PF_NOTICE = "postfix_notice"  # the postmaster's copies of Postfix's bounces
+_NOT_A_BOUNCE = "the postmaster gets copies of bounces only"
 _SM_PLAIN_EXPIRED = Override(status="5.0.947")
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -278,7 +284,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              doc="the recipient's mailbox file is over its size limit"),
     # --- not failures
     Scenario("dsn-success", "SUCCESS", "delivered", status="2.0.0",
-             skip={_SM_PLAIN: "Sendmail offers no DSN extension when SendMimeErrors is off"},
+             skip={_SM_PLAIN: "Sendmail offers no DSN extension when SendMimeErrors is off",
+                   _PF_NOTICE: _NOT_A_BOUNCE},
              doc="RCPT ... NOTIFY=SUCCESS, accepted by the remote (which offers no DSN): relayed"),
     # --- the MTA's own TLS policy fails: TLS required, the server offers no STARTTLS
     Scenario("tls-required", "NOTLS", "failedstarttls",
@@ -292,7 +299,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              members=("rcpt-unknown", "rcpt-ok", "rcpt-relay", "rcpt-disabled")),
     # --- an auto-reply: the local recipient's Sieve script answers (Pigeonhole's vacation)
     Scenario("local-vacation", "LOCAL", "vacation",
-             skip={_EX: _ONE_LDA, _OS: _ONE_LDA, _SM: _ONE_LDA, _CO: _ONE_LDA},
+             skip={_EX: _ONE_LDA, _OS: _ONE_LDA, _SM: _ONE_LDA, _CO: _ONE_LDA,
+                   _PF_NOTICE: _NOT_A_BOUNCE},
              doc="Dovecot's LDA with a Sieve vacation script delivers (dev.bouncelab.pigeonhole)"),
 )
 
@@ -378,6 +386,21 @@ def remote_behaviour(local_part: str) -> Scenario | None:
 def sender(mta: str, s: Scenario) -> str:
     """The envelope sender of a scenario's message: the bounce comes back to it."""
     return f"{mta}.{TOKENS[s.name]}@{RETURN_DOMAIN}"
+
+
+def message_id(mta: str, s: Scenario, unique: str) -> str:
+    """The Message-ID of scenario ``s``'s message through ``mta`` (``unique``: any digits)."""
+    return f"<{mta}.{TOKENS[s.name]}.{unique}@{RETURN_DOMAIN}>"
+
+
+_MESSAGE_ID = re.compile(rf"<([a-z_]+)\.(s\d+)\.\d+@{re.escape(RETURN_DOMAIN)}>")
+
+
+def scenario_of_message_id(text: str) -> tuple[str, Scenario] | None:
+    """(mta, scenario) of the first lab Message-ID in ``text`` (a bounce quoting the header)."""
+    m = _MESSAGE_ID.search(text)
+    s = BY_TOKEN.get(m.group(2)) if m else None
+    return (m.group(1), s) if m and s is not None else None
 
 
 def scenario_of_sender(address: str) -> tuple[str, Scenario] | None:

@@ -1,9 +1,10 @@
 """The bounce lab: Postfix, Exim, OpenSMTPD, Sendmail and Courier, run privately on loopback by
-scripts/bounce-lab.sh (with variants whose bounces strip the original or its MIME structure, and
-a Sieve vacation auto-reply), bounce mail for causes set up by construction; bounce-stream is
-scored on the bounces they write (ground truth no other program labelled).
+scripts/bounce-lab.sh (with variants whose bounces strip the original or its MIME structure, the
+postmaster's copies of Postfix's bounces, and a Sieve vacation auto-reply), bounce mail for
+causes set up by construction; bounce-stream is scored on the bounces they write (ground truth
+no other program labelled).
 
-The lab runs once per session (≈ 27 s warm, plus the first download of the MTAs' packages); set
+The lab runs once per session (≈ 25 s warm, plus the first download of the MTAs' packages); set
 BOUNCE_LAB_OUT=DIR to score an existing lab output instead.
 """
 
@@ -26,19 +27,20 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 MTAS = instances()
 
-# Floors: what bounce-stream reached on the lab (268 bounces, 301 events from 8 instances:
-# Postfix, Exim, OpenSMTPD, Sendmail, Courier, and Postfix/Exim returning the original's header
-# only, Sendmail's plain-text bounces) minus a small margin: reason 98.3 %, status 95.0 %,
-# hard 99.0 %, recipient 100 %, detected 100 % (before the Courier work: reason 97.0 %, status
-# 93.4 %, recipient 99.7 %). Left: OpenSMTPD's delay notices ("Envelope expired", Action:
-# delayed, Status: 4.4.7) are reported with the expired pseudo code as the corpus labels them,
-# while the lab's label is the DSN's 4.4.7; Sendmail's plain-text bounces are read from the
-# transcript rather than each address's "(reason: ...)" line; Courier's bounce for a greeting
-# timeout says nothing at all (its label stays the cause, networkerror).
+# Floors: what bounce-stream reached on the lab (302 bounces, 339 events from 9 instances:
+# Postfix, Exim, OpenSMTPD, Sendmail, Courier, Postfix/Exim returning the original's header
+# only, the postmaster's copies of Postfix's bounces, Sendmail's plain-text bounces) minus a
+# small margin: reason 98.5 %, status 95.6 %, hard 99.1 %, recipient 100 %, detected 100 %
+# (before the Courier work, without the postmaster's copies: reason 97.0 %, status 93.4 %,
+# recipient 99.7 %). Left: OpenSMTPD's delay notices ("Envelope expired", Action: delayed,
+# Status: 4.4.7) are reported with the expired pseudo code as the corpus labels them, while the
+# lab's label is the DSN's 4.4.7; Sendmail's plain-text bounces are read from the transcript
+# rather than each address's "(reason: ...)" line; Courier's bounce for a greeting timeout says
+# nothing at all (its label stays the cause, networkerror).
 MIN_DETECTED = 100.0
 MIN_RECIPIENT = 100.0
 MIN_REASON = 97.0
-MIN_STATUS = 93.5
+MIN_STATUS = 94.0
 MIN_HARD = 97.5
 
 

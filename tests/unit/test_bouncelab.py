@@ -7,8 +7,8 @@ import struct
 from typing import Any
 
 from dev.bouncelab import scenarios as sc
-from dev.bouncelab.lab import _order
-from dev.bouncelab.remote import _NxDomain
+from dev.bouncelab.lab import _bounces, _order
+from dev.bouncelab.remote import Received, _NxDomain
 
 
 def test_label_takes_status_and_reply_code_from_the_remote_reply() -> None:
@@ -146,3 +146,17 @@ def test_auto_reply_recipient_is_found_in_its_from_field() -> None:
             b"Subject: Auto: hello\n\nI am away.\n")
     assert _order(data, {"v@local.x.test": label}) == [("v@local.x.test", label)]
     assert _order(data, {"w@local.x.test": label}) == []
+
+
+def test_postmaster_copy_is_filed_under_the_scenario_its_returned_header_names() -> None:
+    """A copy sent to the notice recipient (Postfix sends it from double-bounce@, not <>) is
+    filed by the original's Message-ID; other mail with a sender is not a bounce."""
+    s = sc.BY_NAME["rcpt-unknown"]
+    copy = Received(
+        "double-bounce@mx.test", (sc.NOTICE_RECIPIENT,),
+        f"Subject: Postmaster Copy: Undelivered Mail\n\nMessage-ID: "
+        f"{sc.message_id('postfix_notice', s, '123')}\n".encode(), 0.0)
+    stray = Received("someone@x.test", (sc.sender("postfix", s),), b"Subject: hi\n\n", 0.0)
+    bounce = Received("", (sc.sender("postfix", s),), b"Subject: bounce\n\n", 0.0)
+    got = _bounces([copy, stray, bounce])
+    assert got == {("postfix_notice", s.name): [copy], ("postfix", s.name): [bounce]}
