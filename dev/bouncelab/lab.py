@@ -45,8 +45,9 @@ def _factories() -> dict[str, Callable[..., MtaRun]]:
         "courier": Courier,
         # Originals over bounce_size_limit come back as their header only (text/rfc822-headers).
         "postfix_headers": partial(Postfix, extra="bounce_size_limit = 1\n"),
-        # Only the original's header (text/rfc822-headers). Exim 4.96 ignores
-        # bounce_return_message in its DSN-format bounces (deliver.c says so): no variant.
+        # Only the original's header (text/rfc822-headers). bounce_return_message = false
+        # makes no variant: run here, Exim 4.96 still returned the whole original (its DSN
+        # bounces follow RET= and bounce_return_body).
         "exim_headers": partial(Exim, extra="bounce_return_body = false\n"),
         # Plain-text bounces (no multipart/report, no delivery-status part): SendMimeErrors off.
         "sendmail_plain": partial(Sendmail, extra="define(`confMIME_FORMAT_ERRORS', `False')dnl\n"),
