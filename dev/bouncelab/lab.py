@@ -31,6 +31,7 @@ from dev.bouncelab import scenarios as sc
 from dev.bouncelab.courier import Courier
 from dev.bouncelab.exim import Exim
 from dev.bouncelab.mta import NS_MARK, MtaRun, bind_mount, in_private_namespace
+from dev.bouncelab.opendmarc import PostfixDmarc
 from dev.bouncelab.opensmtpd import OpenSmtpd
 from dev.bouncelab.postfix import Postfix
 from dev.bouncelab.remote import Received, RemoteSide
@@ -55,6 +56,8 @@ def _factories() -> dict[str, Callable[..., MtaRun]]:
         # transcript and delivery status, the original's header only); the senders' bounces
         # are discarded.
         "postfix_notice": partial(Postfix, notices=True),
+        # DMARC failure reports (ARF) from OpenDMARC, a milter of this Postfix.
+        "postfix_dmarc": PostfixDmarc,
     }
 
 
@@ -129,7 +132,8 @@ def _bounces(received: list[Received]) -> dict[tuple[str, str], list[Received]]:
     out: dict[tuple[str, str], list[Received]] = defaultdict(list)
     for m in received:
         for rcpt in m.rcpt_tos:
-            if rcpt.lower() == sc.NOTICE_RECIPIENT:  # a postmaster's copy (from double-bounce@)
+            if rcpt.lower().endswith("@" + sc.NOTICE_DOMAIN):  # a postmaster's copy (sent from
+                # double-bounce@), a DMARC failure report (from the filter's user)
                 key = sc.scenario_of_message_id(m.data.decode("latin-1"))
             elif m.mail_from in ("", "<>"):
                 key = sc.scenario_of_sender(rcpt)
@@ -152,7 +156,7 @@ def _report_text(data: bytes) -> tuple[str, str]:
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "text/rfc822-headers"):
             break
-        if ctype == "message/delivery-status":
+        if ctype in ("message/delivery-status", "message/feedback-report"):
             for block in part.get_payload() if part.is_multipart() else []:
                 fields.append(block.as_string() if isinstance(block, Message) else str(block))
             if not part.is_multipart():
@@ -177,6 +181,12 @@ def _order(data: bytes, rcpts: dict[str, sc.Label]) -> list[tuple[str, sc.Label]
         pos = fields.find(r) if fields else text.find(r)
         if pos >= 0:
             found.append((pos, rcpt, label))
+    if not found and b"message/feedback-report" in data.lower():
+        # A failure report without Original-Rcpt-To: the recipients of the reported message
+        # (its header comes back).
+        whole = data.decode("latin-1").lower()
+        found = [(whole.find(r.lower()), r, label) for r, label in rcpts.items()
+                 if r.lower() in whole]
     if not found:  # an auto-reply names its recipient in From: only
         sender = email.utils.parseaddr(email.message_from_bytes(data).get("From", ""))[1]
         found = [(0, rcpt, label) for rcpt, label in rcpts.items()
@@ -283,7 +293,7 @@ def _write(out_dir: Path, runs: list[MtaRun], received: list[Received], log: lis
                 labels[name] = [
                     {"index": k, "recipient": r, "status": lab.status,
                      "replycode": lab.replycode, "reason": lab.reason,
-                     "hardbounce": lab.hard, "feedback_type": ""}
+                     "hardbounce": lab.hard, "feedback_type": lab.feedback_type}
                     for k, (r, lab) in enumerate(order, 1)
                 ]
                 n += 1

@@ -1,5 +1,6 @@
 """The lab's far side, all on loopback: the scripted SMTP servers (aiosmtpd) that fail each
-scenario's mail, the collector that receives the bounces, and a DNS responder that says NXDOMAIN.
+scenario's mail, the collector that receives the bounces, and a DNS responder that says NXDOMAIN
+(but to the few TXT records of ``scenarios.TXT_RECORDS``).
 
 Every server listens on the same port on its own 127.0.0.x address, so an MTA needs one port
 setting and a domain -> address route per scenario (`scenarios.routes()`).
@@ -156,7 +157,8 @@ async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 
 
 class _NxDomain(asyncio.DatagramProtocol):
-    """Answers every query NXDOMAIN (RFC 1035 header with RCODE 3, the question echoed)."""
+    """Answers every query NXDOMAIN (RFC 1035 header with RCODE 3, the question echoed), except
+    a TXT query for a name of ``sc.TXT_RECORDS``, answered with its text (a DMARC policy)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -167,15 +169,29 @@ class _NxDomain(asyncio.DatagramProtocol):
         qid, flags, qdcount = struct.unpack("!HHH", data[:6])
         if flags & 0x8000:  # a response, not a query
             return
-        # Echo the first question (name labels, then QTYPE/QCLASS); no answers.
+        # Echo the first question (name labels, then QTYPE/QCLASS).
         end, pos = len(data), 12
+        labels: list[bytes] = []
         while pos < end and data[pos] != 0:
+            labels.append(data[pos + 1 : pos + 1 + data[pos]])
             pos += 1 + data[pos]
         question = data[12 : pos + 5] if qdcount and pos + 5 <= end else b""
         rd = flags & 0x0100
-        reply_flags = 0x8000 | 0x0400 | rd | 0x0080 | 3  # QR, AA, RD copied, RA, NXDOMAIN
-        header = struct.pack("!HHHHHH", qid, reply_flags, 1 if question else 0, 0, 0, 0)
-        self.transport.sendto(header + question, addr)
+        name = b".".join(labels).decode("latin-1").lower()
+        qtype = struct.unpack("!H", question[-4:-2])[0] if question else 0
+        text = sc.TXT_RECORDS.get(name) if qtype == 16 else None
+        if text is None:
+            reply_flags = 0x8000 | 0x0400 | rd | 0x0080 | 3  # QR, AA, RD copied, RA, NXDOMAIN
+            header = struct.pack("!HHHHHH", qid, reply_flags, 1 if question else 0, 0, 0, 0)
+            self.transport.sendto(header + question, addr)
+            return
+        raw = text.encode()
+        rdata = b"".join(bytes([len(raw[i : i + 255])]) + raw[i : i + 255]
+                         for i in range(0, len(raw), 255))
+        # The answer names the question's name by a pointer to offset 12 (0xC00C).
+        answer = struct.pack("!HHHIH", 0xC00C, 16, 1, 60, len(rdata)) + rdata
+        header = struct.pack("!HHHHHH", qid, 0x8000 | 0x0400 | rd | 0x0080, 1, 1, 0, 0)
+        self.transport.sendto(header + question + answer, addr)
 
 
 class RemoteSide:

@@ -18,6 +18,8 @@ How a scenario reaches its failure (``stage``):
   exits 1, a mailbox file over its size limit, an auto-reply (Dovecot's LDA running a Sieve
   ``vacation`` script: the reply's label is ``vacation``, with no status).
 - ``SUCCESS``: delivered, RCPT with NOTIFY=SUCCESS: the MTA sends a positive DSN.
+- ``FEEDBACK``: delivered through a filter that reports it: OpenDMARC's failure report (RFC
+  6591 ARF), labelled ``feedback`` with its feedback type and no status.
 
 Labels follow docs/REASONS.md (Sisimai's vocabulary). ``status`` and ``replycode`` default to the
 enhanced status code and reply code of ``reply``; where the MTA writes the failure itself (no
@@ -42,7 +44,7 @@ from typing import Literal
 
 Stage = Literal[
     "BANNER", "EHLO", "MAIL", "STARTTLS", "RCPT", "DATA", "EOD",
-    "TIMEOUT", "REFUSED", "NOTLS", "NXDOMAIN", "LOCAL", "SUCCESS", "MULTI",
+    "TIMEOUT", "REFUSED", "NOTLS", "NXDOMAIN", "LOCAL", "SUCCESS", "MULTI", "FEEDBACK",
 ]
 
 LAB_DOMAIN = "lab.test"
@@ -57,6 +59,12 @@ NX_DOMAIN = f"nx.{LAB_DOMAIN}"
 # the copy names its scenario by the returned header's Message-ID (``message_id``).
 NOTICE_DOMAIN = f"notice.{LAB_DOMAIN}"
 NOTICE_RECIPIENT = f"postmaster@{NOTICE_DOMAIN}"
+# Where DMARC failure reports (RFC 6591 ARF) go: the senders' domain asks for them (ruf=), in
+# the only TXT record the lab's resolver knows; the report names its scenario as a copy does.
+FAILURE_REPORT_RECIPIENT = f"ruf@{NOTICE_DOMAIN}"
+TXT_RECORDS: Mapping[str, str] = {
+    f"_dmarc.{RETURN_DOMAIN}": f"v=DMARC1; p=none; ruf=mailto:{FAILURE_REPORT_RECIPIENT}; fo=1",
+}
 DEDICATED_STAGES = ("BANNER", "EHLO", "MAIL", "STARTTLS", "TIMEOUT", "REFUSED", "NOTLS")
 
 
@@ -68,6 +76,7 @@ class Label:
     status: str
     replycode: str
     hard: bool
+    feedback_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,6 +100,9 @@ class Scenario:
     per_mta: Mapping[str, Override] = field(default_factory=dict)
     members: tuple[str, ...] = ()  # MULTI: the RCPT scenarios whose fates one message combines
     skip: Mapping[str, str] = field(default_factory=dict)  # MTA -> why it cannot express it
+    # Only these instances run it (and instances named by any scenario here run only those).
+    only: tuple[str, ...] = ()
+    feedback_type: str = ""  # FEEDBACK: the report's Feedback-Type
     doc: str = ""
 
     def label(self, mta: str) -> Label:
@@ -109,6 +121,7 @@ class Scenario:
             status=o.status if o.status is not None else status,
             replycode=o.replycode if o.replycode is not None else replycode,
             hard=self.hard,
+            feedback_type=self.feedback_type,
         )
 
     @property
@@ -117,6 +130,8 @@ class Scenario:
         return self.stage in ("TIMEOUT", "REFUSED", "NOTLS") or self.reply.startswith("4")
 
     def applies_to(self, mta: str) -> bool:
+        if self.only or mta in _DEDICATED_INSTANCES:
+            return mta in self.only
         return mta not in self.skip and family(mta) not in self.skip
 
 
@@ -297,6 +312,9 @@ SCENARIOS: tuple[Scenario, ...] = (
     # --- several recipients, each refused for good at RCPT (one bounce for all, one delivered)
     Scenario("multi-permanent", "MULTI", "",
              members=("rcpt-unknown", "rcpt-ok", "rcpt-relay", "rcpt-disabled")),
+    # --- a DMARC failure report (ARF) on a delivered message (dev.bouncelab.opendmarc)
+    Scenario("dmarc-failure", "FEEDBACK", "feedback", feedback_type="auth-failure",
+             only=("postfix_dmarc",)),
     # --- an auto-reply: the local recipient's Sieve script answers (Pigeonhole's vacation)
     Scenario("local-vacation", "LOCAL", "vacation",
              skip={_EX: _ONE_LDA, _OS: _ONE_LDA, _SM: _ONE_LDA, _CO: _ONE_LDA,
@@ -305,6 +323,7 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 BY_NAME: Mapping[str, Scenario] = {s.name: s for s in SCENARIOS}
+_DEDICATED_INSTANCES = frozenset(m for s in SCENARIOS for m in s.only)
 ACCEPTED = "rcpt-ok"  # a MULTI member the main server accepts (delivered, no event)
 
 # Addresses carry opaque tokens, never the scenario's name: the bounce quotes them and the

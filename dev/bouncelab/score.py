@@ -100,8 +100,12 @@ def score(labels: dict[str, list[dict[str, Any]]],
                         f"{[e.get('recipient') for e in got]}")
             if ev is None:
                 continue
+            # A feedback report's reason is right only with its feedback type.
+            kind = want.get("feedback_type") or ""
+            got_kind = ev.get("feedback_type") or ""
             checks = (
-                ("reason", want["reason"], ev.get("reason") or ""),
+                ("reason", want["reason"] + (f"/{kind}" if kind else ""),
+                 (ev.get("reason") or "") + (f"/{got_kind}" if kind else "")),
                 ("status", want["status"], ev.get("status") or ""),
                 ("hard", bool(want["hardbounce"]), bool(ev.get("hard_bounce"))),
             )

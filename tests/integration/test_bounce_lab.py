@@ -1,8 +1,8 @@
 """The bounce lab: Postfix, Exim, OpenSMTPD, Sendmail and Courier, run privately on loopback by
 scripts/bounce-lab.sh (with variants whose bounces strip the original or its MIME structure, the
-postmaster's copies of Postfix's bounces, and a Sieve vacation auto-reply), bounce mail for
-causes set up by construction; bounce-stream is scored on the bounces they write (ground truth
-no other program labelled).
+postmaster's copies of Postfix's bounces, a Sieve vacation auto-reply and an OpenDMARC failure
+report), bounce mail for causes set up by construction; bounce-stream is scored on the bounces
+they write (ground truth no other program labelled).
 
 The lab runs once per session (≈ 25 s warm, plus the first download of the MTAs' packages); set
 BOUNCE_LAB_OUT=DIR to score an existing lab output instead.
@@ -27,10 +27,11 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 MTAS = instances()
 
-# Floors: what bounce-stream reached on the lab (302 bounces, 339 events from 9 instances:
+# Floors: what bounce-stream reached on the lab (303 messages, 340 events from 10 instances:
 # Postfix, Exim, OpenSMTPD, Sendmail, Courier, Postfix/Exim returning the original's header
-# only, the postmaster's copies of Postfix's bounces, Sendmail's plain-text bounces) minus a
-# small margin: reason 98.5 %, status 95.6 %, hard 99.1 %, recipient 100 %, detected 100 %
+# only, the postmaster's copies of Postfix's bounces, Sendmail's plain-text bounces, OpenDMARC's
+# failure report) minus a small margin: reason 98.5 %, status 95.6 %, hard 99.1 %,
+# recipient 100 %, detected 100 %
 # (before the Courier work, without the postmaster's copies: reason 97.0 %, status 93.4 %,
 # recipient 99.7 %). Left: OpenSMTPD's delay notices ("Envelope expired", Action: delayed,
 # Status: 4.4.7) are reported with the expired pseudo code as the corpus labels them, while the
@@ -69,7 +70,8 @@ def lab_score(lab_output: Path) -> Score:
 
 
 def test_every_mta_bounces_every_scenario_it_can_express(lab_output: Path) -> None:
-    """Each MTA and variant writes a bounce for every scenario it can express (≥ 20 each)."""
+    """Each MTA and variant writes a bounce for every scenario it can express (≥ 20 each, but
+    the OpenDMARC instance, which runs its one scenario)."""
     report = (lab_output / "lab-report.txt").read_text()
     assert "MISSING" not in report, report
     labels = json.loads((lab_output / "labels.json").read_text())
@@ -78,7 +80,7 @@ def test_every_mta_bounces_every_scenario_it_can_express(lab_output: Path) -> No
         scenarios = {n.split("-", 1)[1] for n in labels if n.startswith(f"{mta}-")}
         want = {s.name for s in sc.SCENARIOS if s.applies_to(mta)}
         assert {s for s in want if not any(x.startswith(s) for x in scenarios)} == set()
-        assert per_mta[mta] >= 20, per_mta
+        assert per_mta[mta] >= min(20, len(want)), per_mta
 
 
 def test_bounces_never_name_the_scenario(lab_output: Path) -> None:
@@ -96,7 +98,7 @@ def test_bounce_stream_classifies_lab_bounces_above_the_floor(lab_score: Score) 
     for line in lab_score.mismatches:
         print(line)
     print(lab_score.summary())
-    assert lab_score.emails >= len(MTAS) * 20
+    assert lab_score.emails >= sum(1 for m in MTAS for s in sc.SCENARIOS if s.applies_to(m))
     assert lab_score.detected_pct >= MIN_DETECTED
     assert lab_score.recipient_pct >= MIN_RECIPIENT
     assert lab_score.reason_pct >= MIN_REASON

@@ -9,6 +9,7 @@ from typing import Any
 from dev.bouncelab import scenarios as sc
 from dev.bouncelab.lab import _bounces, _order
 from dev.bouncelab.remote import Received, _NxDomain
+from dev.bouncelab.score import score
 
 
 def test_label_takes_status_and_reply_code_from_the_remote_reply() -> None:
@@ -160,3 +161,57 @@ def test_postmaster_copy_is_filed_under_the_scenario_its_returned_header_names()
     bounce = Received("", (sc.sender("postfix", s),), b"Subject: bounce\n\n", 0.0)
     got = _bounces([copy, stray, bounce])
     assert got == {("postfix_notice", s.name): [copy], ("postfix", s.name): [bounce]}
+
+
+def test_resolver_answers_the_dmarc_policy_txt_record() -> None:
+    """A TXT query for the senders' _dmarc name gets one answer with the policy text; a TXT
+    query for any other name is NXDOMAIN."""
+    proto = _NxDomain()
+    transport = _Transport()
+    proto.connection_made(transport)  # type: ignore[arg-type]
+    name = f"_dmarc.{sc.RETURN_DOMAIN}"
+    query = _query(name).replace(b"\x00\x0f\x00\x01", b"\x00\x10\x00\x01")  # QTYPE TXT
+    proto.datagram_received(query, ("127.0.0.1", 5353))
+    proto.datagram_received(_query("x.lab.test").replace(b"\x00\x0f\x00\x01", b"\x00\x10\x00\x01"),
+                            ("127.0.0.1", 5353))
+    found, missing = transport.sent
+    qid, flags, qd, an = struct.unpack("!HHHH", found[:8])
+    assert (qid, flags & 0x800F, qd, an) == (0x1234, 0x8000, 1, 1)
+    rdata = found[len(query) + 12 :]
+    assert rdata[1:].decode() == sc.TXT_RECORDS[name] and rdata[0] == len(rdata) - 1
+    assert struct.unpack("!H", missing[2:4])[0] & 0x000F == 3
+
+
+def test_scenario_for_one_instance_runs_there_alone() -> None:
+    """The DMARC report scenario runs only on the OpenDMARC instance, which runs nothing else;
+    its label is feedback of type auth-failure, without a status."""
+    s = sc.BY_NAME["dmarc-failure"]
+    assert s.applies_to("postfix_dmarc") and not s.applies_to("postfix")
+    assert not sc.BY_NAME["rcpt-unknown"].applies_to("postfix_dmarc")
+    label = s.label("postfix_dmarc")
+    assert (label.reason, label.feedback_type, label.status, label.hard) == (
+        "feedback", "auth-failure", "", False)
+
+
+def test_failure_report_recipient_is_the_reported_messages() -> None:
+    """A feedback report without Original-Rcpt-To reports the recipient of the message whose
+    header it returns."""
+    label = sc.BY_NAME["dmarc-failure"].label("postfix_dmarc")
+    data = (
+        b'Content-Type: multipart/report; report-type=feedback-report; boundary="B"\n\n'
+        b"--B\nContent-Type: text/plain\n\nAn authentication failure report.\n"
+        b"--B\nContent-Type: message/feedback-report\n\nFeedback-Type: auth-failure\n"
+        b"--B\nContent-Type: text/rfc822-headers\n\nFrom: s@r.test\nTo: t@rcpt.x.test\n\n--B--\n"
+    )
+    assert _order(data, {"t@rcpt.x.test": label}) == [("t@rcpt.x.test", label)]
+
+
+def test_score_counts_a_feedback_reason_right_only_with_its_feedback_type() -> None:
+    """A feedback event of another feedback type than the label's is a reason mismatch."""
+    want = {"r": [{"index": 1, "recipient": "t@x.test", "reason": "feedback", "status": "",
+                   "hardbounce": False, "feedback_type": "auth-failure"}]}
+    event = {"recipient": "t@x.test", "reason": "feedback"}
+    right = {"r": [{**event, "feedback_type": "auth-failure"}]}
+    wrong = {"r": [{**event, "feedback_type": "abuse"}]}
+    assert score(want, right).reason_ok == 1
+    assert score(want, wrong).reason_ok == 0
