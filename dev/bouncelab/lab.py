@@ -29,6 +29,7 @@ from pathlib import Path
 
 from dev.bouncelab import scenarios as sc
 from dev.bouncelab.courier import Courier
+from dev.bouncelab.dma import Dma
 from dev.bouncelab.exim import Exim
 from dev.bouncelab.mta import NS_MARK, MtaRun, bind_mount, in_private_namespace
 from dev.bouncelab.opendmarc import PostfixDmarc
@@ -58,6 +59,8 @@ def _factories() -> dict[str, Callable[..., MtaRun]]:
         "postfix_notice": partial(Postfix, notices=True),
         # DMARC failure reports (ARF) from OpenDMARC, a milter of this Postfix.
         "postfix_dmarc": PostfixDmarc,
+        # Plain-text bounces with the original's header only, by an MTA with no SMTP listener.
+        "dma": Dma,
     }
 
 
@@ -112,15 +115,8 @@ def _submit(run: MtaRun, scenarios: list[sc.Scenario], log: list[str]) -> None:
         rcpts = sc.envelope(s)
         options = ["NOTIFY=SUCCESS,FAILURE,DELAY"] if s.stage == "SUCCESS" else []
         try:
-            with smtplib.SMTP("127.0.0.1", run.submit_port, local_hostname="client.lab.test",
-                              timeout=20) as smtp:
-                smtp.ehlo()
-                refused = smtp.sendmail(sc.sender(run.name, s), rcpts,
-                                        _message(run.name, s, rcpts, n),
-                                        rcpt_options=options)
-                if refused:
-                    log.append(f"{run.name} {s.name}: refused at submission: {refused}")
-        except smtplib.SMTPException as e:
+            run.submit(sc.sender(run.name, s), rcpts, _message(run.name, s, rcpts, n), options)
+        except (smtplib.SMTPException, RuntimeError, OSError) as e:
             log.append(f"{run.name} {s.name}: submission failed: {e}")
 
 
@@ -144,7 +140,11 @@ def _bounces(received: list[Received]) -> dict[tuple[str, str], list[Received]]:
     return out
 
 
-_TRANSCRIPT = "----- Transcript of session follows -----"
+# Where a plain-text bounce's own report ends: Sendmail's session transcript (which names
+# recipients it deferred, not failed), a returned header (its To: names every recipient).
+_REPORT_END = re.compile(
+    r"(?m)^\s*-+ Transcript of session follows -+|^Message headers follow\.|^Received: "
+    r"|^Return-Path: ")
 
 
 def _report_text(data: bytes) -> tuple[str, str]:
@@ -164,10 +164,9 @@ def _report_text(data: bytes) -> tuple[str, str]:
         elif part.get_content_maintype() == "text":
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
-                # A plain-text bounce's transcript names recipients it deferred, not failed
-                # (Sendmail's); its list of failed addresses comes before.
-                body, _, _ = payload.decode("latin-1").partition(_TRANSCRIPT)
-                text.append(body)
+                body = payload.decode("latin-1")
+                end = _REPORT_END.search(body)
+                text.append(body[: end.start()] if end else body)
     return "\n".join(fields).lower(), "\n".join(text).lower()
 
 

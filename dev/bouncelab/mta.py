@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import time
@@ -73,6 +74,16 @@ class MtaRun:
 
     def log_tail(self) -> str:
         return ""
+
+    def submit(self, sender: str, rcpts: list[str], data: bytes, options: list[str]) -> None:
+        """Hand one message to the MTA (SMTP to ``submit_port``; ``options``: RCPT parameters);
+        raises smtplib.SMTPException, or RuntimeError for a refusal."""
+        with smtplib.SMTP("127.0.0.1", self.submit_port, local_hostname="client.lab.test",
+                          timeout=20) as smtp:
+            smtp.ehlo()
+            refused = smtp.sendmail(sender, rcpts, data, rcpt_options=options)
+        if refused:
+            raise RuntimeError(f"refused at submission: {refused}")
 
     def env(self) -> dict[str, str]:
         return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "TZ": "UTC"}

@@ -66,7 +66,12 @@ def _factory(handler: object) -> Callable[[], _LabSMTP]:
 
 
 class MainHandler:
-    """The main server: the recipient's local part names the scenario to play."""
+    """The main server: the recipient's local part names the scenario to play. Bounces (null
+    sender) it is handed, by an MTA that relays everything through it as its smarthost (dma),
+    go to ``collector``."""
+
+    def __init__(self, collector: CollectorHandler) -> None:
+        self.collector = collector
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -78,6 +83,8 @@ class MainHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if envelope.mail_from in ("", "<>"):
+            return await self.collector.handle_DATA(server, session, envelope)
         for rcpt in envelope.rcpt_tos:
             s = sc.remote_behaviour(rcpt.split("@", 1)[0])
             if s is not None and s.stage == "EOD":
@@ -158,7 +165,9 @@ async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 
 class _NxDomain(asyncio.DatagramProtocol):
     """Answers every query NXDOMAIN (RFC 1035 header with RCODE 3, the question echoed), except
-    a TXT query for a name of ``sc.TXT_RECORDS``, answered with its text (a DMARC policy)."""
+    a TXT query for a name of ``sc.TXT_RECORDS`` (its text: a DMARC policy) and queries for a
+    domain the MTAs route by hand (``sc.routes()``: MX to itself, A its loopback address, no
+    other record), for an MTA that can only look its destinations up (dma)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -179,19 +188,34 @@ class _NxDomain(asyncio.DatagramProtocol):
         rd = flags & 0x0100
         name = b".".join(labels).decode("latin-1").lower()
         qtype = struct.unpack("!H", question[-4:-2])[0] if question else 0
-        text = sc.TXT_RECORDS.get(name) if qtype == 16 else None
-        if text is None:
-            reply_flags = 0x8000 | 0x0400 | rd | 0x0080 | 3  # QR, AA, RD copied, RA, NXDOMAIN
-            header = struct.pack("!HHHHHH", qid, reply_flags, 1 if question else 0, 0, 0, 0)
+        answers = _records(name, qtype)
+        ok = 0x8000 | 0x0400 | rd | 0x0080  # QR, AA, RD copied, RA
+        if answers is None:
+            header = struct.pack("!HHHHHH", qid, ok | 3, 1 if question else 0, 0, 0, 0)  # NXDOMAIN
             self.transport.sendto(header + question, addr)
             return
+        # Each answer names the question's name by a pointer to offset 12 (0xC00C).
+        body = b"".join(struct.pack("!HHHIH", 0xC00C, rtype, 1, 60, len(rdata)) + rdata
+                        for rtype, rdata in answers)
+        header = struct.pack("!HHHHHH", qid, ok, 1, len(answers), 0, 0)
+        self.transport.sendto(header + question + body, addr)
+
+
+def _records(name: str, qtype: int) -> list[tuple[int, bytes]] | None:
+    """(type, rdata) of the answers to ``name``/``qtype``; None: the name does not exist."""
+    text = sc.TXT_RECORDS.get(name)
+    if text is not None and qtype == 16:
         raw = text.encode()
-        rdata = b"".join(bytes([len(raw[i : i + 255])]) + raw[i : i + 255]
-                         for i in range(0, len(raw), 255))
-        # The answer names the question's name by a pointer to offset 12 (0xC00C).
-        answer = struct.pack("!HHHIH", 0xC00C, 16, 1, 60, len(rdata)) + rdata
-        header = struct.pack("!HHHHHH", qid, 0x8000 | 0x0400 | rd | 0x0080, 1, 1, 0, 0)
-        self.transport.sendto(header + question + answer, addr)
+        return [(16, b"".join(bytes([len(raw[i : i + 255])]) + raw[i : i + 255]
+                              for i in range(0, len(raw), 255)))]
+    host = sc.routes().get(name)
+    if host is None:
+        return [] if text is not None else None
+    if qtype == 15:  # MX 10 <the name itself>
+        return [(15, struct.pack("!H", 10) + b"\xc0\x0c")]
+    if qtype == 1:
+        return [(1, socket.inet_aton(host))]
+    return []  # the name exists, no record of that type
 
 
 class RemoteSide:
@@ -245,7 +269,7 @@ class RemoteSide:
 
     async def _start_smtp(self, port: int) -> None:
         loop = asyncio.get_running_loop()
-        main = MainHandler()
+        main = MainHandler(self.collector)
         self._servers.append(
             await loop.create_server(_factory(main), sc.MAIN_HOST, port)
         )

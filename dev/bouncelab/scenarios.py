@@ -132,6 +132,12 @@ class Scenario:
     def applies_to(self, mta: str) -> bool:
         if self.only or mta in _DEDICATED_INSTANCES:
             return mta in self.only
+        if family(mta) in _KEEPS_RETRYING and (
+                self.temporary or any(BY_NAME[m].temporary for m in self.members
+                                      if m != ACCEPTED)):
+            return False
+        if family(mta) in _SMARTHOST_ONLY and self.stage in (*DEDICATED_STAGES, "NXDOMAIN"):
+            return False
         return mta not in self.skip and family(mta) not in self.skip
 
 
@@ -187,6 +193,14 @@ _OS_EXPIRED = Override(reason="expired", status="4.4.7", replycode="")
 # not be delivered for 3 seconds"), no code at all, so the reason's pseudo code (permanent: the
 # bounce is final), as for OpenSMTPD's placeholder below.
 _ONE_LDA = "the lab's Postfix alone delivers through Dovecot's LDA (the reply is Pigeonhole's)"
+_DMA_LOCAL = "dma delivers locally only for its own host name, to mailboxes of system users"
+_DMA = "dma"
+# MTAs whose retry schedule is compiled in (days): no temporary failure becomes a bounce in the
+# lab's time, so they are sent none.
+_KEEPS_RETRYING = frozenset({_DMA})
+# MTAs that relay everything through one smarthost (the main server): no destination of its own
+# (connection-level scenarios) and no DNS lookup.
+_SMARTHOST_ONLY = frozenset({_DMA})
 _SM_PLAIN = "sendmail_plain"
 _PF_NOTICE = "postfix_notice"  # the postmaster's copies of Postfix's bounces
 _NOT_A_BOUNCE = "the postmaster gets copies of bounces only"
@@ -277,7 +291,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("local-unknown", "LOCAL", "userunknown", hard=True,
              skip={_OS: "OpenSMTPD rejects an unknown local user at RCPT: no bounce",
                    _SM: "Sendmail rejects an unknown local user at RCPT: no bounce",
-                   _CO: "Courier checks local users at RCPT (through authdaemond): no bounce"},
+                   _CO: "Courier checks local users at RCPT (through authdaemond): no bounce",
+                   _DMA: _DMA_LOCAL},
              # Exim writes "Unrouteable address" (route.c) for any address no router accepts,
              # an unknown local part as much as an unknown domain (its dns-nxdomain bounce is
              # word for word the same): Sisimai's Exim table, which docs/REASONS.md follows,
@@ -289,18 +304,20 @@ SCENARIOS: tuple[Scenario, ...] = (
              per_mta={_PF: Override(status="5.3.0"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.3.0"), _SM: Override(status="5.3.0"),
                       _CO: Override(status="5.0.0")},
+             skip={_DMA: _DMA_LOCAL},
              doc="the recipient's alias is a command that exits 1 with a message on stderr"),
     Scenario("local-quota", "LOCAL", "mailboxfull",
              skip={_OS: "OpenSMTPD has no mailbox size limit",
                    _SM: "Sendmail has no mailbox size limit of its own",
-                   _CO: "Courier's quotas are maildir quotas of authenticated accounts"},
+                   _CO: "Courier's quotas are maildir quotas of authenticated accounts",
+                   _DMA: _DMA_LOCAL},
              per_mta={_PF: Override(status="5.2.2"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.0.0"), _SM: Override(status="5.2.2")},
              doc="the recipient's mailbox file is over its size limit"),
     # --- not failures
     Scenario("dsn-success", "SUCCESS", "delivered", status="2.0.0",
              skip={_SM_PLAIN: "Sendmail offers no DSN extension when SendMimeErrors is off",
-                   _PF_NOTICE: _NOT_A_BOUNCE},
+                   _PF_NOTICE: _NOT_A_BOUNCE, _DMA: "dma has no DSN extension"},
              doc="RCPT ... NOTIFY=SUCCESS, accepted by the remote (which offers no DSN): relayed"),
     # --- the MTA's own TLS policy fails: TLS required, the server offers no STARTTLS
     Scenario("tls-required", "NOTLS", "failedstarttls",
@@ -317,7 +334,7 @@ SCENARIOS: tuple[Scenario, ...] = (
              only=("postfix_dmarc",)),
     # --- an auto-reply: the local recipient's Sieve script answers (Pigeonhole's vacation)
     Scenario("local-vacation", "LOCAL", "vacation",
-             skip={_EX: _ONE_LDA, _OS: _ONE_LDA, _SM: _ONE_LDA, _CO: _ONE_LDA,
+             skip={_EX: _ONE_LDA, _OS: _ONE_LDA, _SM: _ONE_LDA, _CO: _ONE_LDA, _DMA: _ONE_LDA,
                    _PF_NOTICE: _NOT_A_BOUNCE},
              doc="Dovecot's LDA with a Sieve vacation script delivers (dev.bouncelab.pigeonhole)"),
 )

@@ -215,3 +215,33 @@ def test_score_counts_a_feedback_reason_right_only_with_its_feedback_type() -> N
     wrong = {"r": [{**event, "feedback_type": "abuse"}]}
     assert score(want, right).reason_ok == 1
     assert score(want, wrong).reason_ok == 0
+
+
+def test_mta_that_keeps_retrying_gets_no_temporary_failure() -> None:
+    """dma retries for days and relays through its smarthost only: no temporary scenario (nor a
+    message with a temporary member), no connection-level or DNS scenario; permanent ones run."""
+    applies = {s.name for s in sc.SCENARIOS if s.applies_to("dma")}
+    assert {"rcpt-unknown", "eod-spam", "multi-permanent"} <= applies
+    assert not {"rcpt-greylist", "multi-fates", "conn-refused", "banner-blocked",
+                "dns-nxdomain"} & applies
+
+
+def test_resolver_answers_mx_and_a_for_routed_domains_only() -> None:
+    """A routed domain has an MX record naming itself and an A record with its loopback
+    address (no AAAA: an empty answer); an unrouted one does not exist."""
+    proto = _NxDomain()
+    transport = _Transport()
+    proto.connection_made(transport)  # type: ignore[arg-type]
+
+    def ask(name: str, qtype: int) -> bytes:
+        query = _query(name)[:-4] + struct.pack("!HH", qtype, 1)
+        proto.datagram_received(query, ("127.0.0.1", 5353))
+        return transport.sent[-1][len(query):]
+
+    mx_to_itself = struct.pack("!HHHIH", 0xC00C, 15, 1, 60, 4) + b"\x00\x0a\xc0\x0c"
+    assert ask(sc.MAIN_DOMAIN, 15) == mx_to_itself
+    assert ask(sc.MAIN_DOMAIN, 1)[-4:] == bytes(int(x) for x in sc.MAIN_HOST.split("."))
+    assert ask(sc.MAIN_DOMAIN, 28) == b""
+    assert struct.unpack("!H", transport.sent[-1][2:4])[0] & 0x000F == 0
+    ask(sc.NX_DOMAIN, 1)
+    assert struct.unpack("!H", transport.sent[-1][2:4])[0] & 0x000F == 3
