@@ -1,7 +1,8 @@
 """The DragonFly Mail Agent 0.13 (Debian's dma from the extracted root): a sendmail(1)-style
-MTA with no SMTP listener. Each message is handed to ``dma -f SENDER RCPT...`` on its standard
-input; dma delivers in the background through its smarthost, the lab's main server (which
-passes the bounces, plain text with the original's header only, to the collector).
+MTA with no SMTP listener. Each message is handed to ``dma -D -f SENDER RCPT...`` on its
+standard input (a process of its own per message); dma delivers through its smarthost, the
+lab's main server, which passes its bounces (plain text, one per recipient, the original after
+"Message headers follow.") to the collector.
 
 Its configuration path is compiled in (/etc/dma/dma.conf): a private directory is bind-mounted
 there in the lab's namespace (scripts/bounce-lab.sh makes the empty mount point). dma retries
@@ -10,8 +11,6 @@ temporary failures for days (compiled in), so the lab sends it none (``scenarios
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 from pathlib import Path
 
@@ -24,11 +23,14 @@ HOSTNAME = "mx.dma.lab.test"
 
 
 class Dma(MtaRun):
+    _deliveries: list[subprocess.Popen[bytes]]
+
     @property
     def binary(self) -> Path:
         return self.root / "usr/sbin/dma"
 
     def start(self) -> None:
+        self._deliveries = []
         w = self.work
         etc = fresh_dir(w / "etc")
         # dma 0.13 connects to PORT only through its smarthost (MX hosts get port 25): all
@@ -41,20 +43,24 @@ class Dma(MtaRun):
         bind_mount(etc, ETC)
 
     def submit(self, sender: str, rcpts: list[str], data: bytes, options: list[str]) -> None:
-        done = subprocess.run([str(self.binary), "-f", sender, *rcpts], input=data,
-                              env=self.env(), capture_output=True, timeout=20, check=False,
-                              cwd=self.work)
-        if done.returncode != 0:
-            raise RuntimeError(f"dma exited {done.returncode}: {done.stderr[-500:]!r}")
+        """``dma -D`` (in the foreground: it delivers, bounces and exits) for one message; the
+        process is kept to be ended by ``stop`` if it still runs (it would retry for days)."""
+        log = (self.work / "dma.out").open("ab")
+        proc = subprocess.Popen([str(self.binary), "-D", "-f", sender, *rcpts],
+                                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+                                env=self.env(), start_new_session=True, cwd=self.work)
+        log.close()
+        assert proc.stdin is not None
+        proc.stdin.write(data)
+        proc.stdin.close()
+        self._deliveries.append(proc)
 
     def stop(self) -> None:
-        """dma's delivery processes run in the background: end those of this binary."""
-        binary = str(self.binary)
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                if os.readlink(f"/proc/{pid}/exe") == binary:
-                    os.kill(int(pid), signal.SIGTERM)
-            except (OSError, ProcessLookupError):
-                continue
+        deliveries, self._deliveries = self._deliveries, []
+        for proc in deliveries:
+            MtaRun(name="dma", root=self.root, work=self.work, remote_port=0, dns_host="",
+                   proc=proc).stop()
+
+    def log_tail(self) -> str:
+        p = self.work / "dma.out"
+        return p.read_text(errors="replace")[-3000:] if p.exists() else ""
