@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The bounce lab: real MTAs (Postfix, Exim, OpenSMTPD, Sendmail) run privately on loopback
-# produce labelled bounces.
+# The bounce lab: real MTAs (Postfix, Exim, OpenSMTPD, Sendmail, Courier, dma, and variants of their
+# bounce settings) run privately on loopback produce labelled bounces; Dovecot's LDA with the
+# Pigeonhole Sieve plugin produces vacation auto-replies, OpenDMARC (a milter of a private
+# Postfix) a DMARC failure report (ARF).
 #
 #   scripts/bounce-lab.sh OUT_DIR [--mta NAME]... [--timeout S] [--keep]
 #   scripts/bounce-lab.sh --install-only     # install, then print the extracted root's path
@@ -14,8 +16,9 @@
 #     postinst starts services): `apt-get download` into $CACHE/debs, with the libraries they
 #     need that the machine lacks, and `dpkg-deb -x` into $CACHE/root (redone only when the set
 #     of .deb files changes). No system service is enabled or started.
-#   - system users the daemons insist on (postfix/postdrop, opensmtpd/opensmtpq, smmsp), created with
-#     useradd -r only if missing.
+#   - system users the daemons insist on (postfix/postdrop, opensmtpd/opensmtpq, smmsp, courier),
+#     created with useradd -r only if missing; empty mount points for Courier's compiled-in
+#     directories (/etc/courier, /var/lib/courier, /usr/lib/courier).
 #   - aiosmtpd in .venv (a test extra: scripts/bootstrap.sh installs it).
 # The driver (dev/bouncelab) runs in a private mount namespace whose /etc/resolv.conf names only
 # the lab's own resolver on 127.0.x.53: no DNS query leaves the machine.
@@ -28,7 +31,11 @@ CACHE="${BOUNCE_STREAM_CACHE:-$HOME/.cache/bounce-stream}/lab"
 DEBS="$CACHE/debs"
 ROOT="$CACHE/root"
 PY="$REPO/.venv/bin/python"
-MTA_PACKAGES=(postfix exim4-daemon-light exim4-base opensmtpd sendmail-bin sendmail-base sendmail-cf)
+MTA_PACKAGES=(postfix exim4-daemon-light exim4-base opensmtpd sendmail-bin sendmail-base sendmail-cf
+              courier-mta courier-base courier-authlib opendmarc publicsuffix dma)
+# Pigeonhole (Sieve vacation replies) is a plugin of the machine's own Dovecot LDA: the build of
+# the installed dovecot-core's version.
+DOVECOT_VERSION="$(dpkg-query -W -f='${Version}' dovecot-core 2>/dev/null || true)"
 
 die() { printf 'bounce-lab: ERROR: %s\n' "$*" >&2; exit 1; }
 info() { printf 'bounce-lab: %s\n' "$*"; }
@@ -44,8 +51,8 @@ pkg_installed() {
 APT_UPDATED=0
 download() {  # download PKG... into $DEBS unless a .deb of that name is cached
     local want=()
-    for p in "$@"; do
-        compgen -G "$DEBS/${p}_*.deb" >/dev/null || want+=("$p")
+    for p in "$@"; do  # PKG or PKG=VERSION
+        compgen -G "$DEBS/${p%%=*}_*.deb" >/dev/null || want+=("$p")
     done
     [ "${#want[@]}" -eq 0 ] && return 0
     info "apt-get download ${want[*]}"
@@ -85,6 +92,14 @@ fi
 
 chmod 755 "$CACHE" "$DEBS"  # apt-get download's sandbox user must be able to write there
 download "${MTA_PACKAGES[@]}"
+if [ -n "$DOVECOT_VERSION" ]; then
+    for deb in "$DEBS"/dovecot-sieve_*.deb; do  # a cached build of another Dovecot goes
+        [ -e "$deb" ] && [ "$(dpkg-deb -f "$deb" Version)" != "$DOVECOT_VERSION" ] && rm -f "$deb"
+    done
+    download "dovecot-sieve=$DOVECOT_VERSION"
+else
+    download dovecot-sieve
+fi
 for _ in 1 2 3; do  # the libraries' own library dependencies too
     mapfile -t LIBS < <(missing_libraries)
     [ "${#LIBS[@]}" -eq 0 ] && break
@@ -114,6 +129,11 @@ ensure_user opensmtpq opensmtpq
 # OpenSMTPD chroots its unprivileged processes into this compiled-in empty directory.
 mkdir -p /var/lib/opensmtpd/empty
 ensure_user smmsp smmsp
+ensure_user courier courier
+# Courier's and dma's paths are compiled in (/etc/courier, /var/lib/courier, /usr/lib/courier,
+# /etc/dma): the lab bind-mounts private directories there inside its own mount namespace;
+# these empty directories are the mount points.
+mkdir -p /etc/courier /var/lib/courier /usr/lib/courier /etc/dma
 
 if ! { [ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null; }; then
     info "installing the virtualenv (scripts/bootstrap.sh)"

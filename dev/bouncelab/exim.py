@@ -65,7 +65,7 @@ delay_warning = 0s
 queue_run_max = 8
 remote_max_parallel = 8
 message_size_limit = 1M
-
+{self.extra}
 begin acl
 acl_rcpt:
   accept

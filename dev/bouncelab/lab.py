@@ -17,7 +17,6 @@ import re
 import shutil
 import smtplib
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -25,37 +24,56 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from email.message import Message
+from functools import partial
 from pathlib import Path
 
 from dev.bouncelab import scenarios as sc
+from dev.bouncelab.courier import Courier
+from dev.bouncelab.dma import Dma
 from dev.bouncelab.exim import Exim
-from dev.bouncelab.mta import MtaRun
+from dev.bouncelab.mta import NS_MARK, MtaRun, bind_mount, in_private_namespace
+from dev.bouncelab.opendmarc import PostfixDmarc
 from dev.bouncelab.opensmtpd import OpenSmtpd
 from dev.bouncelab.postfix import Postfix
 from dev.bouncelab.remote import Received, RemoteSide
 from dev.bouncelab.sendmail import Sendmail
 
-_NS_MARK = "BOUNCELAB_PRIVATE_NS"
-
 
 def _factories() -> dict[str, Callable[..., MtaRun]]:
-    return {"postfix": Postfix, "exim": Exim, "opensmtpd": OpenSmtpd, "sendmail": Sendmail}
+    """Every lab instance by name: the MTAs as configured by default, and variants (``family_x``,
+    see ``scenarios.family``) whose bounces leave out the original or its MIME structure."""
+    return {
+        "postfix": Postfix, "exim": Exim, "opensmtpd": OpenSmtpd, "sendmail": Sendmail,
+        "courier": Courier,
+        # Originals over bounce_size_limit come back as their header only (text/rfc822-headers).
+        "postfix_headers": partial(Postfix, extra="bounce_size_limit = 1\n"),
+        # Only the original's header (text/rfc822-headers). bounce_return_message = false
+        # makes no variant: run here, Exim 4.96 still returned the whole original (its DSN
+        # bounces follow RET= and bounce_return_body).
+        "exim_headers": partial(Exim, extra="bounce_return_body = false\n"),
+        # Plain-text bounces (no multipart/report, no delivery-status part): SendMimeErrors off.
+        "sendmail_plain": partial(Sendmail, extra="define(`confMIME_FORMAT_ERRORS', `False')dnl\n"),
+        # The postmaster's copies of Postfix's bounces ("Postmaster Copy: Undelivered Mail":
+        # transcript and delivery status, the original's header only); the senders' bounces
+        # are discarded.
+        "postfix_notice": partial(Postfix, notices=True),
+        # DMARC failure reports (ARF) from OpenDMARC, a milter of this Postfix.
+        "postfix_dmarc": PostfixDmarc,
+        # Plain-text bounces with the original's header only, by an MTA with no SMTP listener.
+        "dma": Dma,
+    }
 
 
-def _in_private_namespace() -> bool:
-    """True in the namespace ``main`` re-executed into (not the one it was started in)."""
-    outer = os.environ.get(_NS_MARK, "")
-    try:
-        return bool(outer) and os.readlink("/proc/self/ns/mnt") != outer
-    except OSError:
-        return False
+def instances() -> tuple[str, ...]:
+    """The name of every lab instance (MTA or variant), in the order they are run."""
+    return tuple(_factories())
 
 
 def _private_mounts(dns_host: str, work: Path, root: Path) -> None:
     """In this mount namespace alone: /etc/resolv.conf names only the lab's resolver, the
     machine's name resolves, and the paths MTAs compile in (/var/spool, /run, /usr/libexec) are
     private directories (the last one the extracted packages' own)."""
-    if not _in_private_namespace():
+    if not in_private_namespace():
         raise RuntimeError("refusing to bind-mount over system paths outside a private namespace")
     conf = work / "resolv.conf"
     conf.write_text(f"nameserver {dns_host}\noptions timeout:1 attempts:1\n")
@@ -73,7 +91,7 @@ def _private_mounts(dns_host: str, work: Path, root: Path) -> None:
     if (root / "usr/libexec").is_dir():
         mounts.append((root / "usr/libexec", Path("/usr/libexec")))
     for src, dst in mounts:
-        subprocess.run(["mount", "--bind", str(src), str(dst)], check=True)
+        bind_mount(src, dst)
 
 
 def _message(mta: str, s: sc.Scenario, rcpts: list[str], n: int) -> bytes:
@@ -84,7 +102,7 @@ def _message(mta: str, s: sc.Scenario, rcpts: list[str], n: int) -> bytes:
         f"To: {', '.join(rcpts)}\n"
         f"Subject: Lab message {n}\n"
         f"Date: {email.utils.formatdate(usegmt=True)}\n"
-        f"Message-ID: <{mta}.{sc.TOKENS[s.name]}.{time.time_ns()}@{sc.RETURN_DOMAIN}>\n"
+        f"Message-ID: {sc.message_id(mta, s, str(time.time_ns()))}\n"
         "MIME-Version: 1.0\n"
         "Content-Type: text/plain; charset=us-ascii\n"
         "\n"
@@ -97,15 +115,8 @@ def _submit(run: MtaRun, scenarios: list[sc.Scenario], log: list[str]) -> None:
         rcpts = sc.envelope(s)
         options = ["NOTIFY=SUCCESS,FAILURE,DELAY"] if s.stage == "SUCCESS" else []
         try:
-            with smtplib.SMTP("127.0.0.1", run.submit_port, local_hostname="client.lab.test",
-                              timeout=20) as smtp:
-                smtp.ehlo()
-                refused = smtp.sendmail(sc.sender(run.name, s), rcpts,
-                                        _message(run.name, s, rcpts, n),
-                                        rcpt_options=options)
-                if refused:
-                    log.append(f"{run.name} {s.name}: refused at submission: {refused}")
-        except smtplib.SMTPException as e:
+            run.submit(sc.sender(run.name, s), rcpts, _message(run.name, s, rcpts, n), options)
+        except (smtplib.SMTPException, RuntimeError, OSError) as e:
             log.append(f"{run.name} {s.name}: submission failed: {e}")
 
 
@@ -116,13 +127,24 @@ def _applicable(mta: str) -> list[sc.Scenario]:
 def _bounces(received: list[Received]) -> dict[tuple[str, str], list[Received]]:
     out: dict[tuple[str, str], list[Received]] = defaultdict(list)
     for m in received:
-        if m.mail_from not in ("", "<>"):
-            continue
         for rcpt in m.rcpt_tos:
-            key = sc.scenario_of_sender(rcpt)
+            if rcpt.lower().endswith("@" + sc.NOTICE_DOMAIN):  # a postmaster's copy (sent from
+                # double-bounce@), a DMARC failure report (from the filter's user)
+                key = sc.scenario_of_message_id(m.data.decode("latin-1"))
+            elif m.mail_from in ("", "<>"):
+                key = sc.scenario_of_sender(rcpt)
+            else:
+                key = None
             if key is not None:
                 out[(key[0], key[1].name)].append(m)
     return out
+
+
+# Where a plain-text bounce's own report ends: Sendmail's session transcript (which names
+# recipients it deferred, not failed), a returned header (its To: names every recipient).
+_REPORT_END = re.compile(
+    r"(?m)^\s*-+ Transcript of session follows -+|^Message headers follow\.|^Received: "
+    r"|^Return-Path: ")
 
 
 def _report_text(data: bytes) -> tuple[str, str]:
@@ -134,7 +156,7 @@ def _report_text(data: bytes) -> tuple[str, str]:
         ctype = part.get_content_type()
         if ctype in ("message/rfc822", "text/rfc822-headers"):
             break
-        if ctype == "message/delivery-status":
+        if ctype in ("message/delivery-status", "message/feedback-report"):
             for block in part.get_payload() if part.is_multipart() else []:
                 fields.append(block.as_string() if isinstance(block, Message) else str(block))
             if not part.is_multipart():
@@ -142,7 +164,9 @@ def _report_text(data: bytes) -> tuple[str, str]:
         elif part.get_content_maintype() == "text":
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
-                text.append(payload.decode("latin-1"))
+                body = payload.decode("latin-1")
+                end = _REPORT_END.search(body)
+                text.append(body[: end.start()] if end else body)
     return "\n".join(fields).lower(), "\n".join(text).lower()
 
 
@@ -156,6 +180,16 @@ def _order(data: bytes, rcpts: dict[str, sc.Label]) -> list[tuple[str, sc.Label]
         pos = fields.find(r) if fields else text.find(r)
         if pos >= 0:
             found.append((pos, rcpt, label))
+    if not found and b"message/feedback-report" in data.lower():
+        # A failure report without Original-Rcpt-To: the recipients of the reported message
+        # (its header comes back).
+        whole = data.decode("latin-1").lower()
+        found = [(whole.find(r.lower()), r, label) for r, label in rcpts.items()
+                 if r.lower() in whole]
+    if not found:  # an auto-reply names its recipient in From: only
+        sender = email.utils.parseaddr(email.message_from_bytes(data).get("From", ""))[1]
+        found = [(0, rcpt, label) for rcpt, label in rcpts.items()
+                 if rcpt.lower() == sender.lower()]
     return [(r, lab) for _, r, lab in sorted(found)]
 
 
@@ -258,7 +292,7 @@ def _write(out_dir: Path, runs: list[MtaRun], received: list[Received], log: lis
                 labels[name] = [
                     {"index": k, "recipient": r, "status": lab.status,
                      "replycode": lab.replycode, "reason": lab.reason,
-                     "hardbounce": lab.hard, "feedback_type": ""}
+                     "hardbounce": lab.hard, "feedback_type": lab.feedback_type}
                     for k, (r, lab) in enumerate(order, 1)
                 ]
                 n += 1
@@ -281,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds to wait for the bounces after the last submission")
     p.add_argument("--keep", action="store_true", help="keep the MTAs' work directory")
     args = p.parse_args(argv)
-    if not os.environ.get(_NS_MARK):
-        os.environ[_NS_MARK] = os.readlink("/proc/self/ns/mnt")
+    if not os.environ.get(NS_MARK):
+        os.environ[NS_MARK] = os.readlink("/proc/self/ns/mnt")
         argv_full = [sys.executable, "-m", "dev.bouncelab", *(argv or sys.argv[1:])]
         os.execvp("unshare", ["unshare", "-m", "--propagation", "private", *argv_full])
     mtas = args.mta or list(_factories())

@@ -6,11 +6,31 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+NS_MARK = "BOUNCELAB_PRIVATE_NS"  # the mount namespace the lab was started in (lab.main)
+
+
+def in_private_namespace() -> bool:
+    """True in the namespace ``lab.main`` re-executed into (not the one it was started in)."""
+    outer = os.environ.get(NS_MARK, "")
+    try:
+        return bool(outer) and os.readlink("/proc/self/ns/mnt") != outer
+    except OSError:
+        return False
+
+
+def bind_mount(src: Path, dst: Path) -> None:
+    """Mount ``src`` over ``dst``, in the lab's private mount namespace only."""
+    if not in_private_namespace():
+        raise RuntimeError("refusing to bind-mount over system paths outside a private namespace")
+    subprocess.run(["mount", "--bind", str(src), str(dst)], check=True)
+
 
 # The local delivery targets every MTA offers on local.lab.test (scenarios "local-*").
 PIPE_FAIL_SCRIPT = '#!/bin/sh\necho "mailbox database unavailable" >&2\nexit 1\n'
@@ -35,6 +55,9 @@ class MtaRun:
     dns_host: str
     submit_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    # Configuration lines appended to the MTA's own (a variant of its bounce, e.g. without the
+    # returned original), in the MTA's syntax.
+    extra: str = ""
 
     def start(self) -> None:  # pragma: no cover - each MTA
         raise NotImplementedError
@@ -52,14 +75,24 @@ class MtaRun:
     def log_tail(self) -> str:
         return ""
 
+    def submit(self, sender: str, rcpts: list[str], data: bytes, options: list[str]) -> None:
+        """Hand one message to the MTA (SMTP to ``submit_port``; ``options``: RCPT parameters);
+        raises smtplib.SMTPException, or RuntimeError for a refusal."""
+        with smtplib.SMTP("127.0.0.1", self.submit_port, local_hostname="client.lab.test",
+                          timeout=20) as smtp:
+            smtp.ehlo()
+            refused = smtp.sendmail(sender, rcpts, data, rcpt_options=options)
+        if refused:
+            raise RuntimeError(f"refused at submission: {refused}")
+
     def env(self) -> dict[str, str]:
         return {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C", "TZ": "UTC"}
 
-    def spawn(self, argv: list[str], log: Path) -> None:
+    def spawn(self, argv: list[str], log: Path, cwd: Path | None = None) -> None:
         out = log.open("ab")
         self.proc = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env=self.env(),
-            start_new_session=True, cwd=self.work,
+            start_new_session=True, cwd=cwd or self.work,
         )
         out.close()
 

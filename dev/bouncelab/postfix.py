@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dev.bouncelab import pigeonhole
 from dev.bouncelab import scenarios as sc
 from dev.bouncelab.mta import QUOTA_BYTES, MtaRun, chown, fresh_dir, full_mailbox, pipe_fail_command
 
@@ -43,10 +44,13 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 @dataclass
 class Postfix(MtaRun):
     """``return_command``: deliver the mail for the senders' domain (the bounces) with this
-    command, run as ``return_user`` by Postfix's pipe(8), instead of to the lab's collector."""
+    command, run as ``return_user`` by Postfix's pipe(8), instead of to the lab's collector.
+    ``notices``: the postmaster's copies of the bounces (notify_classes = bounce, sent to
+    ``sc.NOTICE_RECIPIENT``) reach the collector, and the bounces to the senders are discarded."""
 
     return_command: list[str] | None = None
     return_user: str = "nobody"
+    notices: bool = False
 
     def env(self) -> dict[str, str]:
         return {**super().env(), "LD_LIBRARY_PATH": str(self.root / "usr/lib/postfix")}
@@ -66,6 +70,9 @@ class Postfix(MtaRun):
         full_mailbox(mail / "quota.mbox")
         routes = {d: f"smtp:[{h}]:{self.remote_port}" for d, h in sc.routes().items()}
         master_cf = MASTER_CF.format(port=self.submit_port)
+        if self.notices:
+            routes[sc.RETURN_DOMAIN] = "discard:"
+            routes[sc.NOTICE_DOMAIN] = f"smtp:[{sc.COLLECTOR_HOST}]:{self.remote_port}"
         if self.return_command is not None:
             routes[sc.RETURN_DOMAIN] = "returns:"
             master_cf += (f"returns unix - n n - - pipe\n  flags=Rq user={self.return_user} "
@@ -76,9 +83,12 @@ class Postfix(MtaRun):
         (etc / "transport").write_text(transport)
         pipe = sc.local_part(sc.BY_NAME["local-pipefail"])
         quota = sc.local_part(sc.BY_NAME["local-quota"])
+        vacation = sc.local_part(sc.BY_NAME["local-vacation"])
+        lda = pigeonhole.command(w, r, self.remote_port, "mx.postfix.lab.test")
         (etc / "aliases").write_text(
             f'{pipe} "|{pipe_fail_command(w)}"\n'
             f"{quota} {mail / 'quota.mbox'}\n"
+            f'{vacation} "|{lda}"\n'
             "postmaster root\n"
         )
         (etc / "dynamicmaps.cf").write_text(
@@ -124,9 +134,15 @@ smtp_tls_policy_maps = texthash:{etc / 'tls_policy'}
 smtp_tls_CApath = /etc/ssl/certs
 message_size_limit = {QUOTA_BYTES}
 mailbox_size_limit = {QUOTA_BYTES}
-notify_classes =
+notify_classes = {'bounce' if self.notices else ''}
 returns_destination_recipient_limit = 1
 """)
+        extra = self.extra
+        if self.notices:
+            extra += f"bounce_notice_recipient = {sc.NOTICE_RECIPIENT}\n"
+        if extra:
+            with (etc / "main.cf").open("a") as f:
+                f.write(extra)
         if not self.dns_host:
             # Outside the lab's namespace (no private resolver): never ask DNS.
             with (etc / "main.cf").open("a") as f:

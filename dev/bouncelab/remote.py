@@ -1,5 +1,6 @@
 """The lab's far side, all on loopback: the scripted SMTP servers (aiosmtpd) that fail each
-scenario's mail, the collector that receives the bounces, and a DNS responder that says NXDOMAIN.
+scenario's mail, the collector that receives the bounces, and a DNS responder that says NXDOMAIN
+(but to the few TXT records of ``scenarios.TXT_RECORDS``).
 
 Every server listens on the same port on its own 127.0.0.x address, so an MTA needs one port
 setting and a domain -> address route per scenario (`scenarios.routes()`).
@@ -65,7 +66,12 @@ def _factory(handler: object) -> Callable[[], _LabSMTP]:
 
 
 class MainHandler:
-    """The main server: the recipient's local part names the scenario to play."""
+    """The main server: the recipient's local part names the scenario to play. Bounces (null
+    sender) it is handed, by an MTA that relays everything through it as its smarthost (dma),
+    go to ``collector``."""
+
+    def __init__(self, collector: CollectorHandler) -> None:
+        self.collector = collector
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
@@ -77,6 +83,8 @@ class MainHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if envelope.mail_from in ("", "<>"):
+            return await self.collector.handle_DATA(server, session, envelope)
         for rcpt in envelope.rcpt_tos:
             s = sc.remote_behaviour(rcpt.split("@", 1)[0])
             if s is not None and s.stage == "EOD":
@@ -156,7 +164,10 @@ async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
 
 
 class _NxDomain(asyncio.DatagramProtocol):
-    """Answers every query NXDOMAIN (RFC 1035 header with RCODE 3, the question echoed)."""
+    """Answers every query NXDOMAIN (RFC 1035 header with RCODE 3, the question echoed), except
+    a TXT query for a name of ``sc.TXT_RECORDS`` (its text: a DMARC policy) and queries for a
+    domain the MTAs route by hand (``sc.routes()``: MX to itself, A its loopback address, no
+    other record), for an MTA that can only look its destinations up (dma)."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -167,15 +178,44 @@ class _NxDomain(asyncio.DatagramProtocol):
         qid, flags, qdcount = struct.unpack("!HHH", data[:6])
         if flags & 0x8000:  # a response, not a query
             return
-        # Echo the first question (name labels, then QTYPE/QCLASS); no answers.
+        # Echo the first question (name labels, then QTYPE/QCLASS).
         end, pos = len(data), 12
+        labels: list[bytes] = []
         while pos < end and data[pos] != 0:
+            labels.append(data[pos + 1 : pos + 1 + data[pos]])
             pos += 1 + data[pos]
         question = data[12 : pos + 5] if qdcount and pos + 5 <= end else b""
         rd = flags & 0x0100
-        reply_flags = 0x8000 | 0x0400 | rd | 0x0080 | 3  # QR, AA, RD copied, RA, NXDOMAIN
-        header = struct.pack("!HHHHHH", qid, reply_flags, 1 if question else 0, 0, 0, 0)
-        self.transport.sendto(header + question, addr)
+        name = b".".join(labels).decode("latin-1").lower()
+        qtype = struct.unpack("!H", question[-4:-2])[0] if question else 0
+        answers = _records(name, qtype)
+        ok = 0x8000 | 0x0400 | rd | 0x0080  # QR, AA, RD copied, RA
+        if answers is None:
+            header = struct.pack("!HHHHHH", qid, ok | 3, 1 if question else 0, 0, 0, 0)  # NXDOMAIN
+            self.transport.sendto(header + question, addr)
+            return
+        # Each answer names the question's name by a pointer to offset 12 (0xC00C).
+        body = b"".join(struct.pack("!HHHIH", 0xC00C, rtype, 1, 60, len(rdata)) + rdata
+                        for rtype, rdata in answers)
+        header = struct.pack("!HHHHHH", qid, ok, 1, len(answers), 0, 0)
+        self.transport.sendto(header + question + body, addr)
+
+
+def _records(name: str, qtype: int) -> list[tuple[int, bytes]] | None:
+    """(type, rdata) of the answers to ``name``/``qtype``; None: the name does not exist."""
+    text = sc.TXT_RECORDS.get(name)
+    if text is not None and qtype == 16:
+        raw = text.encode()
+        return [(16, b"".join(bytes([len(raw[i : i + 255])]) + raw[i : i + 255]
+                              for i in range(0, len(raw), 255)))]
+    host = sc.routes().get(name)
+    if host is None:
+        return [] if text is not None else None
+    if qtype == 15:  # MX 10 <the name itself>
+        return [(15, struct.pack("!H", 10) + b"\xc0\x0c")]
+    if qtype == 1:
+        return [(1, socket.inet_aton(host))]
+    return []  # the name exists, no record of that type
 
 
 class RemoteSide:
@@ -229,7 +269,7 @@ class RemoteSide:
 
     async def _start_smtp(self, port: int) -> None:
         loop = asyncio.get_running_loop()
-        main = MainHandler()
+        main = MainHandler(self.collector)
         self._servers.append(
             await loop.create_server(_factory(main), sc.MAIN_HOST, port)
         )

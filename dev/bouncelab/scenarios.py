@@ -15,8 +15,11 @@ How a scenario reaches its failure (``stage``):
 - ``NXDOMAIN``: a domain no MTA route names; the MTA asks DNS, and the lab's resolver (the only
   one the MTAs can see) says NXDOMAIN.
 - ``LOCAL``: delivery on the MTA's own host (``local.lab.test``): unknown user, a command that
-  exits 1, a mailbox file over its size limit, an auto-reply.
+  exits 1, a mailbox file over its size limit, an auto-reply (Dovecot's LDA running a Sieve
+  ``vacation`` script: the reply's label is ``vacation``, with no status).
 - ``SUCCESS``: delivered, RCPT with NOTIFY=SUCCESS: the MTA sends a positive DSN.
+- ``FEEDBACK``: delivered through a filter that reports it: OpenDMARC's failure report (RFC
+  6591 ARF), labelled ``feedback`` with its feedback type and no status.
 
 Labels follow docs/REASONS.md (Sisimai's vocabulary). ``status`` and ``replycode`` default to the
 enhanced status code and reply code of ``reply``; where the MTA writes the failure itself (no
@@ -41,7 +44,7 @@ from typing import Literal
 
 Stage = Literal[
     "BANNER", "EHLO", "MAIL", "STARTTLS", "RCPT", "DATA", "EOD",
-    "TIMEOUT", "REFUSED", "NOTLS", "NXDOMAIN", "LOCAL", "SUCCESS", "MULTI",
+    "TIMEOUT", "REFUSED", "NOTLS", "NXDOMAIN", "LOCAL", "SUCCESS", "MULTI", "FEEDBACK",
 ]
 
 LAB_DOMAIN = "lab.test"
@@ -52,6 +55,16 @@ MAIN_DOMAIN = f"rcpt.{LAB_DOMAIN}"
 RETURN_DOMAIN = f"return.{LAB_DOMAIN}"
 LOCAL_DOMAIN = f"local.{LAB_DOMAIN}"
 NX_DOMAIN = f"nx.{LAB_DOMAIN}"
+# Where an MTA sends the postmaster's copies of its bounces (Postfix's bounce_notice_recipient);
+# the copy names its scenario by the returned header's Message-ID (``message_id``).
+NOTICE_DOMAIN = f"notice.{LAB_DOMAIN}"
+NOTICE_RECIPIENT = f"postmaster@{NOTICE_DOMAIN}"
+# Where DMARC failure reports (RFC 6591 ARF) go: the senders' domain asks for them (ruf=), in
+# the only TXT record the lab's resolver knows; the report names its scenario as a copy does.
+FAILURE_REPORT_RECIPIENT = f"ruf@{NOTICE_DOMAIN}"
+TXT_RECORDS: Mapping[str, str] = {
+    f"_dmarc.{RETURN_DOMAIN}": f"v=DMARC1; p=none; ruf=mailto:{FAILURE_REPORT_RECIPIENT}; fo=1",
+}
 DEDICATED_STAGES = ("BANNER", "EHLO", "MAIL", "STARTTLS", "TIMEOUT", "REFUSED", "NOTLS")
 
 
@@ -63,6 +76,7 @@ class Label:
     status: str
     replycode: str
     hard: bool
+    feedback_type: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,17 +100,20 @@ class Scenario:
     per_mta: Mapping[str, Override] = field(default_factory=dict)
     members: tuple[str, ...] = ()  # MULTI: the RCPT scenarios whose fates one message combines
     skip: Mapping[str, str] = field(default_factory=dict)  # MTA -> why it cannot express it
+    # Only these instances run it (and instances named by any scenario here run only those).
+    only: tuple[str, ...] = ()
+    feedback_type: str = ""  # FEEDBACK: the report's Feedback-Type
     doc: str = ""
 
     def label(self, mta: str) -> Label:
         """The expected event for ``mta``'s bounce of this scenario (one recipient)."""
-        o = self.per_mta.get(mta, Override())
+        o = self.per_mta.get(mta) or self.per_mta.get(family(mta), Override())
         status = self.status or _status_of(self.reply)
         replycode = self.replycode or _code_of(self.reply)
         reason = o.reason or self.reason
-        if self.temporary and mta in SAYS_IT_GAVE_UP:
+        if self.temporary and family(mta) in SAYS_IT_GAVE_UP:
             reason = "expired"
-            gave_up = SAYS_IT_GAVE_UP[mta]
+            gave_up = SAYS_IT_GAVE_UP[family(mta)]
             status = gave_up.status or status
             replycode = replycode if gave_up.quotes_reply else ""
         return Label(
@@ -104,6 +121,7 @@ class Scenario:
             status=o.status if o.status is not None else status,
             replycode=o.replycode if o.replycode is not None else replycode,
             hard=self.hard,
+            feedback_type=self.feedback_type,
         )
 
     @property
@@ -112,7 +130,21 @@ class Scenario:
         return self.stage in ("TIMEOUT", "REFUSED", "NOTLS") or self.reply.startswith("4")
 
     def applies_to(self, mta: str) -> bool:
-        return mta not in self.skip
+        if self.only or mta in _DEDICATED_INSTANCES:
+            return mta in self.only
+        if family(mta) in _KEEPS_RETRYING and (
+                self.temporary or any(BY_NAME[m].temporary for m in self.members
+                                      if m != ACCEPTED)):
+            return False
+        if family(mta) in _SMARTHOST_ONLY and self.stage in (*DEDICATED_STAGES, "NXDOMAIN"):
+            return False
+        return mta not in self.skip and family(mta) not in self.skip
+
+
+def family(mta: str) -> str:
+    """The MTA a lab instance runs: ``exim_nobody`` (Exim with another bounce setting) is an
+    ``exim``, whose labels it shares unless the table names the variant itself."""
+    return mta.split("_", 1)[0]
 
 
 def _status_of(reply: str) -> str:
@@ -154,7 +186,25 @@ _PF = "postfix"
 _EX = "exim"
 _OS = "opensmtpd"
 _SM = "sendmail"
+_CO = "courier"
 _OS_EXPIRED = Override(reason="expired", status="4.4.7", replycode="")
+# Sendmail's plain-text bounce (SendMimeErrors off) has no delivery-status part: where the MTA
+# decides itself and quotes no reply ("Deferred: Connection refused by [ip]", "Message could
+# not be delivered for 3 seconds"), no code at all, so the reason's pseudo code (permanent: the
+# bounce is final), as for OpenSMTPD's placeholder below.
+_ONE_LDA = "the lab's Postfix alone delivers through Dovecot's LDA (the reply is Pigeonhole's)"
+_DMA_LOCAL = "dma delivers locally only for its own host name, to mailboxes of system users"
+_DMA = "dma"
+# MTAs whose retry schedule is compiled in (days): no temporary failure becomes a bounce in the
+# lab's time, so they are sent none.
+_KEEPS_RETRYING = frozenset({_DMA})
+# MTAs that relay everything through one smarthost (the main server): no destination of its own
+# (connection-level scenarios) and no DNS lookup.
+_SMARTHOST_ONLY = frozenset({_DMA})
+_SM_PLAIN = "sendmail_plain"
+_PF_NOTICE = "postfix_notice"  # the postmaster's copies of Postfix's bounces
+_NOT_A_BOUNCE = "the postmaster gets copies of bounces only"
+_SM_PLAIN_EXPIRED = Override(status="5.0.947")
 
 SCENARIOS: tuple[Scenario, ...] = (
     # --- remote rejections at RCPT
@@ -192,6 +242,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("mail-rejected", "MAIL", "rejected",
              reply="553 5.1.8 <{sender}>: Sender address rejected: Domain not found"),
     Scenario("starttls-failed", "STARTTLS", "failedstarttls",
+             # Courier gives the host up at the failed STARTTLS, quoting that reply.
+             per_mta={_CO: Override(status="4.7.0")},
              reply="530 5.7.0 Must issue a STARTTLS command first",
              doc="STARTTLS offered, answered 454 4.7.0; the clear-text retry is refused at MAIL"),
     # --- remote rejections at DATA and at the end of data
@@ -216,26 +268,31 @@ SCENARIOS: tuple[Scenario, ...] = (
     # --- failures the MTA writes itself
     Scenario("conn-timeout", "TIMEOUT", "networkerror",
              per_mta={_PF: Override(status="4.4.2"), _EX: Override(status="5.0.0"),
-                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7")},
+                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7"),
+                      _SM_PLAIN: _SM_PLAIN_EXPIRED, _CO: Override(status="5.0.0")},
              skip={_OS: "OpenSMTPD's connect and greeting timeouts are compiled in (minutes)"},
              doc="the server accepts the connection and never greets"),
     Scenario("conn-refused", "REFUSED", "networkerror",
              per_mta={_PF: Override(status="4.4.1"), _EX: Override(status="5.0.0"),
-                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7")}),
+                      _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7"),
+                      _SM_PLAIN: _SM_PLAIN_EXPIRED, _CO: Override(status="5.0.0")}),
     Scenario("dns-nxdomain", "NXDOMAIN", "hostunknown", hard=True,
              # OpenSMTPD's 5.0.0 is its placeholder for every failure it words itself ("Domain
              # does not exist"): no real code, so the reason's pseudo code (docs/REASONS.md),
              # as the corpus labels the same wording (lhost-opensmtpd-10).
              per_mta={_PF: Override(status="5.4.4"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.0.912"),
-                      _SM: Override(status="5.1.2", replycode="550")}),
+                      _SM: Override(status="5.1.2", replycode="550"),
+                      _CO: Override(status="5.0.0")}),
     # --- one message, several recipients, different fates (one delivered)
     Scenario("multi-fates", "MULTI", "",
              members=("rcpt-ok", "rcpt-unknown", "rcpt-mailboxfull", "rcpt-greylist", "rcpt-relay")),
     # --- local delivery on the MTA's host
     Scenario("local-unknown", "LOCAL", "userunknown", hard=True,
              skip={_OS: "OpenSMTPD rejects an unknown local user at RCPT: no bounce",
-                   _SM: "Sendmail rejects an unknown local user at RCPT: no bounce"},
+                   _SM: "Sendmail rejects an unknown local user at RCPT: no bounce",
+                   _CO: "Courier checks local users at RCPT (through authdaemond): no bounce",
+                   _DMA: _DMA_LOCAL},
              # Exim writes "Unrouteable address" (route.c) for any address no router accepts,
              # an unknown local part as much as an unknown domain (its dns-nxdomain bounce is
              # word for word the same): Sisimai's Exim table, which docs/REASONS.md follows,
@@ -245,29 +302,45 @@ SCENARIOS: tuple[Scenario, ...] = (
                       _OS: Override(status="5.0.0"), _SM: Override(status="5.1.1")}),
     Scenario("local-pipefail", "LOCAL", "mailererror",
              per_mta={_PF: Override(status="5.3.0"), _EX: Override(status="5.0.0"),
-                      _OS: Override(status="5.3.0"), _SM: Override(status="5.3.0")},
+                      _OS: Override(status="5.3.0"), _SM: Override(status="5.3.0"),
+                      _CO: Override(status="5.0.0")},
+             skip={_DMA: _DMA_LOCAL},
              doc="the recipient's alias is a command that exits 1 with a message on stderr"),
     Scenario("local-quota", "LOCAL", "mailboxfull",
              skip={_OS: "OpenSMTPD has no mailbox size limit",
-                   _SM: "Sendmail has no mailbox size limit of its own"},
+                   _SM: "Sendmail has no mailbox size limit of its own",
+                   _CO: "Courier's quotas are maildir quotas of authenticated accounts",
+                   _DMA: _DMA_LOCAL},
              per_mta={_PF: Override(status="5.2.2"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.0.0"), _SM: Override(status="5.2.2")},
              doc="the recipient's mailbox file is over its size limit"),
     # --- not failures
     Scenario("dsn-success", "SUCCESS", "delivered", status="2.0.0",
+             skip={_SM_PLAIN: "Sendmail offers no DSN extension when SendMimeErrors is off",
+                   _PF_NOTICE: _NOT_A_BOUNCE, _DMA: "dma has no DSN extension"},
              doc="RCPT ... NOTIFY=SUCCESS, accepted by the remote (which offers no DSN): relayed"),
     # --- the MTA's own TLS policy fails: TLS required, the server offers no STARTTLS
     Scenario("tls-required", "NOTLS", "failedstarttls",
              per_mta={_PF: Override(status="4.7.4"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="4.4.7")},
-             skip={_SM: "Sendmail's per-destination TLS requirement needs an access database"},
+             skip={_SM: "Sendmail's per-destination TLS requirement needs an access database",
+                   _CO: "Courier's per-route TLS requirement is its own SECURITY extension"},
              doc="Postfix smtp_tls_policy_maps encrypt, Exim hosts_require_tls, OpenSMTPD smtp+tls://"),
     # --- several recipients, each refused for good at RCPT (one bounce for all, one delivered)
     Scenario("multi-permanent", "MULTI", "",
              members=("rcpt-unknown", "rcpt-ok", "rcpt-relay", "rcpt-disabled")),
+    # --- a DMARC failure report (ARF) on a delivered message (dev.bouncelab.opendmarc)
+    Scenario("dmarc-failure", "FEEDBACK", "feedback", feedback_type="auth-failure",
+             only=("postfix_dmarc",)),
+    # --- an auto-reply: the local recipient's Sieve script answers (Pigeonhole's vacation)
+    Scenario("local-vacation", "LOCAL", "vacation",
+             skip={_EX: _ONE_LDA, _OS: _ONE_LDA, _SM: _ONE_LDA, _CO: _ONE_LDA, _DMA: _ONE_LDA,
+                   _PF_NOTICE: _NOT_A_BOUNCE},
+             doc="Dovecot's LDA with a Sieve vacation script delivers (dev.bouncelab.pigeonhole)"),
 )
 
 BY_NAME: Mapping[str, Scenario] = {s.name: s for s in SCENARIOS}
+_DEDICATED_INSTANCES = frozenset(m for s in SCENARIOS for m in s.only)
 ACCEPTED = "rcpt-ok"  # a MULTI member the main server accepts (delivered, no event)
 
 # Addresses carry opaque tokens, never the scenario's name: the bounce quotes them and the
@@ -349,6 +422,21 @@ def remote_behaviour(local_part: str) -> Scenario | None:
 def sender(mta: str, s: Scenario) -> str:
     """The envelope sender of a scenario's message: the bounce comes back to it."""
     return f"{mta}.{TOKENS[s.name]}@{RETURN_DOMAIN}"
+
+
+def message_id(mta: str, s: Scenario, unique: str) -> str:
+    """The Message-ID of scenario ``s``'s message through ``mta`` (``unique``: any digits)."""
+    return f"<{mta}.{TOKENS[s.name]}.{unique}@{RETURN_DOMAIN}>"
+
+
+_MESSAGE_ID = re.compile(rf"<([a-z_]+)\.(s\d+)\.\d+@{re.escape(RETURN_DOMAIN)}>")
+
+
+def scenario_of_message_id(text: str) -> tuple[str, Scenario] | None:
+    """(mta, scenario) of the first lab Message-ID in ``text`` (a bounce quoting the header)."""
+    m = _MESSAGE_ID.search(text)
+    s = BY_TOKEN.get(m.group(2)) if m else None
+    return (m.group(1), s) if m and s is not None else None
 
 
 def scenario_of_sender(address: str) -> tuple[str, Scenario] | None:

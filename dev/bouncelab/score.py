@@ -100,8 +100,12 @@ def score(labels: dict[str, list[dict[str, Any]]],
                         f"{[e.get('recipient') for e in got]}")
             if ev is None:
                 continue
+            # A feedback report's reason is right only with its feedback type.
+            kind = want.get("feedback_type") or ""
+            got_kind = ev.get("feedback_type") or ""
             checks = (
-                ("reason", want["reason"], ev.get("reason") or ""),
+                ("reason", want["reason"] + (f"/{kind}" if kind else ""),
+                 (ev.get("reason") or "") + (f"/{got_kind}" if kind else "")),
                 ("status", want["status"], ev.get("status") or ""),
                 ("hard", bool(want["hardbounce"]), bool(ev.get("hard_bounce"))),
             )
@@ -121,14 +125,29 @@ def score_dir(out_dir: Path) -> Score:
     return score(labels, parse(out_dir))
 
 
+def score_by_mta(labels: dict[str, list[dict[str, Any]]],
+                 preds: dict[str, list[dict[str, Any]]]) -> dict[str, Score]:
+    """One score per lab instance (the file name's part before the first "-")."""
+    mtas = sorted({name.split("-", 1)[0] for name in labels})
+    return {
+        mta: score({n: v for n, v in labels.items() if n.split("-", 1)[0] == mta}, preds)
+        for mta in mtas
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
     if len(args) != 1:
         print("usage: python -m dev.bouncelab.score OUT_DIR", file=sys.stderr)
         return 2
-    s = score_dir(Path(args[0]))
+    out_dir = Path(args[0])
+    labels = json.loads((out_dir / "labels.json").read_text())
+    preds = parse(out_dir)
+    s = score(labels, preds)
     for line in s.mismatches:
         print(line)
+    for mta, part in score_by_mta(labels, preds).items():
+        print(f"{mta}: {part.summary()}")
     print(s.summary())
     return 0
 

@@ -65,7 +65,7 @@ define(`confLOG_LEVEL', `9')dnl
 define(`confDONT_BLAME_SENDMAIL', `{DONT_BLAME}')dnl
 define(`ESMTP_MAILER_ARGS', `TCP $h {self.remote_port}')dnl
 define(`confPRIVACY_FLAGS', `goaway')dnl
-DAEMON_OPTIONS(`Port={self.submit_port}, Addr=127.0.0.1, Name=MTA')dnl
+{self.extra}DAEMON_OPTIONS(`Port={self.submit_port}, Addr=127.0.0.1, Name=MTA')dnl
 FEATURE(`mailertable', `text -v1 {w}/mailertable')dnl
 FEATURE(`no_default_msa')dnl
 LOCAL_DOMAIN(`{sc.LOCAL_DOMAIN}')dnl

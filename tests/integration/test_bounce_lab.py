@@ -1,8 +1,10 @@
-"""The bounce lab: Postfix, Exim, OpenSMTPD and Sendmail, run privately on loopback by
-scripts/bounce-lab.sh, bounce mail for causes set up by construction; bounce-stream is scored on
-the bounces they write (ground truth no other program labelled).
+"""The bounce lab: Postfix, Exim, OpenSMTPD, Sendmail, Courier and dma, run privately on loopback by
+scripts/bounce-lab.sh (with variants whose bounces strip the original or its MIME structure, the
+postmaster's copies of Postfix's bounces, a Sieve vacation auto-reply and an OpenDMARC failure
+report), bounce mail for causes set up by construction; bounce-stream is scored on the bounces
+they write (ground truth no other program labelled).
 
-The lab runs once per session (≈ 20 s warm, plus the first download of the MTAs' packages); set
+The lab runs once per session (≈ 25 s warm, plus the first download of the MTAs' packages); set
 BOUNCE_LAB_OUT=DIR to score an existing lab output instead.
 """
 
@@ -17,23 +19,30 @@ from pathlib import Path
 import pytest
 
 from dev.bouncelab import scenarios as sc
+from dev.bouncelab.lab import instances
 from dev.bouncelab.score import Score, score_dir
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-MTAS = ("postfix", "exim", "opensmtpd", "sendmail")
+MTAS = instances()
 
-# Floors: what bounce-stream reached on the lab after the lab-fix detection work (reason
-# 100 %, status 93.3 %, hard 100 %, detected 100 %, recipient 100 %; 134 bounces, 150 events;
-# before it: reason 76.7 %, status 86.0 %) minus a small margin. The status left: OpenSMTPD's
-# delay notices ("Envelope expired", Action: delayed, Status: 4.4.7) are reported with the
-# expired pseudo code as the corpus labels them, while the lab's label is the DSN's 4.4.7.
+# Floors: what bounce-stream reached on the lab (321 messages, 358 events from 11 instances:
+# Postfix, Exim, OpenSMTPD, Sendmail, Courier, dma, Postfix/Exim returning the original's header
+# only, the postmaster's copies of Postfix's bounces, Sendmail's plain-text bounces, OpenDMARC's
+# failure report) minus a small margin: reason 98.6 %, status 95.8 %, hard 99.2 %,
+# recipient 100 %, detected 100 %
+# (before the Courier work, without the postmaster's copies: reason 97.0 %, status 93.4 %,
+# recipient 99.7 %). Left: OpenSMTPD's delay notices ("Envelope expired", Action: delayed,
+# Status: 4.4.7) are reported with the expired pseudo code as the corpus labels them, while the
+# lab's label is the DSN's 4.4.7; Sendmail's plain-text bounces are read from the transcript
+# rather than each address's "(reason: ...)" line; Courier's bounce for a greeting timeout says
+# nothing at all (its label stays the cause, networkerror).
 MIN_DETECTED = 100.0
 MIN_RECIPIENT = 100.0
-MIN_REASON = 98.0
-MIN_STATUS = 91.0
-MIN_HARD = 98.0
+MIN_REASON = 97.0
+MIN_STATUS = 94.0
+MIN_HARD = 97.5
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +70,8 @@ def lab_score(lab_output: Path) -> Score:
 
 
 def test_every_mta_bounces_every_scenario_it_can_express(lab_output: Path) -> None:
-    """Each of the four MTAs writes a bounce for every scenario it can express (≥ 20 each)."""
+    """Each MTA and variant writes a bounce for every scenario it can express (≥ 20 each, or
+    all of fewer: dma's 16 permanent ones, OpenDMARC's one)."""
     report = (lab_output / "lab-report.txt").read_text()
     assert "MISSING" not in report, report
     labels = json.loads((lab_output / "labels.json").read_text())
@@ -70,7 +80,7 @@ def test_every_mta_bounces_every_scenario_it_can_express(lab_output: Path) -> No
         scenarios = {n.split("-", 1)[1] for n in labels if n.startswith(f"{mta}-")}
         want = {s.name for s in sc.SCENARIOS if s.applies_to(mta)}
         assert {s for s in want if not any(x.startswith(s) for x in scenarios)} == set()
-        assert per_mta[mta] >= 20, per_mta
+        assert per_mta[mta] >= min(20, len(want)), per_mta
 
 
 def test_bounces_never_name_the_scenario(lab_output: Path) -> None:
@@ -88,7 +98,7 @@ def test_bounce_stream_classifies_lab_bounces_above_the_floor(lab_score: Score) 
     for line in lab_score.mismatches:
         print(line)
     print(lab_score.summary())
-    assert lab_score.emails >= 4 * 20
+    assert lab_score.emails >= sum(1 for m in MTAS for s in sc.SCENARIOS if s.applies_to(m))
     assert lab_score.detected_pct >= MIN_DETECTED
     assert lab_score.recipient_pct >= MIN_RECIPIENT
     assert lab_score.reason_pct >= MIN_REASON

@@ -7,8 +7,9 @@ import struct
 from typing import Any
 
 from dev.bouncelab import scenarios as sc
-from dev.bouncelab.lab import _order
-from dev.bouncelab.remote import _NxDomain
+from dev.bouncelab.lab import _bounces, _order
+from dev.bouncelab.remote import Received, _NxDomain
+from dev.bouncelab.score import score
 
 
 def test_label_takes_status_and_reply_code_from_the_remote_reply() -> None:
@@ -102,3 +103,145 @@ def test_order_follows_the_delivery_status_and_ignores_the_returned_message() ->
     want = {"a@x.test": label, "b@x.test": label, "c@x.test": label}
     data = _bounce(["b@x.test", "a@x.test"], ["a@x.test", "b@x.test", "c@x.test"])
     assert [r for r, _ in _order(data, want)] == ["b@x.test", "a@x.test"]
+
+
+def test_variant_shares_its_mtas_labels_unless_the_table_names_it() -> None:
+    """A variant instance (``family_x``) gets its MTA's labels and skips, and an entry for the
+    variant itself wins: Sendmail's plain-text bounce has no DSN status, so no 4.4.7."""
+    refused = sc.BY_NAME["conn-refused"]
+    assert refused.label("postfix_headers") == refused.label("postfix")
+    assert refused.label("sendmail").status == "4.4.7"
+    assert refused.label("sendmail_plain").status == "5.0.947"
+    assert refused.label("sendmail_plain").reason == refused.label("sendmail").reason == "expired"
+    assert not sc.BY_NAME["local-unknown"].applies_to("sendmail_plain")  # Sendmail's skip
+    assert not sc.BY_NAME["dsn-success"].applies_to("sendmail_plain")  # the variant's own
+    assert sc.BY_NAME["dsn-success"].applies_to("sendmail")
+
+
+def test_vacation_reply_is_labelled_vacation_without_a_status() -> None:
+    """The Sieve vacation scenario expects reason vacation, no status, no reply code, soft."""
+    label = sc.BY_NAME["local-vacation"].label("postfix")
+    assert (label.reason, label.status, label.replycode, label.hard) == ("vacation", "", "", False)
+    assert not sc.BY_NAME["local-vacation"].applies_to("exim")
+
+
+def test_plain_text_bounce_reports_its_failed_list_not_its_transcript() -> None:
+    """In a plain-text bounce, a recipient named only in the session transcript (deferred, its
+    own bounce comes later) is not one this bounce reports."""
+    label = sc.BY_NAME["rcpt-unknown"].label("sendmail_plain")
+    data = (
+        b"Subject: Returned mail: see transcript for details\n\n"
+        b"   ----- The following addresses had permanent fatal errors -----\n"
+        b"<a@x.test>\n    (reason: 550 5.1.1 User unknown)\n\n"
+        b"   ----- Transcript of session follows -----\n"
+        b"<b@x.test>... Deferred: 451 4.7.1 Greylisted\n"
+        b"550 5.1.1 <a@x.test>... User unknown\n"
+    )
+    assert [r for r, _ in _order(data, {"b@x.test": label, "a@x.test": label})] == ["a@x.test"]
+
+
+def test_auto_reply_recipient_is_found_in_its_from_field() -> None:
+    """An auto-reply names the replying recipient only in From:; that is the reported one."""
+    label = sc.BY_NAME["local-vacation"].label("postfix")
+    data = (b"From: <v@local.x.test>\nTo: s@r.test\nAuto-Submitted: auto-replied (vacation)\n"
+            b"Subject: Auto: hello\n\nI am away.\n")
+    assert _order(data, {"v@local.x.test": label}) == [("v@local.x.test", label)]
+    assert _order(data, {"w@local.x.test": label}) == []
+
+
+def test_postmaster_copy_is_filed_under_the_scenario_its_returned_header_names() -> None:
+    """A copy sent to the notice recipient (Postfix sends it from double-bounce@, not <>) is
+    filed by the original's Message-ID; other mail with a sender is not a bounce."""
+    s = sc.BY_NAME["rcpt-unknown"]
+    copy = Received(
+        "double-bounce@mx.test", (sc.NOTICE_RECIPIENT,),
+        f"Subject: Postmaster Copy: Undelivered Mail\n\nMessage-ID: "
+        f"{sc.message_id('postfix_notice', s, '123')}\n".encode(), 0.0)
+    stray = Received("someone@x.test", (sc.sender("postfix", s),), b"Subject: hi\n\n", 0.0)
+    bounce = Received("", (sc.sender("postfix", s),), b"Subject: bounce\n\n", 0.0)
+    got = _bounces([copy, stray, bounce])
+    assert got == {("postfix_notice", s.name): [copy], ("postfix", s.name): [bounce]}
+
+
+def test_resolver_answers_the_dmarc_policy_txt_record() -> None:
+    """A TXT query for the senders' _dmarc name gets one answer with the policy text; a TXT
+    query for any other name is NXDOMAIN."""
+    proto = _NxDomain()
+    transport = _Transport()
+    proto.connection_made(transport)  # type: ignore[arg-type]
+    name = f"_dmarc.{sc.RETURN_DOMAIN}"
+    query = _query(name).replace(b"\x00\x0f\x00\x01", b"\x00\x10\x00\x01")  # QTYPE TXT
+    proto.datagram_received(query, ("127.0.0.1", 5353))
+    proto.datagram_received(_query("x.lab.test").replace(b"\x00\x0f\x00\x01", b"\x00\x10\x00\x01"),
+                            ("127.0.0.1", 5353))
+    found, missing = transport.sent
+    qid, flags, qd, an = struct.unpack("!HHHH", found[:8])
+    assert (qid, flags & 0x800F, qd, an) == (0x1234, 0x8000, 1, 1)
+    rdata = found[len(query) + 12 :]
+    assert rdata[1:].decode() == sc.TXT_RECORDS[name] and rdata[0] == len(rdata) - 1
+    assert struct.unpack("!H", missing[2:4])[0] & 0x000F == 3
+
+
+def test_scenario_for_one_instance_runs_there_alone() -> None:
+    """The DMARC report scenario runs only on the OpenDMARC instance, which runs nothing else;
+    its label is feedback of type auth-failure, without a status."""
+    s = sc.BY_NAME["dmarc-failure"]
+    assert s.applies_to("postfix_dmarc") and not s.applies_to("postfix")
+    assert not sc.BY_NAME["rcpt-unknown"].applies_to("postfix_dmarc")
+    label = s.label("postfix_dmarc")
+    assert (label.reason, label.feedback_type, label.status, label.hard) == (
+        "feedback", "auth-failure", "", False)
+
+
+def test_failure_report_recipient_is_the_reported_messages() -> None:
+    """A feedback report without Original-Rcpt-To reports the recipient of the message whose
+    header it returns."""
+    label = sc.BY_NAME["dmarc-failure"].label("postfix_dmarc")
+    data = (
+        b'Content-Type: multipart/report; report-type=feedback-report; boundary="B"\n\n'
+        b"--B\nContent-Type: text/plain\n\nAn authentication failure report.\n"
+        b"--B\nContent-Type: message/feedback-report\n\nFeedback-Type: auth-failure\n"
+        b"--B\nContent-Type: text/rfc822-headers\n\nFrom: s@r.test\nTo: t@rcpt.x.test\n\n--B--\n"
+    )
+    assert _order(data, {"t@rcpt.x.test": label}) == [("t@rcpt.x.test", label)]
+
+
+def test_score_counts_a_feedback_reason_right_only_with_its_feedback_type() -> None:
+    """A feedback event of another feedback type than the label's is a reason mismatch."""
+    want = {"r": [{"index": 1, "recipient": "t@x.test", "reason": "feedback", "status": "",
+                   "hardbounce": False, "feedback_type": "auth-failure"}]}
+    event = {"recipient": "t@x.test", "reason": "feedback"}
+    right = {"r": [{**event, "feedback_type": "auth-failure"}]}
+    wrong = {"r": [{**event, "feedback_type": "abuse"}]}
+    assert score(want, right).reason_ok == 1
+    assert score(want, wrong).reason_ok == 0
+
+
+def test_mta_that_keeps_retrying_gets_no_temporary_failure() -> None:
+    """dma retries for days and relays through its smarthost only: no temporary scenario (nor a
+    message with a temporary member), no connection-level or DNS scenario; permanent ones run."""
+    applies = {s.name for s in sc.SCENARIOS if s.applies_to("dma")}
+    assert {"rcpt-unknown", "eod-spam", "multi-permanent"} <= applies
+    assert not {"rcpt-greylist", "multi-fates", "conn-refused", "banner-blocked",
+                "dns-nxdomain"} & applies
+
+
+def test_resolver_answers_mx_and_a_for_routed_domains_only() -> None:
+    """A routed domain has an MX record naming itself and an A record with its loopback
+    address (no AAAA: an empty answer); an unrouted one does not exist."""
+    proto = _NxDomain()
+    transport = _Transport()
+    proto.connection_made(transport)  # type: ignore[arg-type]
+
+    def ask(name: str, qtype: int) -> bytes:
+        query = _query(name)[:-4] + struct.pack("!HH", qtype, 1)
+        proto.datagram_received(query, ("127.0.0.1", 5353))
+        return transport.sent[-1][len(query):]
+
+    mx_to_itself = struct.pack("!HHHIH", 0xC00C, 15, 1, 60, 4) + b"\x00\x0a\xc0\x0c"
+    assert ask(sc.MAIN_DOMAIN, 15) == mx_to_itself
+    assert ask(sc.MAIN_DOMAIN, 1)[-4:] == bytes(int(x) for x in sc.MAIN_HOST.split("."))
+    assert ask(sc.MAIN_DOMAIN, 28) == b""
+    assert struct.unpack("!H", transport.sent[-1][2:4])[0] & 0x000F == 0
+    ask(sc.NX_DOMAIN, 1)
+    assert struct.unpack("!H", transport.sent[-1][2:4])[0] & 0x000F == 3

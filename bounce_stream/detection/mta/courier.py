@@ -16,13 +16,21 @@ alone: "<<< No such domain.", "<<< DNS lookup failed."), then a message/delivery
 Subjects are "NOTICE: mail delivery status." and "WARNING: delayed mail.".
 
 The delivery-status fields are read as any DSN's; the text paragraph adds what they lack:
-the SMTP command, the remote host, and Courier's own sentences.
+the SMTP command, the remote host, and Courier's own sentences. Courier's Status field is a
+placeholder (5.0.0 for every failure, whatever the remote said: courierdsn writes no other), so
+the remote's own enhanced code quoted in the paragraph is the status. The paragraph names the
+recipient as the sender wrote it; the Final-Recipient of an alias to a program or file is
+Courier's internal alias account (``".xalias/a@b"@host``), so a DSN entry the text does not name
+is paired with the text's paragraph at the same position. A failure of such an alias is its
+delivery program's (the paragraph holds only the program's output): mailererror, unless the
+text says more.
 """
 
 from __future__ import annotations
 
 import re
 
+from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.mta.rfc3464 import Rfc3464
@@ -36,6 +44,9 @@ _REMOTE_HOST = re.compile(r"(?i)\A\s*([a-z0-9][-a-z0-9.]*[a-z0-9])\.?\s+\[[0-9a-
 _SENT = re.compile(r">>>\s*(EHLO|HELO|MAIL|RCPT|DATA|STARTTLS|QUIT)\b", re.I)
 _DSN = Rfc3464()
 _DELAYED = re.compile(r"(?i)delays\s+in\s+delivering\s+your\s+message")
+# Courier's alias account for aliases to programs and files (makealiases(8)): the local part
+# of a Final-Recipient '".xalias/a@b"@host' (the DSN reader may drop the quotes and the dot).
+_ALIAS_ACCOUNT = "xalias/"
 
 
 class Courier(TextBounce):
@@ -58,6 +69,15 @@ class Courier(TextBounce):
         ("no such domain.", Reason.HOSTUNKNOWN),
         ("dns lookup failed.", Reason.NETWORKERROR),
         ("this domain's dns violates rfc 1035.", Reason.SYSTEMERROR),
+        # A connection that failed: Courier writes the system's error message alone
+        # (strerror of connect(2)'s ECONNREFUSED, ETIMEDOUT, ENETDOWN, ENETUNREACH,
+        # EHOSTUNREACH, EHOSTDOWN).
+        ("connection refused", Reason.NETWORKERROR),
+        ("connection timed out", Reason.NETWORKERROR),
+        ("network is down", Reason.NETWORKERROR),
+        ("network is unreachable", Reason.NETWORKERROR),
+        ("no route to host", Reason.NETWORKERROR),
+        ("host is down", Reason.NETWORKERROR),
     )
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
@@ -71,8 +91,16 @@ class Courier(TextBounce):
                     item.action = "delayed"
             return from_text
         by_recipient = {item.recipient: item for item in from_text}
-        for item in from_dsn:
+        named = {item.recipient for item in from_dsn}
+        same_count = len(from_dsn) == len(from_text)
+        for position, item in enumerate(from_dsn):
             text = by_recipient.get(item.recipient)
+            if text is None and same_count and from_text[position].recipient not in named:
+                text = from_text[position]
+                alias = _ALIAS_ACCOUNT in item.recipient
+                item.recipient = text.recipient
+                if alias and item.remote_mta is None and text.hint is None:
+                    text.hint = Reason.MAILERERROR
             if text is None:
                 continue
             # The paragraph's ">>>" line is this recipient's; the DSN reader may have taken
@@ -80,6 +108,7 @@ class Courier(TextBounce):
             item.smtp_command = text.smtp_command
             item.remote_mta = item.remote_mta or text.remote_mta
             item.hint = item.hint or text.hint
+            item.status = _remote_status(item.status, item.diagnostic)
         return from_dsn
 
     def evidence(self, ctx: Context, address: str, diagnostic: str) -> Evidence:
@@ -94,7 +123,19 @@ class Courier(TextBounce):
         host = _REMOTE_HOST.match(paragraph)
         if host is not None:
             item.remote_mta = host.group(1).lower()
+        if item.smtp_command == "STARTTLS" and item.hint is None:
+            item.hint = Reason.FAILEDSTARTTLS  # refused at STARTTLS: TLS never started
         return item
+
+
+def _remote_status(status: str | None, diagnostic: str) -> str | None:
+    """The remote's enhanced code quoted in ``diagnostic`` instead of Courier's x.0.0."""
+    if status is None or not status.endswith(".0.0") or status.startswith("2."):
+        return status
+    quoted = statuscodes.find_status(diagnostic)
+    if quoted is None or quoted.endswith(".0.0"):
+        return status
+    return quoted
 
 
 def _paragraph(section: str, address: str) -> str:

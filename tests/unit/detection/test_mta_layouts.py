@@ -98,3 +98,59 @@ def test_courier_delay_notice_is_temporary() -> None:
         ("hal@nowhere.example", "delayed"),
     ]
     assert bounces[1].status == "4.0.944"
+
+
+def _courier(paragraphs: str, dsn_blocks: str) -> bytes:
+    """courier-text-only.eml with other recipient paragraphs and a delivery-status part."""
+    raw = (SAMPLES / "courier-text-only.eml").read_bytes()
+    start = raw.index(b"<gil@example.org>:")
+    end = raw.index(b"\n---", start)
+    raw = raw[:start] + paragraphs.encode() + raw[end:]
+    return raw.replace(
+        b"--=_courier_0\nContent-Type: text/rfc822-headers",
+        b"--=_courier_0\nContent-Type: message/delivery-status\n\n"
+        b"Reporting-MTA: dns; mail.sender.test\n\n" + dsn_blocks.encode() + b"\n"
+        b"--=_courier_0\nContent-Type: text/rfc822-headers",
+    )
+
+
+def test_courier_placeholder_status_gives_way_to_the_remote_code() -> None:
+    """Courier's DSN says 5.0.0 for every failure; the remote's quoted code is the status, even
+    a temporary one Courier gave up on (its bounce does not say it expired)."""
+    raw = _courier(
+        "<gil@example.org>:\n    mx.example.org [192.0.2.25]:\n>>> RCPT TO:<gil@example.org>\n"
+        "<<< 452 4.3.1 Insufficient system storage\n",
+        "Final-Recipient: rfc822; gil@example.org\nAction: failed\nStatus: 5.0.0\n"
+        "Remote-MTA: dns; mx.example.org [192.0.2.25]\n"
+        "Diagnostic-Code: smtp; 452 4.3.1 Insufficient system storage\n",
+    )
+    (bounce,) = parse(raw).bounces
+    assert (bounce.recipient, bounce.status, bounce.reason.value) == (
+        "gil@example.org", "4.3.1", "systemfull")
+
+
+def test_courier_failure_at_starttls_is_failedstarttls() -> None:
+    """A Courier paragraph whose last command is STARTTLS reports a failed STARTTLS."""
+    raw = _courier(
+        "<gil@example.org>:\n    mx.example.org [192.0.2.25]:\n>>> STARTTLS\n"
+        "<<< 454 4.7.0 TLS not available due to local problem\n",
+        "Final-Recipient: rfc822; gil@example.org\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 454 4.7.0 TLS not available due to local problem\n",
+    )
+    (bounce,) = parse(raw).bounces
+    assert (bounce.smtp_command, bounce.reason.value, bounce.status) == (
+        "STARTTLS", "failedstarttls", "4.7.0")
+
+
+def test_courier_program_alias_reports_the_address_the_sender_used() -> None:
+    """An alias to a program is delivered to Courier's alias account (the DSN's
+    Final-Recipient); the recipient is the paragraph's address, and the program's failure,
+    told only by its output, is a mailer error."""
+    raw = _courier(
+        "<ops@example.org>:\n<<< mailbox database unavailable\n",
+        'Final-Recipient: rfc822; ".xalias/ops@example+2eorg"@example.org\nAction: failed\n'
+        "Original-Recipient: rfc822; ops@example.org\nStatus: 5.0.0\n"
+        "Diagnostic-Code: unknown; mailbox database unavailable\n",
+    )
+    (bounce,) = parse(raw).bounces
+    assert (bounce.recipient, bounce.reason.value) == ("ops@example.org", "mailererror")

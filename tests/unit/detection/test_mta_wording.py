@@ -101,6 +101,9 @@ def test_fml_refusals_have_their_meaning(notice: str, reason: Reason | None) -> 
         ("<<< No such domain.", Reason.HOSTUNKNOWN),
         ("<<< DNS lookup failed.", Reason.NETWORKERROR),
         ("<<< This domain's DNS violates RFC 1035.", Reason.SYSTEMERROR),
+        ("<<< Network is down", Reason.NETWORKERROR),
+        ("<<< Connection refused", Reason.NETWORKERROR),
+        ("<<< No route to host", Reason.NETWORKERROR),
     ],
 )
 def test_courier_own_sentences_have_their_meaning(text: str, reason: Reason) -> None:
