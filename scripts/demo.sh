@@ -4,7 +4,7 @@
 #
 #   DEMO_DIR   where the servers keep their state (default /tmp/bounce-stream-demo)
 #   SAMPLES    .eml files or folders to load (default: the labelled corpus in tests/corpus/labeled)
-#   DEMO_LAB=1 first let real MTAs (Postfix, Exim, OpenSMTPD, Sendmail) produce fresh bounces
+#   DEMO_LAB=1 first let real MTAs (Postfix, Exim, OpenSMTPD, Sendmail, Courier, dma) produce fresh bounces
 #              with the bounce lab (scripts/bounce-lab.sh, ~30 s, needs root) and load those
 set -Eeuo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
