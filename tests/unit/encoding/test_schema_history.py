@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from pydantic import SecretStr
 
 from bounce_stream.consumer import RecordDecoder
 from bounce_stream.encoding import Decoder, make_encoder
+from bounce_stream.encoding.registry import SchemaRegistryClient
 from bounce_stream.encoding.schemas import (
     ALL_SCHEMA_FILES,
     AvroSchema,
@@ -27,6 +29,9 @@ from bounce_stream.encoding.schemas import (
 )
 from bounce_stream.suppression import codec
 from bounce_stream.suppression.policy import Change, CountedEvent, RecipientState
+
+if TYPE_CHECKING:
+    from conftest import FakeRegistry
 
 WHEN = datetime(2026, 11, 25, 20, 0, 1, 123000, tzinfo=UTC)
 
@@ -58,6 +63,15 @@ def samples(sample_records: dict[str, dict[str, Any]]) -> dict[str, dict[str, An
     }
 
 
+def _client(registry: FakeRegistry) -> SchemaRegistryClient:
+    return SchemaRegistryClient(
+        registry.url,
+        username=registry.username,
+        password=SecretStr(registry.password),
+        timeout_seconds=5,
+    )
+
+
 def _as_written_by(version: AvroSchema, record: dict[str, Any]) -> dict[str, Any]:
     """``record`` cut to the fields ``version`` has (what a build of that version wrote)."""
     return {k: v for k, v in record.items() if k in version.field_names}
@@ -80,9 +94,7 @@ def test_every_historic_version_resolves_to_the_current_reader(
     """A record written with any historic version reads with the current schema as reader:
     shared fields unchanged, fields the version lacks at their defaults."""
     current = _current(name)
-    defaults = {
-        f["name"]: f["default"] for f in current.definition["fields"] if "default" in f
-    }
+    defaults = {f["name"]: f["default"] for f in current.definition["fields"] if "default" in f}
     for version in history(name):
         written = _as_written_by(version, samples[name])
         data = make_encoder(version).encode(written)
@@ -143,3 +155,19 @@ def test_history_loads_every_file_of_the_folder(tmp_path: Path) -> None:
     loaded = load_history("mailbox_checkpoint", tmp_path)
     assert {s.fingerprint for s in loaded} == {current.fingerprint, old.fingerprint}
     assert (schema_dir() / "history" / "mailbox_checkpoint").is_dir()
+
+
+async def test_confluent_frames_of_an_older_version_resolve_through_the_registry(
+    fake_registry: FakeRegistry, sample_records: dict[str, Any]
+) -> None:
+    """A Confluent-framed first-version event is read by RecordDecoder (consume, suppress) with
+    its writer schema fetched by id and resolved to the current reader."""
+    (oldest,) = [v for v in history("bounce_event") if "extracted_headers" not in v.field_names]
+    schema_id = await _client(fake_registry).register("events-value", oldest)
+    encoder = make_encoder(oldest, schema_id)
+    data = encoder.encode(_as_written_by(oldest, sample_records["bounce_event"]))
+    decoder = RecordDecoder(registry=_client(fake_registry))  # nothing added by hand
+    decoded = await decoder.decode_async(data, encoder.headers())
+    assert set(decoded) == set(load_schema("bounce_event").field_names)
+    assert decoded["extracted_headers"] == {}
+    assert decoded["status"] == sample_records["bounce_event"]["status"]
