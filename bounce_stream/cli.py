@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 EXIT_TOPIC_NOT_FOUND = 4
+EXIT_UNKNOWN_SCHEMA = 5
 
 _config_option = click.option(
     "--config",
@@ -594,11 +595,13 @@ def suppress(ctx: click.Context, config: Path | None) -> None:
     events to suppression.suppressions_topic. See docs/operations.md.
 
     Exits 4 at once, saying so, when the events topic does not exist (it never creates it).
+    Exits 5, naming it, at an event whose writer schema it does not know, without committing
+    past it (upgrade, and the new version resumes there).
     """
     if ctx.invoked_subcommand is not None:
         return
     from bounce_stream.logs import configure
-    from bounce_stream.suppression.processor import serve
+    from bounce_stream.suppression.processor import UnknownWriterSchema, serve
 
     settings = _settings(config)
     configure(settings.logging.level, settings.logging.format)
@@ -606,6 +609,8 @@ def suppress(ctx: click.Context, config: Path | None) -> None:
         _run_kafka(serve(settings), topic_not_found=_EVENTS_TOPIC_NOT_FOUND)
     except OSError as exc:  # e.g. the metrics port is taken
         _fail(f"cannot start: {exc.strerror or exc}", EXIT_FAILURE)
+    except UnknownWriterSchema as exc:
+        _fail(f"{exc} (exit {EXIT_UNKNOWN_SCHEMA})", EXIT_UNKNOWN_SCHEMA)
 
 
 @suppress.command("release")

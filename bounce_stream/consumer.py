@@ -14,10 +14,11 @@ Give it the value and headers of a record from any Kafka client::
 * **Schema evolution**: every record is resolved to the reader schema this package ships
   (``schemas/*.avsc``), so a record written with an older or newer writer schema comes out in
   the shape of :class:`BounceEventRecord` (fields the writer lacks take their defaults, fields
-  the reader lacks are dropped). The writer schema must be known: the packaged ones always are,
-  Confluent ids are fetched from ``registry`` (:meth:`EventDecoder.decode_async`), other
-  single-object writers are passed as ``writer_schemas`` (e.g. the ``.avsc`` of a newer
-  bounce-stream).
+  the reader lacks are dropped). The writer schema must be known: every version this package
+  has released is (``schemas/history/``), Confluent ids are fetched from ``registry``
+  (:meth:`EventDecoder.decode_async`), other single-object writers are passed as
+  ``writer_schemas`` (e.g. the ``.avsc`` of a newer bounce-stream); any other fingerprint is
+  an :class:`~bounce_stream.encoding.UnknownFingerprintError`.
 
 :class:`RecordDecoder` does the same for the three topics (events, checkpoints, dead letters)
 as plain dicts; ``bounce-stream consume`` prints what it returns.
@@ -41,7 +42,13 @@ from bounce_stream.encoding.avro import (
     WireFormat,
     wire_format_of,
 )
-from bounce_stream.encoding.schemas import AvroSchema, all_schemas, bounce_event_schema
+from bounce_stream.encoding.schemas import (
+    SCHEMA_NAMES,
+    AvroSchema,
+    all_schemas,
+    bounce_event_schema,
+    known_writers,
+)
 
 __all__ = [
     "BounceEventRecord",
@@ -138,7 +145,7 @@ class RecordDecoder:
     ) -> None:
         shipped = all_schemas()
         self._decoder = Decoder(
-            known=(*shipped, *writer_schemas),
+            known=(*known_writers(SCHEMA_NAMES), *shipped, *writer_schemas),
             readers=shipped if readers is None else tuple(readers),
         )
         self._registry = registry

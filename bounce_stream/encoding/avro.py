@@ -30,7 +30,13 @@ from typing import Any, Final, Protocol
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from bounce_stream.encoding.schemas import AvroSchema, all_schemas, fingerprint_display
+from bounce_stream.encoding.schemas import (
+    SCHEMA_NAMES,
+    AvroSchema,
+    all_schemas,
+    fingerprint_display,
+    known_writers,
+)
 
 SINGLE_OBJECT_MAGIC: Final = b"\xc3\x01"
 CONFLUENT_MAGIC: Final = b"\x00"
@@ -221,7 +227,8 @@ class SchemaSource(Protocol):
 class Decoder:
     """Framed bytes in either format back to records.
 
-    Writer schemas are found by fingerprint among ``known`` (default: the local schemas) or
+    Writer schemas are found by fingerprint among ``known`` (default: every released version
+    of ``run``'s three schemas, ``schemas/history/``) or
     by registry id among those added with :meth:`add_schema_id` (or fetched by
     :meth:`decode_fetching`). With a ``reader`` schema, records are resolved to it (Avro
     schema evolution); with ``readers``, to the one with the writer's full name; without
@@ -235,7 +242,7 @@ class Decoder:
         *,
         readers: Iterable[AvroSchema] | None = None,
     ) -> None:
-        schemas = all_schemas() if known is None else tuple(known)
+        schemas = (*known_writers(SCHEMA_NAMES), *all_schemas()) if known is None else tuple(known)
         self._by_fingerprint = {s.fingerprint: s for s in schemas}
         self._by_id: dict[int, AvroSchema] = {}
         if reader is not None and readers is not None:

@@ -6,6 +6,11 @@ install reads ``<repo>/schemas/``. They are looked for in that order.
 
 Each schema comes with its Parsing Canonical Form and its CRC-64-AVRO (Rabin) fingerprint,
 the identity Avro single-object encoding puts on the wire.
+
+``schemas/history/<name>/<fingerprint>.avsc`` holds every version of each schema that has been
+written by a build of bounce-stream, the current one included (the file name is the
+fingerprint in :func:`fingerprint_display` form): the writer schemas a reader recognises in
+single-object frames (:func:`history`, :func:`known_writers`).
 """
 
 from __future__ import annotations
@@ -129,6 +134,48 @@ def load_schema(name: SchemaName, directory: Path | None = None) -> AvroSchema:
     except OSError as exc:
         raise SchemaLoadError(f"cannot read schema file {path}: {exc.strerror}") from None
     return AvroSchema.from_json(name, text)
+
+
+ALL_SCHEMA_FILES: Final = (*SCHEMA_NAMES, "recipient_state", "suppression_changed")
+"""Every schema in ``schemas/``: ``run``'s three, then ``suppress``'s two."""
+
+
+def load_history(name: str, directory: Path | None = None) -> tuple[AvroSchema, ...]:
+    """Every version of schema ``name`` in ``<directory>/history/<name>/``, by fingerprint.
+
+    Each file must be named after its own fingerprint: a file that is not (copied under the
+    wrong name, or edited beyond docs and defaults) is a :class:`SchemaLoadError`.
+    """
+    folder = (directory or schema_dir()) / "history" / name
+    try:
+        paths = sorted(folder.glob("*.avsc"))
+    except OSError as exc:
+        raise SchemaLoadError(f"cannot list schema history {folder}: {exc.strerror}") from None
+    versions = []
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SchemaLoadError(f"cannot read schema file {path}: {exc.strerror}") from None
+        schema = AvroSchema.from_json(name, text)
+        if path.stem != schema.fingerprint_hex:
+            raise SchemaLoadError(
+                f"schema history file {path.name} of {name} has fingerprint "
+                f"{schema.fingerprint_hex}: name it {schema.fingerprint_hex}.avsc"
+            )
+        versions.append(schema)
+    return tuple(versions)
+
+
+@cache
+def history(name: str) -> tuple[AvroSchema, ...]:
+    """Every released version of the packaged schema ``name``, loaded once per process."""
+    return load_history(name)
+
+
+def known_writers(names: tuple[str, ...] = ALL_SCHEMA_FILES) -> tuple[AvroSchema, ...]:
+    """Every released version of the schemas ``names``: the writers a reader recognises."""
+    return tuple(s for name in names for s in history(name))
 
 
 def get_schema(name: SchemaName) -> AvroSchema:

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from bounce_stream.encoding import AvroSchema, Decoder, Encoder, make_encoder
-from bounce_stream.encoding.schemas import SchemaLoadError, schema_dir
+from bounce_stream.encoding.schemas import SchemaLoadError, history, schema_dir
 from bounce_stream.suppression.policy import Change, CountedEvent, RecipientState
 
 
@@ -37,7 +37,9 @@ def change_encoder() -> Encoder:
 
 
 def state_decoder() -> Decoder:
-    return Decoder([recipient_state_schema()])
+    """Every released RecipientState version, resolved to the current one."""
+    current = recipient_state_schema()
+    return Decoder((*history("recipient_state"), current), reader=current)
 
 
 def state_to_record(state: RecipientState) -> dict[str, Any]:
@@ -76,4 +78,6 @@ def change_to_record(change: Change) -> dict[str, Any]:
 
 
 def change_decoder() -> Decoder:
-    return Decoder([suppression_changed_schema()])
+    """Every released SuppressionChanged version, resolved to the current one."""
+    current = suppression_changed_schema()
+    return Decoder((*history("suppression_changed"), current), reader=current)

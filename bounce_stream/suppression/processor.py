@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bounce_stream.consumer import RecordDecoder
-from bounce_stream.encoding import DecodeError
+from bounce_stream.encoding import DecodeError, UnknownFingerprintError
 from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
+from bounce_stream.encoding.schemas import fingerprint_display
 from bounce_stream.http import ProbeServer
 from bounce_stream.logs import get_logger
 from bounce_stream.metrics import SuppressionMetrics
@@ -41,6 +42,26 @@ from bounce_stream.suppression import codec
 from bounce_stream.suppression.policy import Outcome, Policy, RecipientState, apply, release
 
 PartitionState = dict[bytes, RecipientState]
+
+
+class UnknownWriterSchema(Exception):
+    """An event names a writer schema this version does not know: stop, do not skip it.
+
+    Everything before it is committed, it is not: a version that knows the schema (a newer
+    bounce-stream, which ships every released schema) starts exactly at this event.
+    """
+
+    def __init__(self, fingerprint: str, topic: str, partition: int, offset: int) -> None:
+        super().__init__(
+            f"event at {topic} partition {partition} offset {offset} was written with Avro "
+            f"schema fingerprint {fingerprint}, which this bounce-stream does not know (a newer "
+            "release's?). Stopped without committing past it, so nothing is lost: upgrade "
+            "`suppress` to the version that writes it (or one newer); it resumes at this event"
+        )
+        self.fingerprint = fingerprint
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
 
 
 def policy_of(settings: SuppressionSettings) -> Policy:
@@ -139,7 +160,7 @@ class Processor:
             try:
                 await self._session(stop)
                 delay = kafka.retry_initial_seconds
-            except TopicsMissing:
+            except (TopicsMissing, UnknownWriterSchema):
                 raise
             except (KafkaUnavailable, Fenced) as exc:
                 self._log.warning("suppress_session_failed", error=str(exc), retry_in_s=delay)
@@ -235,6 +256,8 @@ class Processor:
         out: list[OutRecord] = []
         changes: list[tuple[str, str]] = []
         counted = ignored = 0
+        unknown: UnknownWriterSchema | None = None
+        next_offset = records[-1].offset + 1
         for rec in records:
             if rec.value is None:
                 ignored += 1
@@ -244,6 +267,13 @@ class Processor:
             except RegistryError as exc:
                 # Never skip an event for want of its schema: retry the batch later.
                 raise KafkaUnavailable(f"schema registry: {exc}") from None
+            except UnknownFingerprintError as exc:
+                # Never skip it either: commit what came before, then stop (see serve()).
+                unknown = UnknownWriterSchema(
+                    fingerprint_display(exc.fingerprint), rec.topic, partition, rec.offset
+                )
+                next_offset = rec.offset
+                break
             except DecodeError as exc:
                 ignored += 1
                 self._log.warning(
@@ -264,17 +294,29 @@ class Processor:
             if outcome.change is not None:
                 changes.append((outcome.change.change, outcome.change.rule))
             out.extend(out_records(self._cfg, partition, key, outcome))
-        next_offset = records[-1].offset + 1
-        await owned.producer.commit(
-            out, {(self._settings.kafka.events_topic, partition): next_offset}, self._cfg.group_id
-        )
-        owned.state.update(pending)
-        self._metrics.transactions.labels("committed").inc()
+        if next_offset > records[0].offset:
+            await owned.producer.commit(
+                out,
+                {(self._settings.kafka.events_topic, partition): next_offset},
+                self._cfg.group_id,
+            )
+            owned.state.update(pending)
+            self._metrics.transactions.labels("committed").inc()
         self._metrics.events_consumed.labels("counted").inc(counted)
         self._metrics.events_consumed.labels("ignored").inc(ignored)
         for change, rule in changes:
             self._metrics.changes.labels(change, rule).inc()
         self._update_gauges()
+        if unknown is not None:
+            self._log.error(
+                "suppress_unknown_writer_schema",
+                fingerprint=unknown.fingerprint,
+                topic=unknown.topic,
+                partition=partition,
+                offset=unknown.offset,
+                action="stopped; upgrade suppress",
+            )
+            raise unknown
 
     def _update_gauges(self) -> None:
         states = [s for o in self._owned.values() for s in o.state.values()]

@@ -19,7 +19,7 @@ from typing import Any
 import fastavro
 import yaml
 
-from bounce_stream.encoding import bounce_event_schema, make_encoder
+from bounce_stream.encoding import AvroSchema, bounce_event_schema, make_encoder
 from bounce_stream.publishing.kafka import (
     OutRecord,
     TransactionalPublisher,
@@ -127,14 +127,23 @@ class World:
         path.write_text(yaml.safe_dump(cfg))
         return path
 
-    def publish(self, events: list[dict[str, Any]], per_transaction: int = 100) -> None:
-        """Publish ``events`` (keyed by recipient, default partitioner) in transactions."""
-        asyncio.run(self._publish(events, per_transaction))
+    def publish(
+        self,
+        events: list[dict[str, Any]],
+        per_transaction: int = 100,
+        *,
+        writer: AvroSchema | None = None,
+    ) -> None:
+        """Publish ``events`` (keyed by recipient, default partitioner) in transactions,
+        single-object framed with ``writer`` (default: the current BounceEvent schema)."""
+        asyncio.run(self._publish(events, per_transaction, writer or bounce_event_schema()))
 
-    async def _publish(self, events: list[dict[str, Any]], per_transaction: int) -> None:
+    async def _publish(
+        self, events: list[dict[str, Any]], per_transaction: int, writer: AvroSchema
+    ) -> None:
         ks = self.kafka_settings
         await ensure_topics(ks, 1024)
-        enc = make_encoder(bounce_event_schema())
+        enc = make_encoder(writer)
         pub = TransactionalPublisher(ks, f"{self.prefix}-test-publisher", 1024 * 1024)
         await pub.start()
         try:
