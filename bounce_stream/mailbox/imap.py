@@ -93,6 +93,13 @@ class Skipped:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class KeptLiteral:
+    """A literal the protocol kept, as it stands among a response's lines (which are bytes)."""
+
+    data: bytes
+
+
 FETCH_CHUNK = 50
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one response line (a SEARCH of ~1M UIDs fits)
 MAX_NUMBER = 2**32 - 1  # RFC 3501: number and nz-number are 32-bit unsigned integers
@@ -143,10 +150,14 @@ def parse_fetch(lines: Sequence[Any]) -> list[tuple[MessageInfo, bytes | Skipped
             continue
         head = bytes(line)
         literal: bytes | Skipped | None = None
-        # aioimaplib hands a literal over as the next item, a bytearray (its "{n}" removed).
-        if i < len(lines) and isinstance(lines[i], bytearray | Skipped):
+        # A literal is the next item (its "{n}" removed from the line): a KeptLiteral from
+        # _BoundedProtocol (taken as is, no copy), a bytearray from plain aioimaplib.
+        if i < len(lines) and isinstance(lines[i], KeptLiteral | bytearray | Skipped):
             item = lines[i]
-            literal = item if isinstance(item, Skipped) else bytes(item)
+            if isinstance(item, KeptLiteral):
+                literal = item.data
+            else:
+                literal = item if isinstance(item, Skipped) else bytes(item)
             i += 1
             # Items after the literal (e.g. ") UID 5)") arrive as the next line.
             if i < len(lines) and isinstance(lines[i], bytes | bytearray):
@@ -239,13 +250,23 @@ _LINE_OVERHEAD = 64  # what a held line costs beyond its bytes (the bytes object
 _FETCH_ITEM = re.compile(rb"^(?:\* )?[0-9]+ FETCH \(", re.IGNORECASE)
 
 
-class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
+# What one read asks the kernel for, except into a kept literal of at least this size (a
+# smaller one comes with its neighbours in one read: one read per message costs more).
+_READ_SIZE = 64 * 1024
+
+
+class _BoundedProtocol(_imaplib.IMAP4ClientProtocol, asyncio.BufferedProtocol):  # type: ignore[misc]
     """aioimaplib's protocol with an iterative, bounded reader and fail-fast teardown.
 
     Dispatch of each complete line stays aioimaplib's (``_handle_line``); what changes is how
-    bytes become lines and literals: one loop over a buffer (no recursion per line, no
-    rescanning), a cap on line length, FETCH literals over the bounds streamed past and
-    recorded as :class:`Skipped`, any other literal over the line cap refused. Any error while
+    bytes become lines and literals: one loop over each read (no recursion per line, each
+    byte looked at once, never a rescan of a response), a cap on line length, FETCH literals
+    over the bounds streamed past and recorded as :class:`Skipped`, any other literal over
+    the line cap refused. A large kept literal is read by the kernel straight into a buffer of
+    its announced size (``get_buffer``: asyncio's buffered protocol) and copied once into the
+    bytes handed over as a :class:`KeptLiteral`; aioimaplib's own literal handling (a bytearray
+    grown and copied per read) and its ``FetchCommand.wait_data`` (a join of the response so
+    far per line) are never called. Any error while
     handling data (aioimaplib raises ``Abort`` with the pending command, LOGIN password
     included, in its text) fails the connection with a text of ours.
     """
@@ -263,9 +284,13 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
     ) -> None:
         super().__init__(loop, conn_lost_cb)
         self._limits = limits
-        self._buf = bytearray()
-        self._scanned = 0  # bytes at the start of _buf known to hold no CRLF
+        self._buf = bytearray()  # the start of a line whose CRLF has not come yet
         self._cmd: Any = None  # the command whose response continues on the next line
+        self._literal_left = 0  # bytes of the kept literal still to come
+        self._literal = bytearray()  # the kept literal, filled up to _literal_at
+        self._literal_at = 0
+        self._scratch = memoryview(bytearray(_READ_SIZE))  # reads outside a kept literal
+        self._into_literal = False  # the last get_buffer handed out the literal's free part
         self._depth = 0  # open parentheses of the FETCH item being read
         self._skip = 0  # literal bytes still to read past
         self._kept = 0  # literal bytes kept for the responses in flight
@@ -279,51 +304,94 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
 
     # -- reading ---------------------------------------------------------------------------
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """Where the transport reads next: the rest of a large kept literal, else the scratch."""
+        self._into_literal = self._literal_left >= _READ_SIZE and self.failure is None
+        if self._into_literal:
+            return memoryview(self._literal)[self._literal_at :]
+        return self._scratch
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self.failure is not None:
+            return
+        if not self._into_literal:
+            self.data_received(bytes(self._scratch[:nbytes]))
+            return
+        self._literal_at += nbytes
+        self._literal_left -= nbytes
+        self._cmd._reset_timer()  # aioimaplib's inactivity timer: the literal is moving
+        if not self._literal_left:
+            self._guarded(self._end_literal)
+
     def data_received(self, d: bytes) -> None:
         if self.failure is not None:
             return
+        self._guarded(self._consume, d)
+
+    def _guarded(self, step: Any, *args: Any) -> None:
         try:
-            self._consume(d)
+            step(*args)
         except _Violation as exc:
             self.fail(exc)
         except Exception as exc:  # aioimaplib's own errors: their text may hold a command
             self.fail(_Violation(f"unexpected response from the server ({type(exc).__name__})"))
 
     def _consume(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        while buf:
+        pos = 0
+        size = len(data)
+        if self._cmd is not None and (self._skip or self._literal_left):
+            self._cmd._reset_timer()  # aioimaplib's inactivity timer: the literal is moving
+        while pos < size:
             if self._skip:
-                n = min(self._skip, len(buf))
-                del buf[:n]
+                n = min(self._skip, size - pos)
                 self._skip -= n
-                continue
-            cmd = self._cmd
-            if cmd is not None and cmd.wait_literal_data():
-                need = cmd._expected_size - len(cmd._resp_literal_data)
-                chunk = bytes(buf[:need])
-                del buf[:need]
-                cmd.append_literal_data(chunk)
-                continue
-            end = buf.find(b"\r\n", self._scanned)
-            if end < 0:
-                if len(buf) > self._limits.max_line:
-                    raise _Violation(f"response line over {self._limits.max_line} bytes")
-                self._scanned = max(0, len(buf) - 1)
-                break
-            if end > self._limits.max_line:
-                raise _Violation(f"response line over {self._limits.max_line} bytes")
-            line = bytes(buf[:end])
-            del buf[: end + 2]
-            self._scanned = 0
-            self._line(line)
-            if self._tls_ready:
-                if buf:
-                    # Bytes after the STARTTLS reply came in plaintext: a response injection.
-                    raise _Violation("data after the STARTTLS reply, before TLS")
-                break
+                pos += n
+            elif self._literal_left:
+                n = min(self._literal_left, size - pos)
+                at = self._literal_at
+                self._literal[at : at + n] = memoryview(data)[pos : pos + n]
+                self._literal_at = at + n
+                self._literal_left -= n
+                pos += n
+                if not self._literal_left:
+                    self._end_literal()
+            else:
+                pos = self._next_line(data, pos)
+                if pos < 0:
+                    break
+                if self._tls_ready:
+                    if pos < size:
+                        # Bytes after the STARTTLS reply came in plaintext: a response injection.
+                        raise _Violation("data after the STARTTLS reply, before TLS")
+                    break
         if self.pending_sync_command is not None:
             self.pending_sync_command.flush()
+
+    def _next_line(self, data: bytes, pos: int) -> int:
+        """Handle the line that ends in ``data`` after ``pos``; where the next item starts,
+        or -1 when the line goes on in the next read (its start kept in ``_buf``)."""
+        buf = self._buf
+        max_line = self._limits.max_line
+        if buf and buf[-1] == 0x0D and data[pos] == 0x0A:  # CRLF split between two reads
+            line = bytes(buf[:-1])
+            buf.clear()
+            self._line(line)
+            return pos + 1
+        end = data.find(b"\r\n", pos)
+        if end < 0:
+            if len(buf) + len(data) - pos > max_line:
+                raise _Violation(f"response line over {max_line} bytes")
+            buf += memoryview(data)[pos:]
+            return -1
+        if len(buf) + end - pos > max_line:
+            raise _Violation(f"response line over {max_line} bytes")
+        if buf:
+            line = bytes(buf) + data[pos:end]
+            buf.clear()
+        else:
+            line = data[pos:end]
+        self._line(line)
+        return end + 2
 
     def _line(self, line: bytes) -> None:
         if self.state == _imaplib.CONNECTED:
@@ -359,9 +427,21 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         elif size > limits.max_line:
             raise _Violation(f"literal of {size} bytes outside a FETCH response")
         if cmd is None:
+            # A response no command waits for: its literal and the rest of it are dropped.
             cmd = _imaplib.Command("NIL", "unused", loop=self.loop)
-        cmd.begin_literal_data(size)
         self._cmd = cmd
+        # Allocated at its announced size: within max_literal (FETCH) or max_line (others).
+        self._literal = bytearray(size)
+        self._literal_at = 0
+        self._literal_left = size
+        if not size:
+            self._end_literal()
+
+    def _end_literal(self) -> None:
+        data = bytes(self._literal)
+        self._literal = bytearray()
+        self._literal_at = 0
+        self._cmd.append_to_resp(KeptLiteral(data))
 
     def _greet(self, line: bytes) -> None:
         if self._greeted or not line:
@@ -408,6 +488,9 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         self._buf = bytearray()
         self._cmd = None
         self._skip = 0
+        self._literal_left = 0
+        self._literal = bytearray()
+        self._literal_at = 0
         pending = [self.pending_sync_command, *self.pending_async_commands.values()]
         self.pending_sync_command = None
         self.pending_async_commands = {}
