@@ -100,6 +100,8 @@ class KeptLiteral:
     data: bytes
 
 
+# A FETCH's deadline is timeout_seconds per FETCH_CHUNK messages it asks for (one command
+# per batch, as long as the chunks of 50 it replaced were given in all).
 FETCH_CHUNK = 50
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one response line (a SEARCH of ~1M UIDs fits)
 MAX_NUMBER = 2**32 - 1  # RFC 3501: number and nz-number are 32-bit unsigned integers
@@ -672,12 +674,15 @@ class ImapMailbox:
         return sorted(u for u in set(uids) if u > last_uid)
 
     async def fetch_info(self, uids: Sequence[int]) -> list[MessageInfo]:
-        """Size and arrival time of ``uids``, no bodies; one UID FETCH per chunk."""
+        """Size and arrival time of ``uids``, no bodies; one UID FETCH (one round trip)."""
         lines = await self._fetch(uids, "(UID RFC822.SIZE INTERNALDATE)")
         return sorted((info for info, _ in parse_fetch(lines)), key=lambda m: m.uid)
 
     async def fetch_bodies(self, uids: Sequence[int]) -> list[FetchedMessage]:
-        """Whole messages for ``uids``; BODY.PEEK never sets \\Seen.
+        """Whole messages for ``uids``, one UID FETCH; BODY.PEEK never sets \\Seen.
+
+        The caller bounds ``uids`` (a batch: batch_max_messages, batch_max_bytes of honest
+        sizes); the protocol bounds what a lying server can make it keep.
 
         A body the protocol read past (larger than max_message_bytes, or than the batch's
         bytes when the sizes lied) comes back ``oversized``, with no bytes: dead-letter it
@@ -695,13 +700,14 @@ class ImapMailbox:
         return [got[u] for u in sorted(got)]
 
     async def _fetch(self, uids: Sequence[int], items: str) -> list[Any]:
-        # Commands of FETCH_CHUNK messages keep each response (and its deadline) small, at a
-        # cost of one round trip per chunk, never one per message.
-        ordered = sorted(uids)
-        lines: list[Any] = []
-        for i in range(0, len(ordered), FETCH_CHUNK):
-            resp = await self._command("uid", "fetch", uid_set(ordered[i : i + FETCH_CHUNK]), items)
-            lines.extend(resp.lines)
+        # One command, one round trip: over a real network the round trips, not the bytes,
+        # set the pace. Its deadline grows with the messages it asks for.
+        if not uids:
+            return []
+        chunks = -(-len(uids) // FETCH_CHUNK)
+        timeout = self._settings.timeout_seconds * chunks
+        resp = await self._command("uid", "fetch", uid_set(uids), items, timeout=timeout)
+        lines: list[Any] = resp.lines
         return lines
 
     async def wait_for_news(self, timeout: float, stop: asyncio.Event) -> None:
@@ -847,11 +853,11 @@ class ImapMailbox:
             raise ImapError("connection closed by the server")
         return self._client
 
-    async def _command(self, name: str, *args: str) -> Any:
+    async def _command(self, name: str, *args: str, timeout: float | None = None) -> Any:
         client = self._require()
         what = name.upper().replace("_", " ")
         try:
-            resp = await self._unless_lost(getattr(client, name)(*args), what)
+            resp = await self._unless_lost(getattr(client, name)(*args), what, timeout)
         except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
             error = self._error(f"{what} failed", exc)
             await self.close()
