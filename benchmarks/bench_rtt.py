@@ -3,8 +3,9 @@
 
 Usage (from the repo root, with the project venv)::
 
-    .venv/bin/python benchmarks/bench_rtt.py [--n 2000] [--rtt-ms 0,1,10,50] [--cap 30]
-        [--big-mb 13.7] [--cpu-rounds 21] [--no-cpu] [--json]
+    .venv/bin/python benchmarks/bench_rtt.py [--n 2000] [--rtt-ms 0,1,10,20,50] [--cap 30]
+        [--stream 60] [--interval 0.2] [--no-kafka] [--big-mb 13.7] [--cpu-rounds 21]
+        [--no-cpu] [--json]
 
 Starts its own Dovecot (dev.stack, 127.0.0.1 only, a 0755 temp dir under /tmp) and stops it at
 the end, also on error or Ctrl-C. Then:
@@ -24,7 +25,17 @@ the end, also on error or Ctrl-C. Then:
    Each side stops after ``--cap`` seconds (the naive side at +50 ms cannot read 2,000
    messages in a sane time): its rate is messages read / time taken. The measured RTT of each
    proxy (median of NOOPs through it) is printed next to the added one.
-2. cpu: one ~``--big-mb`` MB message fetched ``--cpu-rounds`` times through ``ImapMailbox``
+2. push: a steady stream (``--stream`` appends, one every ``--interval`` s, over a separate
+   IMAP connection, each timed when Dovecot's APPEND OK is in) into an empty folder, at
+   loopback. The floor is Dovecot's own IDLE notification: a raw connection that stays in
+   IDLE the whole time notes when each message's ``* n EXISTS`` arrives. Against it, two
+   meanings of "visible": (a) fetched -- ``MailboxWorker._fetch_batch`` and
+   ``ImapMailbox.wait_for_news`` in this process, as ``_serve``/``_caught_up`` call them (no
+   Kafka), the time the batch holding the message is back; (b) committed -- ``bounce-stream
+   run`` as a child process with a single-node Kafka (``--no-kafka`` skips it), the time of
+   the ``batch_committed`` log line of the transaction holding the message. p50 and p99 of
+   each, and p50 minus the floor's p50.
+3. cpu: one ~``--big-mb`` MB message fetched ``--cpu-rounds`` times through ``ImapMailbox``
    and through stdlib imaplib (no proxy), in turn; process CPU time per fetch, best and median
    of each, and the median of the per-round ratios.
 
@@ -40,12 +51,16 @@ import imaplib
 import json
 import os
 import platform
+import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,17 +71,18 @@ if str(REPO) not in sys.path:  # `python benchmarks/bench_rtt.py` from anywhere
 from prometheus_client import CollectorRegistry  # noqa: E402
 
 from bounce_stream.classifying import ClassifyPool  # noqa: E402
-from bounce_stream.detection import ParseOptions  # noqa: E402
+from bounce_stream.detection import ParseOptions, parse  # noqa: E402
 from bounce_stream.mailbox.imap import ImapMailbox  # noqa: E402
 from bounce_stream.metrics import Metrics  # noqa: E402
 from bounce_stream.service import build_codecs  # noqa: E402
 from bounce_stream.settings import MailboxSettings, Settings  # noqa: E402
 from bounce_stream.worker import MailboxWorker, Position  # noqa: E402
-from dev.stack import free_port, start_dovecot  # noqa: E402
-from tests.integration.pipeline import make_dsn  # noqa: E402
+from dev.stack import DovecotServer, free_port, start_dovecot, start_kafka  # noqa: E402
+from tests.integration.pipeline import ServiceProcess, Setup, make_dsn  # noqa: E402
 
 USER = "rtt@example.test"
 BIG_USER = "rtt-big@example.test"
+STREAM_USERS = ("stream-a@example.test", "stream-b@example.test")
 PASSWORD = "rtt-secret"
 
 
@@ -189,8 +205,8 @@ def _settings(port: int, user: str, **extra: Any) -> Any:
     )
 
 
-async def _worker(port: int) -> Any:
-    box = _settings(port, USER)
+async def _worker(port: int, user: str = USER) -> Any:
+    box = _settings(port, user)
     settings = Settings.model_validate(
         {"mailboxes": [box.model_dump(mode="json") | {"password": PASSWORD}]}
     )
@@ -211,29 +227,44 @@ async def _worker(port: int) -> Any:
     )
 
 
-async def drain_bounce_stream(port: int, cap: float) -> tuple[int, float, int]:
-    """Messages read, seconds, bytes: the worker's fetch path from UID 0 until drained."""
+async def drain_bounce_stream(
+    port: int, cap: float, pool: ClassifyPool | None = None
+) -> tuple[int, float, int]:
+    """Messages read, seconds, bytes: the worker's fetch path from UID 0 until drained.
+
+    With ``pool``, each batch is classified there while the next one is fetched, as
+    ``MailboxWorker._serve`` overlaps them (no Kafka)."""
     worker = await _worker(port)
     await worker._imap.connect()
     worker._position = Position(worker._imap.uidvalidity, 0)
     count = size = 0
-    after = 0
     started = time.perf_counter()
     try:
-        while time.perf_counter() - started < cap:
-            batch = await worker._fetch_batch(after)
-            if batch is None:
-                break
-            after = batch.cutoff
-            worker._planner.committed(after)
+        batch = await worker._fetch_batch(0)
+        while batch is not None and time.perf_counter() - started < cap:
+            worker._planner.committed(batch.cutoff)
+            following = asyncio.ensure_future(worker._fetch_batch(batch.cutoff))
+            if pool is not None:
+                await pool.classify_all([m.raw for m in batch.fetched])
             count += batch.messages
             size += sum(len(m.raw) for m in batch.fetched)
+            batch = await following
         return count, time.perf_counter() - started, size
     finally:
         await worker._imap.close()
 
 
-def drain_naive(port: int, cap: float) -> tuple[int, float, int]:
+async def drain_bounce_stream_classifying(port: int, cap: float) -> tuple[int, float, int]:
+    pool = ClassifyPool(ParseOptions(), workers=os.cpu_count() or 1, timeout=10)
+    await pool.start()
+    try:
+        await pool.classify_all([make_dsn("warm@example.org")] * 4)  # workers up
+        return await drain_bounce_stream(port, cap, pool)
+    finally:
+        await pool.stop()
+
+
+def drain_naive(port: int, cap: float, classify: bool = False) -> tuple[int, float, int]:
     """The replaced poller: UID SEARCH ALL, then one UID FETCH per message, in order."""
     imap = imaplib.IMAP4("127.0.0.1", port, timeout=60)
     try:
@@ -249,6 +280,8 @@ def drain_naive(port: int, cap: float) -> tuple[int, float, int]:
             for part in parts:
                 if isinstance(part, tuple):
                     size += len(part[1])
+                    if classify:
+                        parse(part[1])
             count += 1
         return count, time.perf_counter() - started, size
     finally:
@@ -270,6 +303,187 @@ def measure_rtt(port: int, rounds: int = 7) -> float:
     finally:
         with contextlib.suppress(Exception):
             imap.logout()
+
+
+# --------------------------------------------------------------------------- push latency
+
+
+class IdleObserver(threading.Thread):
+    """A raw IMAP connection in IDLE the whole time: when each ``* n EXISTS`` arrives."""
+
+    def __init__(self, port: int, user: str, deadline: float) -> None:
+        super().__init__(daemon=True)
+        self.seen: dict[int, float] = {}  # message number -> time it was first announced
+        self._sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self._deadline = deadline
+        self._rest = b""
+        self._line()  # greeting
+        for line in (f'a LOGIN "{user}" "{PASSWORD}"', "b SELECT INBOX", "c IDLE"):
+            self._sock.sendall(line.encode() + b"\r\n")
+            while not self._line().startswith((b"a ", b"b ", b"+")):
+                pass
+        self._sock.settimeout(0.5)
+
+    def _line(self) -> bytes:
+        while b"\r\n" not in self._rest:
+            data = self._sock.recv(65536)
+            if not data:
+                raise ConnectionError("the IDLE observer's connection closed")
+            self._rest += data
+        line, _, self._rest = self._rest.partition(b"\r\n")
+        return line
+
+    def run(self) -> None:
+        exists = re.compile(rb"^\* (\d+) EXISTS")
+        while time.monotonic() < self._deadline:
+            try:
+                line = self._line()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if m := exists.match(line):
+                now = time.time()
+                for n in range(1, int(m.group(1)) + 1):
+                    self.seen.setdefault(n, now)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.sendall(b"DONE\r\nz LOGOUT\r\n")
+        self._sock.close()
+
+
+def append_stream(port: int, user: str, count: int, interval: float) -> dict[int, float]:
+    """Append ``count`` DSNs, one every ``interval`` s; UID -> time its APPEND completed."""
+    imap = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+    appended: dict[int, float] = {}
+    try:
+        imap.login(user, PASSWORD)
+        start = time.monotonic()
+        for i in range(count):
+            wait = start + i * interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            _, data = imap.append("INBOX", None, None, make_dsn(f"s{i}@example.org", n=i))
+            done = time.time()
+            m = re.search(rb"APPENDUID \d+ (\d+)", data[0] or b"")
+            appended[int(m.group(1)) if m else i + 1] = done
+        return appended
+    finally:
+        with contextlib.suppress(Exception):
+            imap.logout()
+
+
+async def fetch_path_stream(port: int, user: str, count: int, interval: float) -> dict[str, Any]:
+    """The worker's fetch path drains a steady stream: when each UID's batch is back."""
+    worker = await _worker(port, user)
+    await worker._imap.connect()
+    worker._position = Position(worker._imap.uidvalidity, 0)
+    stop = asyncio.Event()
+    all_fetched = asyncio.Event()
+    fetched: dict[int, float] = {}
+    observer = IdleObserver(port, user, time.monotonic() + count * interval + 30)
+    observer.start()
+
+    async def drain() -> None:
+        after = 0
+        while not stop.is_set():
+            batch = await worker._fetch_batch(after)
+            if batch is None:
+                await worker._imap.wait_for_news(worker.mailbox.idle_timeout_seconds, stop)
+                continue
+            now = time.time()
+            for uid in batch.uids:
+                fetched.setdefault(uid, now)
+            if len(fetched) >= count:
+                all_fetched.set()
+            after = batch.cutoff
+            worker._planner.committed(after)
+
+    draining = asyncio.ensure_future(drain())
+    try:
+        appended = await asyncio.to_thread(append_stream, port, user, count, interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_fetched.wait(), 15)
+        await asyncio.sleep(1)  # the observer's last announcements
+    finally:
+        stop.set()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(draining, 10)
+        await worker._imap.close()
+        observer.close()
+    return {"appended": appended, "floor": observer.seen, "visible": fetched}
+
+
+def service_stream(
+    workdir: Path, dovecot: DovecotServer, user: str, count: int, interval: float
+) -> dict[str, Any]:
+    """``bounce-stream run`` with Kafka drains a steady stream: when each UID's transaction
+    committed (the time of its batch_committed log line)."""
+    kafka = start_kafka(workdir / "kafka")
+    svc: ServiceProcess | None = None
+    observer: IdleObserver | None = None
+    try:
+        setup = Setup.create(
+            kafka,
+            dovecot,
+            user,
+            PASSWORD,
+            workdir,
+            overrides={"kafka": {"checkpoint_heartbeat_seconds": 60}},
+        )
+        svc = ServiceProcess(setup, batch_max_messages=200, idle_timeout_seconds=300)
+        svc.wait_ready(120)
+        time.sleep(2)  # caught up on the empty folder, waiting for news
+        observer = IdleObserver(dovecot.port, user, time.monotonic() + count * interval + 30)
+        observer.start()
+        appended = append_stream(dovecot.port, user, count, interval)
+        committed: dict[int, float] = {}
+        deadline = time.monotonic() + 30
+        while len(committed) < count and time.monotonic() < deadline:
+            time.sleep(0.2)
+            for event in svc.log_events():
+                if event.get("event") == "batch_committed":
+                    at = datetime.fromisoformat(event["timestamp"]).timestamp()
+                    for uid in range(1, int(event["last_uid"]) + 1):
+                        committed.setdefault(uid, at)
+        time.sleep(1)
+        return {"appended": appended, "floor": observer.seen, "visible": committed}
+    finally:
+        if observer is not None:
+            observer.close()
+        if svc is not None:
+            svc.stop()
+        kafka.stop()
+
+
+def _latencies(appended: dict[int, float], seen: dict[int, float]) -> list[float]:
+    """ms from APPEND done to seen, per message seen (UID n is message n: fresh folder)."""
+    return sorted((seen[u] - t) * 1000 for u, t in appended.items() if u in seen)
+
+
+def _pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
+
+
+def report_stream(label: str, result: dict[str, Any], count: int) -> dict[str, Any]:
+    floor = _latencies(result["appended"], result["floor"])
+    visible = _latencies(result["appended"], result["visible"])
+    row = {
+        "floor_p50": _pct(floor, 0.5),
+        "floor_p99": _pct(floor, 0.99),
+        "p50": _pct(visible, 0.5),
+        "p99": _pct(visible, 0.99),
+        "floor_seen": len(floor),
+        "seen": len(visible),
+    }
+    out(
+        f"  {label:<22} floor p50 {row['floor_p50']:6.1f} p99 {row['floor_p99']:6.1f} ms | "
+        f"visible p50 {row['p50']:6.1f} p99 {row['p99']:6.1f} ms ({len(visible)}/{count}) | "
+        f"p50 - floor {row['p50'] - row['floor_p50']:+6.1f} ms, "
+        f"p99 - floor {row['p99'] - row['floor_p99']:+6.1f} ms"
+    )
+    return row
 
 
 # --------------------------------------------------------------------------- CPU of one big message
@@ -341,18 +555,24 @@ def machine_facts() -> str:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {"facts": machine_facts(), "drain": [], "cpu": None}
+    results: dict[str, Any] = {"facts": machine_facts(), "drain": [], "push": {}, "cpu": None}
     out(results["facts"])
     with tempfile.TemporaryDirectory(prefix="rtt-", dir="/tmp") as tmp:
         Path(tmp).chmod(0o755)  # Dovecot runs as its own user
-        dovecot = start_dovecot(Path(tmp) / "dc", {USER: PASSWORD, BIG_USER: PASSWORD})
+        users = {u: PASSWORD for u in (USER, BIG_USER, *STREAM_USERS)}
+        dovecot = start_dovecot(Path(tmp) / "dc", users)
         try:
             t0 = time.perf_counter()
             dsns = (make_dsn(f"r{i}@example.org", n=i) for i in range(args.n))
             dovecot.append(USER, "INBOX", dsns)
             out(f"appended {args.n} DSNs in {time.perf_counter() - t0:.1f} s")
             out()
-            out(f"drain of {args.n} messages (cap {args.cap:.0f} s a side; IMAP fetch path only)")
+            what = (
+                f"classified: bounce-stream on a pool of {os.cpu_count()} workers, naive in-process"
+                if args.classify
+                else "IMAP fetch path only"
+            )
+            out(f"drain of {args.n} messages (cap {args.cap:.0f} s a side; {what})")
             out(
                 f"{'added RTT':>9} {'measured':>9} | {'bounce-stream':>13} {'read':>6} | "
                 f"{'naive':>8} {'read':>6} | {'ratio':>7}"
@@ -362,8 +582,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 port = proxy.port if proxy else dovecot.port
                 try:
                     measured = measure_rtt(port)
-                    bs = asyncio.run(drain_bounce_stream(port, args.cap))
-                    nv = drain_naive(port, args.cap)
+                    if args.classify:
+                        bs = asyncio.run(drain_bounce_stream_classifying(port, args.cap))
+                    else:
+                        bs = asyncio.run(drain_bounce_stream(port, args.cap))
+                    nv = drain_naive(port, args.cap, args.classify)
                 finally:
                     if proxy:
                         proxy.stop()
@@ -383,6 +606,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         "ratio": ratio,
                     }
                 )
+            if args.stream:
+                out()
+                out(
+                    f"push latency: {args.stream} appends, one every {args.interval * 1000:.0f} "
+                    "ms, loopback; APPEND done -> visible"
+                )
+                fetch = asyncio.run(
+                    fetch_path_stream(dovecot.port, STREAM_USERS[0], args.stream, args.interval)
+                )
+                results["push"]["fetched"] = report_stream(
+                    "fetched (fetch path)", fetch, args.stream
+                )
+                if not args.no_kafka:
+                    committed = service_stream(
+                        Path(tmp), dovecot, STREAM_USERS[1], args.stream, args.interval
+                    )
+                    results["push"]["committed"] = report_stream(
+                        "committed (service)", committed, args.stream
+                    )
             if not args.no_cpu:
                 big = big_message(args.big_mb)
                 dovecot.append(BIG_USER, "INBOX", [big])
@@ -423,10 +665,16 @@ def main() -> None:
     parser.add_argument(
         "--rtt-ms",
         type=lambda s: [float(x) for x in s.split(",")],
-        default=[0.0, 1.0, 10.0, 50.0],
+        default=[0.0, 1.0, 10.0, 20.0, 50.0],
         help="added round-trip times, comma-separated (0 = no proxy)",
     )
     parser.add_argument("--cap", type=float, default=30.0, help="seconds at most per side")
+    parser.add_argument(
+        "--classify", action="store_true", help="both sides classify what they read"
+    )
+    parser.add_argument("--stream", type=int, default=60, help="appends of the push part (0: skip)")
+    parser.add_argument("--interval", type=float, default=0.2, help="seconds between appends")
+    parser.add_argument("--no-kafka", action="store_true", help="push part without the service")
     parser.add_argument("--big-mb", type=float, default=13.7, help="size of the CPU message")
     parser.add_argument("--cpu-rounds", type=int, default=21)
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU part")

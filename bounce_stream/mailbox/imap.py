@@ -298,6 +298,8 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol, asyncio.BufferedProtocol): 
         self._kept = 0  # literal bytes kept for the responses in flight
         self._held = 0  # line bytes (with per-line overhead) held for the responses in flight
         self._greeted = False
+        # Called with each untagged line, whatever command (if any) it is routed to.
+        self.on_untagged: Any = None
         # STARTTLS: the tagged reply is awaited (_upgrading); once it came, reading stops and
         # nothing after it may have been sent in plaintext (_tls_ready).
         self._upgrading = False
@@ -404,6 +406,8 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol, asyncio.BufferedProtocol): 
         self._held += len(line) + _LINE_OVERHEAD
         if self._held > self._limits.max_response + self._limits.max_line:
             raise _Violation("response over its byte bound (a flood of lines)")
+        if self.on_untagged is not None and line.startswith(b"* "):
+            self.on_untagged(line)
         cmd = self._handle_line(line, self._cmd)
         if cmd is not None and isinstance(cmd, _imaplib.FetchCommand):
             if _FETCH_ITEM.match(line):
@@ -549,7 +553,8 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 class ImapMailbox:
-    """One authenticated connection to one folder."""
+    """One authenticated connection to one folder (and, with IDLE, a second one that stays
+    in IDLE to hear of new mail: see :meth:`wait_for_news`)."""
 
     def __init__(self, settings: MailboxSettings) -> None:
         self._settings = settings
@@ -559,6 +564,11 @@ class ImapMailbox:
         self.uidvalidity: int = 0
         self.exists: int = 0
         self.capabilities: frozenset[str] = frozenset()
+        # The IDLE connection, its task, and "the server announced mail since the last
+        # UID SEARCH began" (set by that connection, cleared by uids_after).
+        self._watcher: ImapMailbox | None = None
+        self._watching: asyncio.Task[None] | None = None
+        self._news = asyncio.Event()
         register_secret(settings.secret)
 
     def __repr__(self) -> str:
@@ -668,6 +678,13 @@ class ImapMailbox:
 
     async def uids_after(self, last_uid: int) -> list[int]:
         """UIDs greater than ``last_uid``, ascending (one UID SEARCH round trip)."""
+        # Mail announced from now on may be missing from this answer: wait_for_news must
+        # not wait for it. Announced before, it is in the answer -- once this connection has
+        # seen it too: Dovecot runs a command on the folder as the connection last saw it
+        # and reports what changed (EXISTS) after, so an EXISTS in any response here is news.
+        protocol: _BoundedProtocol = self._require().protocol
+        protocol.on_untagged = self._heard
+        self._news.clear()
         resp = await self._command("uid_search", f"UID {last_uid + 1}:*")
         uids = parse_search(resp.lines[:-1])
         # "n:*" always matches the highest UID even when it is below n (RFC 3501 6.4.8).
@@ -711,33 +728,88 @@ class ImapMailbox:
         return lines
 
     async def wait_for_news(self, timeout: float, stop: asyncio.Event) -> None:
-        """Block until the server reports new mail, ``timeout`` passes, or ``stop`` is set.
+        """Block until the server announces new mail since the last :meth:`uids_after`
+        began, ``timeout`` passes, or ``stop`` is set.
 
-        Uses IDLE when offered, else sleeps (the caller polls again afterwards).
+        With IDLE, a second connection to the folder stays in IDLE for as long as this one
+        lives (re-issued every ``timeout``, as RFC 2177 asks), so an announcement is heard
+        at the server's pace even while this connection is busy fetching: leaving IDLE
+        after each announcement to fetch would make the server start its notification delay
+        over again. Without IDLE, sleeps (the caller polls again afterwards). A failure of
+        the IDLE connection is an :class:`ImapError`, and closes both.
         """
         if not self.supports_idle:
             await _wait_or_stop(asyncio.sleep(timeout), stop, timeout)
             return
-        client = self._require()
+        self._require()
+        watching = self._watching
+        if watching is None:
+            watching = self._watching = asyncio.ensure_future(self._watch(timeout))
+        news = asyncio.ensure_future(self._news.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        lost = asyncio.ensure_future(self._lost.wait())
         try:
-            idle = await self._unless_lost(client.idle_start(timeout=timeout), "IDLE")
-            push = asyncio.ensure_future(client.wait_server_push(timeout=timeout))
-            stopper = asyncio.ensure_future(stop.wait())
-            lost = asyncio.ensure_future(self._lost.wait())
-            try:
-                await asyncio.wait({push, stopper, lost}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for task in (push, stopper, lost):
-                    task.cancel()
-                    task.add_done_callback(_retrieve)
-            if self._lost.is_set():
-                raise ConnectionError("connection closed by the server")
-            client.idle_done()
-            await self._unless_lost(idle, "IDLE")
-        except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
-            error = self._error("IDLE failed", exc)
+            await asyncio.wait(
+                {news, stopper, lost, watching},
+                timeout=timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for task in (news, stopper, lost):
+                task.cancel()
+                task.add_done_callback(_retrieve)
+        if self._lost.is_set():
             await self.close()
-            raise error from None
+            raise ImapError("connection closed by the server", "connect")
+        if watching.done():
+            error = watching.exception() if not watching.cancelled() else None
+            await self.close()
+            if isinstance(error, ImapError):
+                raise error
+            raise ImapError("IDLE failed: its connection closed", "connect")
+
+    def _heard(self, line: bytes) -> None:
+        """An untagged line on either connection: an EXISTS announces mail."""
+        if _EXISTS.match(line):
+            self._news.set()
+
+    async def _watch(self, idle_timeout: float) -> None:
+        """The IDLE connection's life: connect, SELECT, then IDLE until it fails.
+
+        Every untagged EXISTS it reads sets ``_news``, wherever aioimaplib routes the line
+        (an announcement can come between DONE and the next IDLE). Once in IDLE the first
+        time, ``_news`` is set as well: mail that came before it was heard may be unread.
+        """
+        watcher = ImapMailbox(self._settings)
+        self._watcher = watcher
+        await watcher.connect()
+        client = watcher._require()
+        protocol: _BoundedProtocol = client.protocol
+        protocol.on_untagged = self._heard
+        news = self._news
+        s = self._settings
+        try:
+            while True:
+                idle = await watcher._unless_lost(client.idle_start(timeout=idle_timeout), "IDLE")
+                idle.add_done_callback(_retrieve)  # awaited below unless the connection fails
+                news.set()  # at least once: see the docstring
+                while True:
+                    # aioimaplib ends the wait with STOP_WAIT_SERVER_PUSH after idle_timeout.
+                    push = await watcher._unless_lost(
+                        client.wait_server_push(timeout=idle_timeout + s.timeout_seconds),
+                        "IDLE",
+                        idle_timeout + s.timeout_seconds,
+                    )
+                    if push == _imaplib.STOP_WAIT_SERVER_PUSH:
+                        break
+                client.idle_done()
+                await watcher._unless_lost(idle, "IDLE")
+        except ImapError:
+            raise
+        except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
+            raise watcher._error("IDLE failed", exc) from None
+        finally:
+            await watcher.close()
 
     async def mark_seen(self, uids: Sequence[int]) -> None:
         await self._command("uid", "store", uid_set(uids), "+FLAGS.SILENT", r"(\Seen)")
@@ -762,6 +834,14 @@ class ImapMailbox:
         No LOGOUT on a connection that is already gone or never got past the greeting; on a
         live one it gets LOGOUT_SECONDS at most.
         """
+        watching, self._watching = self._watching, None
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(BaseException):
+                await watching
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            await watcher.close()
         client, self._client = self._client, None
         if client is None:
             return
