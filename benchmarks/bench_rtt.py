@@ -353,6 +353,20 @@ class IdleObserver(threading.Thread):
         self._sock.close()
 
 
+FLOOR_OBSERVERS = 3
+
+
+def start_observers(port: int, user: str, seconds: float) -> list[IdleObserver]:
+    """Dovecot times each IDLE connection's notifications on its own clock: the floor is
+    pooled over a few connections."""
+    observers = [
+        IdleObserver(port, user, time.monotonic() + seconds) for _ in range(FLOOR_OBSERVERS)
+    ]
+    for observer in observers:
+        observer.start()
+    return observers
+
+
 def append_stream(port: int, user: str, count: int, interval: float) -> dict[int, float]:
     """Append ``count`` DSNs, one every ``interval`` s; UID -> time its APPEND completed."""
     imap = imaplib.IMAP4("127.0.0.1", port, timeout=30)
@@ -382,8 +396,20 @@ async def fetch_path_stream(port: int, user: str, count: int, interval: float) -
     stop = asyncio.Event()
     all_fetched = asyncio.Event()
     fetched: dict[int, float] = {}
-    observer = IdleObserver(port, user, time.monotonic() + count * interval + 30)
-    observer.start()
+    observers = start_observers(port, user, count * interval + 30)
+    # When bounce-stream's own connections first read each message's EXISTS (its IDLE
+    # connection, as a rule): what Dovecot gave it, apart from what it did with it.
+    heard: dict[int, float] = {}
+    listen = worker._imap._heard
+
+    def heard_too(line: bytes) -> None:
+        if m := re.match(rb"^\* (\d+) EXISTS", line):
+            now = time.time()
+            for n in range(1, int(m.group(1)) + 1):
+                heard.setdefault(n, now)
+        listen(line)
+
+    worker._imap._heard = heard_too
 
     async def drain() -> None:
         after = 0
@@ -411,8 +437,14 @@ async def fetch_path_stream(port: int, user: str, count: int, interval: float) -
         with contextlib.suppress(BaseException):
             await asyncio.wait_for(draining, 10)
         await worker._imap.close()
-        observer.close()
-    return {"appended": appended, "floor": observer.seen, "visible": fetched}
+        for observer in observers:
+            observer.close()
+    return {
+        "appended": appended,
+        "floors": [o.seen for o in observers],
+        "visible": fetched,
+        "heard": heard,
+    }
 
 
 def service_stream(
@@ -422,7 +454,7 @@ def service_stream(
     committed (the time of its batch_committed log line)."""
     kafka = start_kafka(workdir / "kafka")
     svc: ServiceProcess | None = None
-    observer: IdleObserver | None = None
+    observers: list[IdleObserver] = []
     try:
         setup = Setup.create(
             kafka,
@@ -435,8 +467,7 @@ def service_stream(
         svc = ServiceProcess(setup, batch_max_messages=200, idle_timeout_seconds=300)
         svc.wait_ready(120)
         time.sleep(2)  # caught up on the empty folder, waiting for news
-        observer = IdleObserver(dovecot.port, user, time.monotonic() + count * interval + 30)
-        observer.start()
+        observers = start_observers(dovecot.port, user, count * interval + 30)
         appended = append_stream(dovecot.port, user, count, interval)
         committed: dict[int, float] = {}
         deadline = time.monotonic() + 30
@@ -448,9 +479,25 @@ def service_stream(
                     for uid in range(1, int(event["last_uid"]) + 1):
                         committed.setdefault(uid, at)
         time.sleep(1)
-        return {"appended": appended, "floor": observer.seen, "visible": committed}
+        name = "bounce_stream_kafka_commit_duration_seconds"
+        commits = svc.metric(f"{name}_count")
+        commit_ms = 1000 * svc.metric(f"{name}_sum") / commits if commits else float("nan")
+        name = "bounce_stream_batch_duration_seconds"
+        batches = svc.metric(f"{name}_count")
+        batch_ms = 1000 * svc.metric(f"{name}_sum") / batches if batches else float("nan")
+        out(
+            f"  (service: {batches:.0f} batches, mean batch {batch_ms:.1f} ms of which the "
+            f"Kafka commit {commit_ms:.1f} ms)"
+        )
+        return {
+            "appended": appended,
+            "floors": [o.seen for o in observers],
+            "visible": committed,
+            "mean_batch_ms": batch_ms,
+            "mean_commit_ms": commit_ms,
+        }
     finally:
-        if observer is not None:
+        for observer in observers:
             observer.close()
         if svc is not None:
             svc.stop()
@@ -467,16 +514,24 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def report_stream(label: str, result: dict[str, Any], count: int) -> dict[str, Any]:
-    floor = _latencies(result["appended"], result["floor"])
+    """One line: the floor (pooled over the observers) and "visible", p50 and p99."""
+    floor = sorted(v for seen in result["floors"] for v in _latencies(result["appended"], seen))
     visible = _latencies(result["appended"], result["visible"])
     row = {
         "floor_p50": _pct(floor, 0.5),
         "floor_p99": _pct(floor, 0.99),
         "p50": _pct(visible, 0.5),
         "p99": _pct(visible, 0.99),
-        "floor_seen": len(floor),
+        "floor_samples": len(floor),
         "seen": len(visible),
     }
+    if "heard" in result:
+        heard = _latencies(result["appended"], result["heard"])
+        row["heard_p50"], row["heard_p99"] = _pct(heard, 0.5), _pct(heard, 0.99)
+        out(
+            f"  (bounce-stream's IDLE connection heard of the messages at p50 "
+            f"{row['heard_p50']:.1f} ms, p99 {row['heard_p99']:.1f} ms)"
+        )
     out(
         f"  {label:<22} floor p50 {row['floor_p50']:6.1f} p99 {row['floor_p99']:6.1f} ms | "
         f"visible p50 {row['p50']:6.1f} p99 {row['p99']:6.1f} ms ({len(visible)}/{count}) | "
