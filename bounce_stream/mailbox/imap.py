@@ -27,7 +27,7 @@ from typing import Any, Literal
 import aioimaplib
 from aioimaplib import aioimaplib as _imaplib
 
-from bounce_stream.logs import register_secret
+from bounce_stream.logs import get_logger, register_secret
 from bounce_stream.settings import MailboxSettings
 
 ErrorReason = Literal["auth", "connect", "timeout", "protocol"]
@@ -66,6 +66,10 @@ class _Violation(Exception):
 
 class _ConnectionGone(ConnectionError):
     """Set on every pending command when the connection is lost or aborted."""
+
+
+class _NoSecondConnection(Exception):
+    """The IDLE connection could not be opened (a per-account connection limit, say)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -569,6 +573,8 @@ class ImapMailbox:
         self._watcher: ImapMailbox | None = None
         self._watching: asyncio.Task[None] | None = None
         self._news = asyncio.Event()
+        # The server refused the IDLE connection: until close(), IDLE on this one instead.
+        self._single = False
         register_secret(settings.secret)
 
     def __repr__(self) -> str:
@@ -736,10 +742,16 @@ class ImapMailbox:
         at the server's pace even while this connection is busy fetching: leaving IDLE
         after each announcement to fetch would make the server start its notification delay
         over again. Without IDLE, sleeps (the caller polls again afterwards). A failure of
-        the IDLE connection is an :class:`ImapError`, and closes both.
+        the IDLE connection is an :class:`ImapError`, and closes both; if it cannot even be
+        opened (a server that allows one connection per account), this connection enters
+        IDLE itself while waiting, until it is closed.
         """
         if not self.supports_idle:
             await _wait_or_stop(asyncio.sleep(timeout), stop, timeout)
+            return
+        if self._single:
+            if not self._news.is_set():  # an EXISTS in the last SEARCH's response: no wait
+                await self._idle_here(timeout, stop)
             return
         self._require()
         watching = self._watching
@@ -763,10 +775,44 @@ class ImapMailbox:
             raise ImapError("connection closed by the server", "connect")
         if watching.done():
             error = watching.exception() if not watching.cancelled() else None
+            if isinstance(error, _NoSecondConnection):
+                self._watching = None
+                self._single = True
+                get_logger().warning(
+                    "imap_idle_connection_refused",
+                    mailbox=self._settings.name,
+                    error=str(error),
+                    action="IDLE on the fetching connection while waiting",
+                )
+                return
             await self.close()
             if isinstance(error, ImapError):
                 raise error
             raise ImapError("IDLE failed: its connection closed", "connect")
+
+    async def _idle_here(self, timeout: float, stop: asyncio.Event) -> None:
+        """IDLE on this connection until an announcement, ``timeout`` or ``stop``."""
+        client = self._require()
+        try:
+            idle = await self._unless_lost(client.idle_start(timeout=timeout), "IDLE")
+            idle.add_done_callback(_retrieve)  # awaited below unless the connection fails
+            push = asyncio.ensure_future(client.wait_server_push(timeout=timeout))
+            stopper = asyncio.ensure_future(stop.wait())
+            lost = asyncio.ensure_future(self._lost.wait())
+            try:
+                await asyncio.wait({push, stopper, lost}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (push, stopper, lost):
+                    task.cancel()
+                    task.add_done_callback(_retrieve)
+            if self._lost.is_set():
+                raise ConnectionError("connection closed by the server")
+            client.idle_done()
+            await self._unless_lost(idle, "IDLE")
+        except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
+            error = self._error("IDLE failed", exc)
+            await self.close()
+            raise error from None
 
     def _heard(self, line: bytes) -> None:
         """An untagged line on either connection: an EXISTS announces mail."""
@@ -782,7 +828,10 @@ class ImapMailbox:
         """
         watcher = ImapMailbox(self._settings)
         self._watcher = watcher
-        await watcher.connect()
+        try:
+            await watcher.connect()
+        except ImapError as exc:
+            raise _NoSecondConnection(str(exc)) from None
         client = watcher._require()
         protocol: _BoundedProtocol = client.protocol
         protocol.on_untagged = self._heard
@@ -834,6 +883,7 @@ class ImapMailbox:
         No LOGOUT on a connection that is already gone or never got past the greeting; on a
         live one it gets LOGOUT_SECONDS at most.
         """
+        self._single = False
         watching, self._watching = self._watching, None
         if watching is not None:
             watching.cancel()

@@ -127,3 +127,30 @@ async def test_a_dropped_idle_connection_fails_the_wait(
         assert not box.connected
     finally:
         await box.close()
+
+
+async def test_when_the_idle_connection_is_refused_the_fetching_one_idles(
+    dovecot: DovecotServer, imap_user: tuple[str, str]
+) -> None:
+    """A server that refuses the second connection (here: the password changed after the
+    first login) is still waited on with IDLE, on the fetching connection."""
+    user, password = imap_user
+    box = _mailbox(dovecot, user, password)
+    await box.connect()
+    stop = asyncio.Event()
+    try:
+        await asyncio.to_thread(dovecot.add_user, user, password + "-changed")
+        t0 = time.monotonic()
+        await box.wait_for_news(30, stop)  # the IDLE connection's LOGIN is refused
+        assert time.monotonic() - t0 < 10 and box.connected
+        assert await box.uids_after(0) == []
+        waiting = asyncio.ensure_future(box.wait_for_news(30, stop))
+        await asyncio.sleep(0.5)
+        assert not waiting.done()
+        t0 = time.monotonic()
+        await asyncio.to_thread(dovecot.append, user, "INBOX", [make_dsn("c@x.test")])
+        await asyncio.wait_for(waiting, 10)
+        assert time.monotonic() - t0 < 5
+        assert await _new_uids(box, stop) == [1]
+    finally:
+        await box.close()
