@@ -45,8 +45,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python benchmarks/bench_pipeline.py` from anywhere
     sys.path.insert(0, str(REPO))
 
+from bounce_stream.batches import INFO_AHEAD  # noqa: E402
 from bounce_stream.detection import parse  # noqa: E402
-from bounce_stream.mailbox.imap import FETCH_CHUNK  # noqa: E402
 from dev.stack import (  # noqa: E402
     DovecotServer,
     KafkaNode,
@@ -344,10 +344,9 @@ def drain_round(
         "events_ok": len(got) == n and len(unique) == n,
         "batches": batches,
         "imap_searches": searches,
-        # Per batch: one metadata and one body UID FETCH per FETCH_CHUNK messages.
-        "imap_round_trips_design": 2 + 2 * math.ceil(n / FETCH_CHUNK),
-        "imap_round_trips_measured": searches
-        + 2 * math.ceil(DEFAULT_BATCH / FETCH_CHUNK) * batches,
+        # One body UID FETCH per batch, one metadata UID FETCH per INFO_AHEAD messages.
+        "imap_round_trips_design": 2 + math.ceil(n / DEFAULT_BATCH) + math.ceil(n / INFO_AHEAD),
+        "imap_round_trips_measured": searches + batches + math.ceil(n / INFO_AHEAD),
         "mean_batch_ms": 1000 * batch_sum / batches if batches else None,
         "mean_kafka_commit_ms": 1000 * commit_sum / batches if batches else None,
         "baseline_before": before,
@@ -531,10 +530,10 @@ def phase_baseline(n: int, summary: dict[str, Any]) -> None:
         + (f"{r2:.2f}x" if r2 else "n/a")
     )
     out(
-        f"   IMAP round trips: bounce-stream by design (2 SEARCH + 2 UID FETCH per "
-        f"{FETCH_CHUNK} messages) = {drain['imap_round_trips_design']}; from its metrics "
-        f"{drain['imap_searches']} SEARCH + {2 * math.ceil(DEFAULT_BATCH / FETCH_CHUNK)} FETCH "
-        f"x {drain['batches']} batches = {drain['imap_round_trips_measured']}; "
+        f"   IMAP round trips: bounce-stream by design (2 SEARCH + 1 UID FETCH per batch "
+        f"+ 1 per {INFO_AHEAD} messages) = {drain['imap_round_trips_design']}; from its "
+        f"metrics {drain['imap_searches']} SEARCH + 1 FETCH x {drain['batches']} batches "
+        f"+ {math.ceil(n / INFO_AHEAD)} = {drain['imap_round_trips_measured']}; "
         f"baseline 1 + N = {1 + n} (LOGIN/SELECT not counted)"
     )
     out(

@@ -434,9 +434,13 @@ class MailboxWorker:
             if not planner.backlog:
                 return None
         started = time.perf_counter()
+        # Metadata comes for up to INFO_AHEAD UIDs at a time: most batches are one round
+        # trip, their body FETCH.
+        unknown = planner.unknown(after)
+        if unknown:
+            planner.learn(unknown, await self._imap.fetch_info(unknown))
         candidates = planner.candidates(after)
-        infos = await self._imap.fetch_info(candidates)
-        plan = planner.plan(after, candidates, infos)
+        plan = planner.plan(after, candidates, planner.known(candidates))
         fetched = await self._imap.fetch_bodies([i.uid for i in plan.chosen])
         # Bodies the adapter read past (the server's size lied) are dead-lettered by reference.
         return assemble(plan, fetched, started)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import aioimaplib
 from aioimaplib import aioimaplib as _imaplib
 
-from bounce_stream.logs import register_secret
+from bounce_stream.logs import get_logger, register_secret
 from bounce_stream.mailbox.oauth import (
     OAUTHBEARER_DUMMY,
     XOAUTH2_DUMMY,
@@ -80,6 +80,10 @@ class _ConnectionGone(ConnectionError):
     """Set on every pending command when the connection is lost or aborted."""
 
 
+class _NoSecondConnection(Exception):
+    """The IDLE connection could not be opened (a per-account connection limit, say)."""
+
+
 @dataclass(frozen=True, slots=True)
 class MessageInfo:
     uid: int
@@ -105,6 +109,15 @@ class Skipped:
     size: int
 
 
+@dataclass(frozen=True, slots=True)
+class KeptLiteral:
+    """A literal the protocol kept, as it stands among a response's lines (which are bytes)."""
+
+    data: bytes
+
+
+# A FETCH's deadline is timeout_seconds per FETCH_CHUNK messages it asks for (one command
+# per batch, as long as the chunks of 50 it replaced were given in all).
 FETCH_CHUNK = 50
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one response line (a SEARCH of ~1M UIDs fits)
 MAX_NUMBER = 2**32 - 1  # RFC 3501: number and nz-number are 32-bit unsigned integers
@@ -155,10 +168,14 @@ def parse_fetch(lines: Sequence[Any]) -> list[tuple[MessageInfo, bytes | Skipped
             continue
         head = bytes(line)
         literal: bytes | Skipped | None = None
-        # aioimaplib hands a literal over as the next item, a bytearray (its "{n}" removed).
-        if i < len(lines) and isinstance(lines[i], bytearray | Skipped):
+        # A literal is the next item (its "{n}" removed from the line): a KeptLiteral from
+        # _BoundedProtocol (taken as is, no copy), a bytearray from plain aioimaplib.
+        if i < len(lines) and isinstance(lines[i], KeptLiteral | bytearray | Skipped):
             item = lines[i]
-            literal = item if isinstance(item, Skipped) else bytes(item)
+            if isinstance(item, KeptLiteral):
+                literal = item.data
+            else:
+                literal = item if isinstance(item, Skipped) else bytes(item)
             i += 1
             # Items after the literal (e.g. ") UID 5)") arrive as the next line.
             if i < len(lines) and isinstance(lines[i], bytes | bytearray):
@@ -251,13 +268,23 @@ _LINE_OVERHEAD = 64  # what a held line costs beyond its bytes (the bytes object
 _FETCH_ITEM = re.compile(rb"^(?:\* )?[0-9]+ FETCH \(", re.IGNORECASE)
 
 
-class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
+# What one read asks the kernel for, except into a kept literal of at least this size (a
+# smaller one comes with its neighbours in one read: one read per message costs more).
+_READ_SIZE = 64 * 1024
+
+
+class _BoundedProtocol(_imaplib.IMAP4ClientProtocol, asyncio.BufferedProtocol):  # type: ignore[misc]
     """aioimaplib's protocol with an iterative, bounded reader and fail-fast teardown.
 
     Dispatch of each complete line stays aioimaplib's (``_handle_line``); what changes is how
-    bytes become lines and literals: one loop over a buffer (no recursion per line, no
-    rescanning), a cap on line length, FETCH literals over the bounds streamed past and
-    recorded as :class:`Skipped`, any other literal over the line cap refused. Any error while
+    bytes become lines and literals: one loop over each read (no recursion per line, each
+    byte looked at once, never a rescan of a response), a cap on line length, FETCH literals
+    over the bounds streamed past and recorded as :class:`Skipped`, any other literal over
+    the line cap refused. A large kept literal is read by the kernel straight into a buffer of
+    its announced size (``get_buffer``: asyncio's buffered protocol) and copied once into the
+    bytes handed over as a :class:`KeptLiteral`; aioimaplib's own literal handling (a bytearray
+    grown and copied per read) and its ``FetchCommand.wait_data`` (a join of the response so
+    far per line) are never called. Any error while
     handling data (aioimaplib raises ``Abort`` with the pending command, LOGIN password
     included, in its text) fails the connection with a text of ours.
     """
@@ -275,14 +302,20 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
     ) -> None:
         super().__init__(loop, conn_lost_cb)
         self._limits = limits
-        self._buf = bytearray()
-        self._scanned = 0  # bytes at the start of _buf known to hold no CRLF
+        self._buf = bytearray()  # the start of a line whose CRLF has not come yet
         self._cmd: Any = None  # the command whose response continues on the next line
+        self._literal_left = 0  # bytes of the kept literal still to come
+        self._literal = bytearray()  # the kept literal, filled up to _literal_at
+        self._literal_at = 0
+        self._scratch = memoryview(bytearray(_READ_SIZE))  # reads outside a kept literal
+        self._into_literal = False  # the last get_buffer handed out the literal's free part
         self._depth = 0  # open parentheses of the FETCH item being read
         self._skip = 0  # literal bytes still to read past
         self._kept = 0  # literal bytes kept for the responses in flight
         self._held = 0  # line bytes (with per-line overhead) held for the responses in flight
         self._greeted = False
+        # Called with each untagged line, whatever command (if any) it is routed to.
+        self.on_untagged: Any = None
         # STARTTLS: the tagged reply is awaited (_upgrading); once it came, reading stops and
         # nothing after it may have been sent in plaintext (_tls_ready).
         self._upgrading = False
@@ -291,51 +324,94 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
 
     # -- reading ---------------------------------------------------------------------------
 
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """Where the transport reads next: the rest of a large kept literal, else the scratch."""
+        self._into_literal = self._literal_left >= _READ_SIZE and self.failure is None
+        if self._into_literal:
+            return memoryview(self._literal)[self._literal_at :]
+        return self._scratch
+
+    def buffer_updated(self, nbytes: int) -> None:
+        if self.failure is not None:
+            return
+        if not self._into_literal:
+            self.data_received(bytes(self._scratch[:nbytes]))
+            return
+        self._literal_at += nbytes
+        self._literal_left -= nbytes
+        self._cmd._reset_timer()  # aioimaplib's inactivity timer: the literal is moving
+        if not self._literal_left:
+            self._guarded(self._end_literal)
+
     def data_received(self, d: bytes) -> None:
         if self.failure is not None:
             return
+        self._guarded(self._consume, d)
+
+    def _guarded(self, step: Any, *args: Any) -> None:
         try:
-            self._consume(d)
+            step(*args)
         except _Violation as exc:
             self.fail(exc)
         except Exception as exc:  # aioimaplib's own errors: their text may hold a command
             self.fail(_Violation(f"unexpected response from the server ({type(exc).__name__})"))
 
     def _consume(self, data: bytes) -> None:
-        buf = self._buf
-        buf += data
-        while buf:
+        pos = 0
+        size = len(data)
+        if self._cmd is not None and (self._skip or self._literal_left):
+            self._cmd._reset_timer()  # aioimaplib's inactivity timer: the literal is moving
+        while pos < size:
             if self._skip:
-                n = min(self._skip, len(buf))
-                del buf[:n]
+                n = min(self._skip, size - pos)
                 self._skip -= n
-                continue
-            cmd = self._cmd
-            if cmd is not None and cmd.wait_literal_data():
-                need = cmd._expected_size - len(cmd._resp_literal_data)
-                chunk = bytes(buf[:need])
-                del buf[:need]
-                cmd.append_literal_data(chunk)
-                continue
-            end = buf.find(b"\r\n", self._scanned)
-            if end < 0:
-                if len(buf) > self._limits.max_line:
-                    raise _Violation(f"response line over {self._limits.max_line} bytes")
-                self._scanned = max(0, len(buf) - 1)
-                break
-            if end > self._limits.max_line:
-                raise _Violation(f"response line over {self._limits.max_line} bytes")
-            line = bytes(buf[:end])
-            del buf[: end + 2]
-            self._scanned = 0
-            self._line(line)
-            if self._tls_ready:
-                if buf:
-                    # Bytes after the STARTTLS reply came in plaintext: a response injection.
-                    raise _Violation("data after the STARTTLS reply, before TLS")
-                break
+                pos += n
+            elif self._literal_left:
+                n = min(self._literal_left, size - pos)
+                at = self._literal_at
+                self._literal[at : at + n] = memoryview(data)[pos : pos + n]
+                self._literal_at = at + n
+                self._literal_left -= n
+                pos += n
+                if not self._literal_left:
+                    self._end_literal()
+            else:
+                pos = self._next_line(data, pos)
+                if pos < 0:
+                    break
+                if self._tls_ready:
+                    if pos < size:
+                        # Bytes after the STARTTLS reply came in plaintext: a response injection.
+                        raise _Violation("data after the STARTTLS reply, before TLS")
+                    break
         if self.pending_sync_command is not None:
             self.pending_sync_command.flush()
+
+    def _next_line(self, data: bytes, pos: int) -> int:
+        """Handle the line that ends in ``data`` after ``pos``; where the next item starts,
+        or -1 when the line goes on in the next read (its start kept in ``_buf``)."""
+        buf = self._buf
+        max_line = self._limits.max_line
+        if buf and buf[-1] == 0x0D and data[pos] == 0x0A:  # CRLF split between two reads
+            line = bytes(buf[:-1])
+            buf.clear()
+            self._line(line)
+            return pos + 1
+        end = data.find(b"\r\n", pos)
+        if end < 0:
+            if len(buf) + len(data) - pos > max_line:
+                raise _Violation(f"response line over {max_line} bytes")
+            buf += memoryview(data)[pos:]
+            return -1
+        if len(buf) + end - pos > max_line:
+            raise _Violation(f"response line over {max_line} bytes")
+        if buf:
+            line = bytes(buf) + data[pos:end]
+            buf.clear()
+        else:
+            line = data[pos:end]
+        self._line(line)
+        return end + 2
 
     def _line(self, line: bytes) -> None:
         if self.state == _imaplib.CONNECTED:
@@ -346,6 +422,8 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         self._held += len(line) + _LINE_OVERHEAD
         if self._held > self._limits.max_response + self._limits.max_line:
             raise _Violation("response over its byte bound (a flood of lines)")
+        if self.on_untagged is not None and line.startswith(b"* "):
+            self.on_untagged(line)
         cmd = self._handle_line(line, self._cmd)
         if cmd is not None and isinstance(cmd, _imaplib.FetchCommand):
             if _FETCH_ITEM.match(line):
@@ -371,9 +449,21 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         elif size > limits.max_line:
             raise _Violation(f"literal of {size} bytes outside a FETCH response")
         if cmd is None:
+            # A response no command waits for: its literal and the rest of it are dropped.
             cmd = _imaplib.Command("NIL", "unused", loop=self.loop)
-        cmd.begin_literal_data(size)
         self._cmd = cmd
+        # Allocated at its announced size: within max_literal (FETCH) or max_line (others).
+        self._literal = bytearray(size)
+        self._literal_at = 0
+        self._literal_left = size
+        if not size:
+            self._end_literal()
+
+    def _end_literal(self) -> None:
+        data = bytes(self._literal)
+        self._literal = bytearray()
+        self._literal_at = 0
+        self._cmd.append_to_resp(KeptLiteral(data))
 
     def _greet(self, line: bytes) -> None:
         if self._greeted or not line:
@@ -420,6 +510,9 @@ class _BoundedProtocol(_imaplib.IMAP4ClientProtocol):  # type: ignore[misc]
         self._buf = bytearray()
         self._cmd = None
         self._skip = 0
+        self._literal_left = 0
+        self._literal = bytearray()
+        self._literal_at = 0
         pending = [self.pending_sync_command, *self.pending_async_commands.values()]
         self.pending_sync_command = None
         self.pending_async_commands = {}
@@ -537,7 +630,8 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
 
 
 class ImapMailbox:
-    """One authenticated connection to one folder."""
+    """One authenticated connection to one folder (and, with IDLE, a second one that stays
+    in IDLE to hear of new mail: see :meth:`wait_for_news`)."""
 
     def __init__(self, settings: MailboxSettings) -> None:
         self._settings = settings
@@ -554,6 +648,13 @@ class ImapMailbox:
             if settings.auth.method == "oauth2"
             else None
         )
+        # The IDLE connection, its task, and "the server announced mail since the last
+        # UID SEARCH began" (set by that connection, cleared by uids_after).
+        self._watcher: ImapMailbox | None = None
+        self._watching: asyncio.Task[None] | None = None
+        self._news = asyncio.Event()
+        # The server refused the IDLE connection: until close(), IDLE on this one instead.
+        self._single = False
 
     def __repr__(self) -> str:
         return f"ImapMailbox({self._settings.mailbox_id!r})"
@@ -769,18 +870,28 @@ class ImapMailbox:
 
     async def uids_after(self, last_uid: int) -> list[int]:
         """UIDs greater than ``last_uid``, ascending (one UID SEARCH round trip)."""
+        # Mail announced from now on may be missing from this answer: wait_for_news must
+        # not wait for it. Announced before, it is in the answer -- once this connection has
+        # seen it too: Dovecot runs a command on the folder as the connection last saw it
+        # and reports what changed (EXISTS) after, so an EXISTS in any response here is news.
+        protocol: _BoundedProtocol = self._require().protocol
+        protocol.on_untagged = self._heard
+        self._news.clear()
         resp = await self._command("uid_search", f"UID {last_uid + 1}:*")
         uids = parse_search(resp.lines[:-1])
         # "n:*" always matches the highest UID even when it is below n (RFC 3501 6.4.8).
         return sorted(u for u in set(uids) if u > last_uid)
 
     async def fetch_info(self, uids: Sequence[int]) -> list[MessageInfo]:
-        """Size and arrival time of ``uids``, no bodies; one UID FETCH per chunk."""
+        """Size and arrival time of ``uids``, no bodies; one UID FETCH (one round trip)."""
         lines = await self._fetch(uids, "(UID RFC822.SIZE INTERNALDATE)")
         return sorted((info for info, _ in parse_fetch(lines)), key=lambda m: m.uid)
 
     async def fetch_bodies(self, uids: Sequence[int]) -> list[FetchedMessage]:
-        """Whole messages for ``uids``; BODY.PEEK never sets \\Seen.
+        """Whole messages for ``uids``, one UID FETCH; BODY.PEEK never sets \\Seen.
+
+        The caller bounds ``uids`` (a batch: batch_max_messages, batch_max_bytes of honest
+        sizes); the protocol bounds what a lying server can make it keep.
 
         A body the protocol read past (larger than max_message_bytes, or than the batch's
         bytes when the sizes lied) comes back ``oversized``, with no bytes: dead-letter it
@@ -798,26 +909,79 @@ class ImapMailbox:
         return [got[u] for u in sorted(got)]
 
     async def _fetch(self, uids: Sequence[int], items: str) -> list[Any]:
-        # Commands of FETCH_CHUNK messages keep each response (and its deadline) small, at a
-        # cost of one round trip per chunk, never one per message.
-        ordered = sorted(uids)
-        lines: list[Any] = []
-        for i in range(0, len(ordered), FETCH_CHUNK):
-            resp = await self._command("uid", "fetch", uid_set(ordered[i : i + FETCH_CHUNK]), items)
-            lines.extend(resp.lines)
+        # One command, one round trip: over a real network the round trips, not the bytes,
+        # set the pace. Its deadline grows with the messages it asks for.
+        if not uids:
+            return []
+        chunks = -(-len(uids) // FETCH_CHUNK)
+        timeout = self._settings.timeout_seconds * chunks
+        resp = await self._command("uid", "fetch", uid_set(uids), items, timeout=timeout)
+        lines: list[Any] = resp.lines
         return lines
 
     async def wait_for_news(self, timeout: float, stop: asyncio.Event) -> None:
-        """Block until the server reports new mail, ``timeout`` passes, or ``stop`` is set.
+        """Block until the server announces new mail since the last :meth:`uids_after`
+        began, ``timeout`` passes, or ``stop`` is set.
 
-        Uses IDLE when offered, else sleeps (the caller polls again afterwards).
+        With IDLE, a second connection to the folder stays in IDLE for as long as this one
+        lives (re-issued every ``timeout``, as RFC 2177 asks), so an announcement is heard
+        at the server's pace even while this connection is busy fetching: leaving IDLE
+        after each announcement to fetch would make the server start its notification delay
+        over again. Without IDLE, sleeps (the caller polls again afterwards). A failure of
+        the IDLE connection is an :class:`ImapError`, and closes both; if it cannot even be
+        opened (a server that allows one connection per account), this connection enters
+        IDLE itself while waiting, until it is closed.
         """
         if not self.supports_idle:
             await _wait_or_stop(asyncio.sleep(timeout), stop, timeout)
             return
+        if self._single:
+            if not self._news.is_set():  # an EXISTS in the last SEARCH's response: no wait
+                await self._idle_here(timeout, stop)
+            return
+        self._require()
+        watching = self._watching
+        if watching is None:
+            watching = self._watching = asyncio.ensure_future(self._watch(timeout))
+        news = asyncio.ensure_future(self._news.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        lost = asyncio.ensure_future(self._lost.wait())
+        try:
+            await asyncio.wait(
+                {news, stopper, lost, watching},
+                timeout=timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for task in (news, stopper, lost):
+                task.cancel()
+                task.add_done_callback(_retrieve)
+        if self._lost.is_set():
+            await self.close()
+            raise ImapError("connection closed by the server", "connect")
+        if watching.done():
+            error = watching.exception() if not watching.cancelled() else None
+            if isinstance(error, _NoSecondConnection):
+                self._watching = None
+                self._single = True
+                get_logger().warning(
+                    "imap_idle_connection_refused",
+                    mailbox=self._settings.name,
+                    error=str(error),
+                    action="IDLE on the fetching connection while waiting",
+                )
+                return
+            await self.close()
+            if isinstance(error, ImapError):
+                raise error
+            raise ImapError("IDLE failed: its connection closed", "connect")
+
+    async def _idle_here(self, timeout: float, stop: asyncio.Event) -> None:
+        """IDLE on this connection until an announcement, ``timeout`` or ``stop``."""
         client = self._require()
         try:
             idle = await self._unless_lost(client.idle_start(timeout=timeout), "IDLE")
+            idle.add_done_callback(_retrieve)  # awaited below unless the connection fails
             push = asyncio.ensure_future(client.wait_server_push(timeout=timeout))
             stopper = asyncio.ensure_future(stop.wait())
             lost = asyncio.ensure_future(self._lost.wait())
@@ -835,6 +999,53 @@ class ImapMailbox:
             error = self._error("IDLE failed", exc)
             await self.close()
             raise error from None
+
+    def _heard(self, line: bytes) -> None:
+        """An untagged line on either connection: an EXISTS announces mail."""
+        if _EXISTS.match(line):
+            self._news.set()
+
+    async def _watch(self, idle_timeout: float) -> None:
+        """The IDLE connection's life: connect, SELECT, then IDLE until it fails.
+
+        Every untagged EXISTS it reads sets ``_news``, wherever aioimaplib routes the line
+        (an announcement can come between DONE and the next IDLE). Once in IDLE the first
+        time, ``_news`` is set as well: mail that came before it was heard may be unread.
+        """
+        watcher = ImapMailbox(self._settings)
+        watcher._tokens = self._tokens  # one OAuth2 token cache for both connections
+        self._watcher = watcher
+        try:
+            await watcher.connect()
+        except ImapError as exc:
+            raise _NoSecondConnection(str(exc)) from None
+        client = watcher._require()
+        protocol: _BoundedProtocol = client.protocol
+        protocol.on_untagged = self._heard
+        news = self._news
+        s = self._settings
+        try:
+            while True:
+                idle = await watcher._unless_lost(client.idle_start(timeout=idle_timeout), "IDLE")
+                idle.add_done_callback(_retrieve)  # awaited below unless the connection fails
+                news.set()  # at least once: see the docstring
+                while True:
+                    # aioimaplib ends the wait with STOP_WAIT_SERVER_PUSH after idle_timeout.
+                    push = await watcher._unless_lost(
+                        client.wait_server_push(timeout=idle_timeout + s.timeout_seconds),
+                        "IDLE",
+                        idle_timeout + s.timeout_seconds,
+                    )
+                    if push == _imaplib.STOP_WAIT_SERVER_PUSH:
+                        break
+                client.idle_done()
+                await watcher._unless_lost(idle, "IDLE")
+        except ImapError:
+            raise
+        except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
+            raise watcher._error("IDLE failed", exc) from None
+        finally:
+            await watcher.close()
 
     async def mark_seen(self, uids: Sequence[int]) -> None:
         await self._command("uid", "store", uid_set(uids), "+FLAGS.SILENT", r"(\Seen)")
@@ -859,6 +1070,15 @@ class ImapMailbox:
         No LOGOUT on a connection that is already gone or never got past the greeting; on a
         live one it gets LOGOUT_SECONDS at most.
         """
+        self._single = False
+        watching, self._watching = self._watching, None
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(BaseException):
+                await watching
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            await watcher.close()
         client, self._client = self._client, None
         if client is None:
             return
@@ -952,11 +1172,11 @@ class ImapMailbox:
             raise ImapError("connection closed by the server")
         return self._client
 
-    async def _command(self, name: str, *args: str) -> Any:
+    async def _command(self, name: str, *args: str, timeout: float | None = None) -> Any:
         client = self._require()
         what = name.upper().replace("_", " ")
         try:
-            resp = await self._unless_lost(getattr(client, name)(*args), what)
+            resp = await self._unless_lost(getattr(client, name)(*args), what, timeout)
         except (OSError, TimeoutError, aioimaplib.AioImapException, _Violation) as exc:
             error = self._error(f"{what} failed", exc)
             await self.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bounce_stream.batches import MAX_UID, BatchPlanner, Plan, assemble
+from bounce_stream.batches import INFO_AHEAD, MAX_UID, BatchPlanner, Plan, assemble
 from bounce_stream.mailbox.imap import FetchedMessage, MessageInfo
 
 
@@ -106,3 +106,50 @@ def test_committed_drops_the_covered_uids_only() -> None:
     assert planner.backlog == 2 and planner.candidates(0) == [3, 4]
     planner.clear()
     assert planner.backlog == 0
+
+
+def test_metadata_is_asked_for_far_ahead_once_then_not_until_past_it() -> None:
+    """unknown() asks for up to INFO_AHEAD pending UIDs in one go, then for none while the
+    next batches' candidates are all known."""
+    planner = _planner(max_messages=10)
+    planner.refill(list(range(1, INFO_AHEAD + 101)))
+    asked = planner.unknown(0)
+    assert asked == list(range(1, INFO_AHEAD + 1))
+    planner.learn(asked, [MessageInfo(uid, 10, None) for uid in asked])
+    assert planner.unknown(0) == [] and planner.unknown(INFO_AHEAD - 10) == []
+    # The candidates after INFO_AHEAD - 5 reach past what was learnt: ask again, from there.
+    assert planner.unknown(INFO_AHEAD - 5) == list(range(INFO_AHEAD + 1, INFO_AHEAD + 101))
+
+
+def test_uids_asked_for_but_not_described_are_covered_as_expunged() -> None:
+    """A UID the metadata FETCH did not describe is known to be gone: the plan passes it."""
+    planner = _planner()
+    planner.refill([1, 2, 3])
+    planner.learn([1, 2, 3], _infos((1, 10), (3, 10)))
+    assert planner.unknown(0) == []
+    candidates = planner.candidates(0)
+    plan = planner.plan(0, candidates, planner.known(candidates))
+    assert [i.uid for i in plan.chosen] == [1, 3] and plan.cutoff == 3
+
+
+def test_answers_for_uids_not_asked_for_are_ignored() -> None:
+    """A FETCH response naming a UID that was not asked for teaches the planner nothing."""
+    planner = _planner()
+    planner.refill([1, 2])
+    planner.learn([1], _infos((1, 10), (2, 999)))
+    assert planner.known([1, 2]) == _infos((1, 10))
+    assert planner.unknown(0) == [2]
+
+
+def test_what_was_learnt_lives_as_long_as_its_uid_is_pending() -> None:
+    """Metadata is dropped with its UID at commit, kept across a refill that still lists the
+    UID, and forgotten by clear()."""
+    planner = _planner()
+    planner.refill([1, 2, 3])
+    planner.learn([1, 2, 3], _infos((1, 10), (2, 20), (3, 30)))
+    planner.committed(1)
+    assert planner.known([1, 2, 3]) == _infos((2, 20), (3, 30))
+    planner.refill([3, 4])
+    assert planner.known([2, 3]) == _infos((3, 30)) and planner.unknown(0) == [4]
+    planner.clear()
+    assert planner.known([3]) == [] and planner.unknown(0) == []

@@ -437,3 +437,61 @@ async def test_connection_lost_fails_pending_commands_at_once() -> None:
     proto.connection_lost(None)
     with pytest.raises(ConnectionError):
         await asyncio.wait_for(task, 1)
+
+
+def _feed_like_a_transport(proto: _BoundedProtocol, wire: bytes, piece: int) -> None:
+    """What asyncio's buffered read path does: read into get_buffer(), then buffer_updated()."""
+    pos = 0
+    while pos < len(wire) and not proto.failure:
+        buf = proto.get_buffer(-1)
+        n = min(len(buf), piece, len(wire) - pos)
+        buf[:n] = wire[pos : pos + n]
+        pos += n
+        proto.buffer_updated(n)
+
+
+@pytest.mark.parametrize("piece", [7, 4096, 1 << 20])
+async def test_literals_read_into_their_buffer_arrive_whole_however_the_reads_fall(
+    piece: int,
+) -> None:
+    """Bodies read straight into their literal buffer come back byte for byte, whatever the
+    read boundaries (a CRLF split between two reads included)."""
+    proto, transport = await _selected_protocol(
+        Limits(max_line=4096, max_literal=1 << 20, max_response=1 << 21)
+    )
+    bodies = [bytes(range(256)) * 800, b"\r\n" * 3000, b"", b"x\r"]  # 200 KiB: read in place
+    wire = b"".join(
+        b"* %d FETCH (UID %d RFC822.SIZE %d BODY[] {%d}\r\n" % (n, n, len(b), len(b)) + b + b")\r\n"
+        for n, b in enumerate(bodies, 1)
+    )
+    task = asyncio.ensure_future(proto.uid("fetch", "1:4", "(UID BODY.PEEK[])"))
+    await asyncio.sleep(0)
+    _feed_like_a_transport(proto, wire + _tag(transport) + b" OK done\r\n", piece)
+    resp = await asyncio.wait_for(task, 5)
+    assert [lit for _, lit in parse_fetch(resp.lines)] == bodies
+    assert not transport.aborted
+
+
+async def test_a_long_fetch_response_never_uses_aioimaplibs_per_line_rescan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """5,000 FETCH items in small reads are parsed without FetchCommand.wait_data, which joins
+    the whole response so far on every line (quadratic in the response)."""
+
+    def rescan(self: Any) -> bool:
+        raise AssertionError("FetchCommand.wait_data called")
+
+    monkeypatch.setattr(aioimaplib.aioimaplib.FetchCommand, "wait_data", rescan)
+    limits = Limits(max_line=8 << 20, max_literal=25 << 20, max_response=25 << 20)
+    proto, transport = await _selected_protocol(limits)
+    wire = b"".join(
+        b'* %d FETCH (UID %d RFC822.SIZE 100 INTERNALDATE "25-Nov-2026 20:12:34 +0000")\r\n'
+        % (n, n)
+        for n in range(1, 5001)
+    )
+    task = asyncio.ensure_future(proto.uid("fetch", "1:5000", "(UID RFC822.SIZE INTERNALDATE)"))
+    await asyncio.sleep(0)
+    _feed_like_a_transport(proto, wire + _tag(transport) + b" OK done\r\n", 1000)
+    resp = await asyncio.wait_for(task, 5)
+    assert [info.uid for info, _ in parse_fetch(resp.lines)] == list(range(1, 5001))
+    assert not transport.aborted
