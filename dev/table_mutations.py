@@ -138,8 +138,14 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=40, help="mutations to try (0: all)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", action="append", default=[], help="this mutation id")
+    parser.add_argument(
+        "--kind",
+        action="append",
+        default=[],
+        help="sample only these kinds (code, row, phrase, alternative, lda, status)",
+    )
     args = parser.parse_args()
-    pool = candidates()
+    pool = [m for m in candidates() if not args.kind or m.split(":", 1)[0] in args.kind]
     chosen = args.only or (
         random.Random(args.seed).sample(pool, args.sample) if args.sample else pool
     )

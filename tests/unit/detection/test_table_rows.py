@@ -14,7 +14,7 @@ from bounce_stream.detection import reasontext
 from bounce_stream.detection.decide import decide, match_text
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.reasons import Reason
-from bounce_stream.detection.rhost import PROVIDERS
+from bounce_stream.detection.rhost import PROVIDERS, google
 from bounce_stream.detection.rhost.base import ProviderRules
 from bounce_stream.detection.statuscodes import STANDARD_REASONS
 
@@ -215,3 +215,10 @@ def test_each_provider_keeps_its_codes() -> None:
         p.name: len(p.codes) for p in PROVIDERS if isinstance(p, ProviderRules) and p.codes
     }
     assert counts == CODE_COUNTS
+
+
+@pytest.mark.parametrize(("phrase", "reason"), google._OWN_PHRASES)
+def test_googles_own_sentences_are_googles_verdict(phrase: str, reason: Reason) -> None:
+    """Each sentence Google's rules add to Sisimai's table is Google's verdict on a reply."""
+    (rules,) = [p for p in PROVIDERS if p.name == "google"]
+    assert rules.reason(f"550 5.7.1 {phrase} x", "5.7.1", None) is reason
