@@ -25,7 +25,7 @@ NOT_FAILURES = {Reason.VACATION, Reason.DELIVERED, Reason.FEEDBACK}
 
 # Floors, in expected events (reason, status, hard) and messages (detected) out of the totals.
 MIN_REASON = 362
-MIN_STATUS = 363
+MIN_STATUS = 364
 MIN_HARD = 365
 MIN_DETECTED = 343
 
