@@ -222,3 +222,52 @@ def test_googles_own_sentences_are_googles_verdict(phrase: str, reason: Reason) 
     """Each sentence Google's rules add to Sisimai's table is Google's verdict on a reply."""
     (rules,) = [p for p in PROVIDERS if p.name == "google"]
     assert rules.reason(f"550 5.7.1 {phrase} x", "5.7.1", None) is reason
+
+
+# One sentence per pattern alternative of the reason modules that no phrase of the same
+# reason (theirs or Sisimai 5's) also matches: the wording each alternative was written for.
+# (The other alternatives repeat a Sisimai 5 phrase, or are decided by an earlier reason of
+# the precedence: deleting one of them changes no decision.)
+ALTERNATIVE_SENTENCES: list[tuple[str, Reason]] = [
+    ("550 <kijitora@example.jp> not found", Reason.USERUNKNOWN),
+    ("550 5.1.1 bad_recipient", Reason.USERUNKNOWN),
+    ("550 5.1.1 resolver.adr.recipientnotfound; not found", Reason.USERUNKNOWN),
+    ("553 sorry (kijitora@example.jp:blocked)", Reason.BLOCKED),
+    ("550 ip 192.0.2.1 is blocked by earthlink", Reason.BLOCKED),
+    ("554 5.7.1 rejected: 192.0.2.1 listed on bl.spamcop.net", Reason.BLOCKED),
+    ("553 blocked for abuse. see http://att.net/blocks", Reason.SPAMDETECTED),
+    ("550 rejected: bulk email", Reason.SPAMDETECTED),
+    ("554 refused, see http://www.spamhaus.org/query", Reason.SPAMDETECTED),
+    ("554 5.7.1 you're using a mass mailer", Reason.SPAMDETECTED),
+    ("554 message carries a trojan", Reason.VIRUSDETECTED),
+    ("550 message infected (eicar-test-signature)", Reason.VIRUSDETECTED),
+    ("535 5.7.8 authentication credentialsinvalid", Reason.SECURITYERROR),
+    (
+        "553 sorry, you dont authenticate or the domain isnt in my list of allowed rcpthosts",
+        Reason.SECURITYERROR,
+    ),
+    ("connect to mx.example.jp[192.0.2.1]:25: connection refused", Reason.NETWORKERROR),
+    ("delivery to program failed with exit 75", Reason.MAILERERROR),
+    ("550 5.7.1 192.0.2.1 is not allowed to send mail from example.jp", Reason.AUTHFAILURE),
+    ("550 5.7.1 please check your spf record", Reason.AUTHFAILURE),
+    ("550 spf: 192.0.2.1 is not allowed to send mail", Reason.AUTHFAILURE),
+    ("550 5.7.1 message denied by spf", Reason.AUTHFAILURE),
+    ("550 5.7.26 rejected", Reason.AUTHFAILURE),
+    ("550 5.7.1 unauthenticated email from example.jp is not accepted", Reason.AUTHFAILURE),
+    ("550 5.7.1 dmarc check: reject", Reason.AUTHFAILURE),
+    ("550 reverse dns lookup for host 192.0.2.1 failed", Reason.REQUIREPTR),
+    ("554 server access 192.0.2.1 forbidden by invalid rdns", Reason.REQUIREPTR),
+    ("550 client host 192.0.2.1 has no ptr", Reason.REQUIREPTR),
+    ("550 ptr lookup failed for 192.0.2.1", Reason.REQUIREPTR),
+    ("550 5.7.1 missing date header", Reason.NOTCOMPLIANTRFC),
+    ("550 5.7.1 message-id header is missing", Reason.NOTCOMPLIANTRFC),
+    ("550 5.7.1 header not rfc compliant", Reason.NOTCOMPLIANTRFC),
+    ("450 4.7.1 rate limit exceeded, slow down", Reason.SPEEDING),
+    ("no valid dane tlsa records for mx.example.jp", Reason.FAILEDSTARTTLS),
+]
+
+
+@pytest.mark.parametrize(("sentence", "reason"), ALTERNATIVE_SENTENCES)
+def test_each_pattern_alternative_reads_its_wording(sentence: str, reason: Reason) -> None:
+    """A reply worded as one of the reason modules' pattern alternatives has its reason."""
+    assert match_text(sentence) is reason
