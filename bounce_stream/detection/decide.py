@@ -260,12 +260,25 @@ def _reason(evidence: Evidence, status: str | None, raw: str) -> Reason:
     by_status = statuscodes.reason_of(status)
     found = _strong(evidence, by_status, text)
     if evidence.hint is not None and found in (None, Reason.FILTERED):
-        return evidence.hint
+        return _narrowed(evidence.hint, status)
     if found is None:
         found = text.first(_WEAK_TRIED) if text else None
     if found is None and by_status is not None:
         found = by_status
     return found or _fallback(evidence, status, text)
+
+
+# RFC 3463 x.2.1 "Mailbox disabled, not accepting messages: the mailbox exists, but is not
+# accepting messages". A coarse verdict on the mailbox (PowerMTA's "bad-mailbox" category
+# covers missing and disabled mailboxes alike) is a disabled one when the status says so.
+_MAILBOX_DISABLED = re.compile(r"[45]\.2\.1")
+
+
+def _narrowed(hint: Reason, status: str | None) -> Reason:
+    """A detector's coarse ``hint`` made specific by the standard meaning of ``status``."""
+    if hint is Reason.USERUNKNOWN and status and _MAILBOX_DISABLED.fullmatch(status):
+        return Reason.SUSPEND
+    return hint
 
 
 def _strong(evidence: Evidence, by_status: Reason | None, text: Diagnostic) -> Reason | None:
@@ -341,6 +354,9 @@ def _fallback(evidence: Evidence, status: str | None, text: Diagnostic) -> Reaso
         ((evidence.reply_code or "") in ("500", "501", "502", "503", "504"), Reason.SYNTAXERROR),
         (evidence.action in ("delayed", "expired"), Reason.EXPIRED),
         (evidence.smtp_command in ("EHLO", "HELO"), Reason.BLOCKED),
+        # A server that answers the connection itself with a refusal (its greeting) refuses
+        # the client, not an address or a message (Sisimai: rejected at connection).
+        (evidence.smtp_command == "CONN" and _refusal(evidence.reply_code), Reason.BLOCKED),
         (bool(text) and text.has(Reason.VACATION), Reason.VACATION),
     )
     for applies, reason in checks:
@@ -349,6 +365,10 @@ def _fallback(evidence: Evidence, status: str | None, text: Diagnostic) -> Reaso
     # "On hold" needs some evidence; an empty diagnostic or one of only codes and addresses
     # leaves the reason undefined.
     return Reason.ONHOLD if _says_something(text.text) else Reason.UNDEFINED
+
+
+def _refusal(code: str | None) -> bool:
+    return code is not None and code[:1] in ("4", "5")
 
 
 def _says_something(text: str) -> bool:

@@ -21,6 +21,7 @@ import re
 
 from bounce_stream.detection import statuscodes
 from bounce_stream.detection.context import Context
+from bounce_stream.detection.dsnfields import parse_delivery_status
 from bounce_stream.detection.evidence import Evidence
 from bounce_stream.detection.headers import addresses_in
 from bounce_stream.detection.mta.signals import (
@@ -33,6 +34,7 @@ from bounce_stream.detection.mta.textbounce import TextBounce, drop_own_addresse
 from bounce_stream.detection.mta.textscan import sentence_recipients
 from bounce_stream.detection.textutil import squeeze
 
+_DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 # Subjects MTAs give their failure notices (Postfix, Exim, qmail, sendmail, Exchange, Gmail,
 # Domino, localized Exchange/Exim templates); stricter than BOUNCE_SUBJECT ("error").
 NOTICE_SUBJECT = re.compile(
@@ -84,6 +86,12 @@ class GenericText(TextBounce):
         return _notice_without_original(ctx)
 
     def read(self, ctx: Context) -> list[Evidence]:
+        found = self._read(ctx)
+        if len(found) == 1 and found[0].status is None:
+            found[0].status, found[0].action = _sole_dsn_status(ctx)
+        return found
+
+    def _read(self, ctx: Context) -> list[Evidence]:
         if ctx.original is not None:
             return super().read(ctx)
         # The whole body is the report: only address lines whose own text tells a failure
@@ -102,6 +110,22 @@ class GenericText(TextBounce):
         """Addresses on lines of their own after the notice's list intro."""
         section = _listed_after_intro(report)
         return [address for address, _ in self.blocks(ctx, section)] if section else []
+
+
+def _sole_dsn_status(ctx: Context) -> tuple[str | None, str | None]:
+    """(Status, Action) of the one recipient block of the message's delivery-status part,
+    when it has one only; (None, None) otherwise. The RFC 3464 reader passes over a block
+    whose Final-Recipient is no address (Exim names the file or pipe of a local delivery:
+    "Final-Recipient: rfc822;/var/mail/user"), while the block's status is the report's."""
+    parts = [leaf.text for leaf in ctx.leaves if leaf.content_type in _DSN_TYPES and leaf.text]
+    if len(parts) != 1:
+        return None, None
+    blocks = parse_delivery_status(parts[0][:64_000]).recipients
+    if len(blocks) != 1:
+        return None, None
+    status = (blocks[0].get("status") or "").split(" ", 1)[0].strip(" ;()")
+    action = (blocks[0].get("action") or "").strip().lower().split(" ")[0] or None
+    return (status if statuscodes.is_status(status) else None), action
 
 
 def _listed_after_intro(report: str) -> str | None:

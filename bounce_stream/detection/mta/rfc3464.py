@@ -112,6 +112,7 @@ def _evidence(ctx: Context, status: DeliveryStatus, block: dict[str, str]) -> Ev
         diagnostic = squeeze(diagnostic + " " + extra)[:2000]
     else:
         diagnostic = _with_vendor_sentence(ctx.report_text, recipient, diagnostic)
+    diagnostic = _with_header_problems(ctx.report_text, diagnostic)
     action = (block.get("action") or "").strip().lower().split(" ")[0] or None
     return Evidence(
         recipient=recipient,
@@ -173,6 +174,29 @@ def _with_vendor_sentence(text: str, recipient: str, diagnostic: str) -> str:
                 return sentence
         at = lowered.find(recipient, at + len(recipient))
     return diagnostic
+
+
+# amavisd-new's notices (its templates: "Our internal reference code for your message is
+# %n/%i") list the header problems it found (%X), one per line, in the wording of its
+# header checks (Amavis/Unpackers/Validity.pm): the RFC 5322 violations it refused the
+# message for, which its DSN's reply ("554 5.7.0 Reject, id=... - SPAM") does not name.
+_AMAVIS_MARK = "internal reference code for your message is"
+_AMAVIS_HEADER_PROBLEM = re.compile(
+    r"(?im)^[ \t]*((?:duplicate header field|header field occurs more than once|"
+    r"missing required header field|improper folded header field|"
+    r"header line longer than 998 characters|improper use of control character|"
+    r"non-encoded (?:non-ascii data|utf-8 string)|utf-8 string contains c[01] controls|"
+    r"invalid header field (?:syntax|name))[^\n]{0,200})"
+)
+
+
+def _with_header_problems(text: str, diagnostic: str) -> str:
+    """``diagnostic`` followed by the header problems an amavisd-new notice lists, if any."""
+    head = text[:64_000]
+    if _AMAVIS_MARK not in head.lower():
+        return diagnostic
+    problems = [found.strip() for found in _AMAVIS_HEADER_PROBLEM.findall(head)[:10]]
+    return squeeze(" ".join([diagnostic, *problems]))[:2000] if problems else diagnostic
 
 
 # "<a@b>: ..." or "<a@b> (expanded from <c@d>): ..." at a line start, then the indented

@@ -270,17 +270,31 @@ def lines_about(transcript: str, address: str, *, with_agents: bool = True) -> s
     return squeeze(" ".join(replies or lines))[:2000]
 
 
+# A server reply in a transcript that refuses: "<<< 554 ...", "<<< 421-4.7.0 ...".
+_REFUSAL = re.compile(r"<<<[ \t]*[45]\d\d(?:[ \t-]|$)")
+
+
 def command_about(transcript: str, address: str) -> str | None:
-    """The SMTP command (``>>> RCPT To:``...) sent in the session where ``address`` failed."""
-    command = None
+    """The SMTP command (``>>> RCPT To:``...) the first refusal answered in the session where
+    ``address`` failed; ``CONN`` when the server refused before any command was sent.
+
+    Sendmail writes ">>> COMMAND" before the reply to it (usersmtp.c); a "<<<" refusal right
+    after "... while talking to host:" is the server's greeting. A command sent after the
+    refusal (">>> QUIT") is not what failed.
+    """
+    command = None  # the last command sent in this session
+    failed_at = None  # what the session's first refusal answered
     for line in transcript.split("\n"):
         stripped = line.strip()
         lowered = stripped.lower()
         if "while talking to" in lowered:
-            command = None
+            command = failed_at = None
         elif stripped.startswith(">>>"):
             verb = stripped[3:].strip().split(" ", 1)[0].split(":", 1)[0].upper()
             command = {"HELO": "EHLO"}.get(verb, verb) or None
-        elif address in lowered:
-            return command
-    return command
+        else:
+            if failed_at is None and _REFUSAL.match(stripped):
+                failed_at = command or "CONN"
+            if address in lowered:
+                return failed_at or command
+    return failed_at or command

@@ -1,9 +1,19 @@
 """One reason's text evidence: fixed phrases, an optional regular expression, exclusions.
 
+What matches (the plain form, :func:`plain_match`): a phrase occurs in the text, and where
+the phrase starts (ends) with a letter or digit, no letter or digit of the text comes right
+before (after) it: "host unknown" is not found in "ghost unknown", nor "go away" in "ago
+awaynow". A top-level alternative of the pattern matches where ``re.search`` finds it, and
+where it starts with a letter or digit, only at the start of a word. ``unless`` phrases are
+plain substrings.
+
 Speed: a diagnostic is tried against hundreds of phrases and alternatives. Each phrase is
 indexed by its longest word and each top-level alternative of the pattern by its leading
-word, so only those whose word occurs in the text (as a token) are tried; alternatives that
-do not start with a plain word are always tried.
+word when that word is whole in every match (followed by a character that is no letter or
+digit); only those whose word occurs in the text as a token are tried. Because matches
+start and end at word boundaries, every word of a phrase, and an alternative's whole
+leading word, is a token of any text they match: the index skips only what cannot match.
+Other alternatives are always tried.
 """
 
 from __future__ import annotations
@@ -13,10 +23,16 @@ from dataclasses import dataclass, field
 
 _LEADING_WORD = re.compile(r"[a-z0-9]+")
 # A pattern alternative "starts with a plain word" when it begins with letters/digits
-# followed by a space class, a literal dot/colon/quote class, an escaped character, or its
-# end: the whole word, which must then be a token of the text. (Any other character after
-# the letters, like "non[- ]?existent" or "said:", leaves the alternative tried always.)
-_PLAIN_START = re.compile(r"([a-z0-9]+)(?:\[ \]|\[[.:'\"]\]|\\.|$)")
+# followed by what can only match a character that is no letter or digit: a space class, a
+# literal dot/colon/quote class, an escaped punctuation character, \s, \W or \b. The word is
+# then whole in every match, and a token of the text. (Anything else after the letters, like
+# "non[- ]?existent", "said:", "rejected(?:..." or a lone word, leaves the alternative tried
+# always.) The word is possessive, so no shorter prefix of it is ever tried, and starts where
+# no letter or digit precedes it (linear when searched, as the regex audit does).
+_PLAIN_START = re.compile(r"(?<![a-z0-9])([a-z0-9]++)(?:\[ \]|\[[.:'\"]\]|\\[^a-zA-Z0-9]|\\[sWb])")
+WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+# Put before an alternative that starts with a letter or digit: it matches at a word start.
+WORD_START = "(?<![a-z0-9])"
 
 
 IndexEntry = tuple[tuple[str, ...], re.Pattern[str] | None]
@@ -58,6 +74,8 @@ class TextMatcher:
         by_word: dict[str, list[str]] = {}
         always: list[str] = []
         for phrase in self.substrings:
+            if not phrase:
+                continue
             # Indexed by its longest word (the rarest, usually): any word of a phrase that
             # is found must be a token of the text.
             words = _LEADING_WORD.findall(phrase)
@@ -70,6 +88,7 @@ class TextMatcher:
             word: (tuple(by_word.get(word, ())), rx_by_word.get(word))
             for word in set(by_word) | set(rx_by_word)
         }
+        # Phrases without a word have no letter or digit at either end: plain substrings.
         everywhere = [re.escape(phrase) for phrase in always] + rx_always
         object.__setattr__(self, "_index", index)
         object.__setattr__(self, "_words", frozenset(index))
@@ -118,7 +137,7 @@ class TextMatcher:
         for word in self._words & words:
             phrases, pattern = index[word]
             for phrase in phrases:
-                if phrase in text:
+                if phrase in text and occurs_as_words(text, phrase):
                     return True
             if pattern is not None and pattern.search(text) is not None:
                 return True
@@ -130,6 +149,41 @@ class TextMatcher:
         return self.matches_words(text, tokens if tokens is not None else tokens_of(text))
 
 
+def occurs_as_words(text: str, phrase: str) -> bool:
+    """Whether ``phrase`` occurs in ``text`` with no letter or digit of the text glued to a
+    letter or digit at either end of it."""
+    check_before = phrase[0] in WORD_CHARS
+    check_after = phrase[-1] in WORD_CHARS
+    at = text.find(phrase)
+    while at >= 0:
+        end = at + len(phrase)
+        if (not check_before or at == 0 or text[at - 1] not in WORD_CHARS) and (
+            not check_after or end == len(text) or text[end] not in WORD_CHARS
+        ):
+            return True
+        at = text.find(phrase, at + 1)
+    return False
+
+
+def at_word_start(alternative: str) -> str:
+    """``alternative`` made to match only at a word start when it starts with a letter or
+    digit (see the module docstring)."""
+    return WORD_START + alternative if alternative[:1] in WORD_CHARS else alternative
+
+
+def plain_match(matcher: TextMatcher, text: str) -> bool:
+    """What ``matcher`` matches, read from its phrases and pattern without any index (the
+    reference every fast form is checked against)."""
+    if not text or any(excluded in text for excluded in matcher.unless):
+        return False
+    if any(occurs_as_words(text, phrase) for phrase in matcher.substrings if phrase):
+        return True
+    return any(
+        re.search(at_word_start(alternative), text) is not None
+        for alternative in alternatives(matcher.pattern)
+    )
+
+
 def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]:
     """Split a VERBOSE pattern into top-level alternatives indexed by their leading word."""
     alternatives = _top_level_alternatives(_strip_verbose(pattern))
@@ -138,9 +192,9 @@ def _index_pattern(pattern: str) -> tuple[dict[str, re.Pattern[str]], list[str]]
     for alternative in alternatives:
         plain = _PLAIN_START.match(alternative)
         if plain and not alternative.startswith(plain.group(1) + "?"):
-            by_word.setdefault(plain.group(1), []).append(alternative)
+            by_word.setdefault(plain.group(1), []).append(at_word_start(alternative))
         else:
-            always.append(alternative)
+            always.append(at_word_start(alternative))
     compiled = {word: re.compile("|".join(parts)) for word, parts in by_word.items()}
     return compiled, always
 

@@ -103,6 +103,15 @@ NOTCOMPLIANTRFC = TextMatcher(
         "header field contains",
         "bare lf",
         "bare linefeed",
+        # amavisd-new's header checks (Amavis/Unpackers/Validity.pm), each an RFC 5322 rule.
+        "header field occurs more than once",
+        "improper folded header field",
+        "header line longer than 998 characters",
+        "improper use of control character",
+        "non-encoded non-ascii data",
+        "non-encoded utf-8 string",
+        "utf-8 string contains c0 controls",
+        "utf-8 string contains c1 controls",
     ),
     pattern=r"""
     (?:missing|invalid|malformed|duplicate)[ ](?:from|date|message-id|to|subject)[ ](?:header|field)

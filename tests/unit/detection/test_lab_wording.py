@@ -155,6 +155,29 @@ def test_sendmail_remote_code_beats_its_own_summary() -> None:
     assert bounce.status == "5.7.1"
 
 
+def test_sendmail_refused_greeting_is_a_block_at_the_connection() -> None:
+    """A "<<<" refusal right after "... while talking to host:" (no ">>>" command before it)
+    is the server's greeting: the client was refused (blocked), and the ">>> QUIT" Sendmail
+    sends afterwards is not the failed command."""
+    reply = "554 mx.example.net ESMTP not accepting messages from you"
+    raw = _sendmail_dsn(
+        f"... while talking to mx.example.net.:\n<<< {reply}\n>>> QUIT\n"
+        "<<< 421 4.7.0 mx.example.net Error: too many errors\n554 5.0.0 Service unavailable",
+        "5.5.0", reply)
+    (bounce,) = parse(raw).bounces
+    assert (bounce.reason, bounce.smtp_command) == (Reason.BLOCKED, "CONN")
+
+
+def test_sendmail_refusal_after_a_command_names_that_command() -> None:
+    """The command a refusal answered is the ">>>" line before the first "<<<" refusal."""
+    reply = "550 5.7.1 Access denied"
+    raw = _sendmail_dsn(
+        f"... while talking to mx.example.net.:\n>>> MAIL From:<s@example.org>\n<<< {reply}\n"
+        ">>> QUIT\n<<< 221 2.0.0 closing", "5.7.1", reply)
+    (bounce,) = parse(raw).bounces
+    assert bounce.smtp_command == "MAIL"
+
+
 def test_sendmail_positive_dsn_keeps_its_delivery_status() -> None:
     """A relayed DSN reports its own 2.0.0, not the RCPT reply's 2.1.5."""
     raw = _sendmail_dsn("", "2.0.0", "250 2.1.5 <rcpt@example.net>... Recipient ok", "relayed")

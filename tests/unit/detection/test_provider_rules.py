@@ -110,6 +110,16 @@ def test_powermta_category_is_weaker_than_the_status() -> None:
     assert reason_of(raw) is Reason.MAILBOXFULL
 
 
+def test_a_bad_mailbox_category_with_a_disabled_mailbox_status_is_suspend() -> None:
+    """PowerMTA's "bad-mailbox" (missing or disabled) with RFC 3463's x.2.1 (the mailbox
+    exists but is disabled) is a suspended mailbox; with x.1.1 it stays an unknown user."""
+    extra = "X-PowerMTA-BounceCategory: bad-mailbox\n"
+    disabled = dsn("550 5.2.1 <user@example.org>... User Unknown", "5.2.1", extra=extra)
+    unknown = dsn("550 5.1.1 <user@example.org>... User Unknown", "5.1.1", extra=extra)
+    assert reason_of(disabled) is Reason.SUSPEND
+    assert reason_of(unknown) is Reason.USERUNKNOWN
+
+
 def test_powermta_category_decides_when_nothing_else_does() -> None:
     """With a placeholder status and vague text, PowerMTA's category is the reason."""
     extra = "X-PowerMTA-BounceCategory: quota-issues\n"
