@@ -9,6 +9,7 @@ the lab's resolver in /etc/resolv.conf, so no lookup leaves the machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import email
 import email.utils
 import json
@@ -17,6 +18,7 @@ import re
 import shutil
 import smtplib
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -92,6 +94,26 @@ def _private_mounts(dns_host: str, work: Path, root: Path) -> None:
         mounts.append((root / "usr/libexec", Path("/usr/libexec")))
     for src, dst in mounts:
         bind_mount(src, dst)
+
+
+def _reachable_root(root: Path) -> Path:
+    """The extracted packages at a path every MTA user can traverse, in this namespace alone.
+
+    The cache usually lives in root's home (0700), and a program that switches users before the
+    loader reads its libraries (Courier's couriertcpd starting courieresmtpd as courier) cannot
+    load them from there. The mount point is its own empty directory, never inside a tree that
+    is removed recursively: only ``rmdir`` touches it after the unmount.
+    """
+    view = Path(tempfile.mkdtemp(prefix="bounce-lab-root-", dir="/tmp"))
+    view.chmod(0o755)
+    bind_mount(root, view)
+    return view
+
+
+def _release_root(view: Path) -> None:
+    subprocess.run(["umount", str(view)], check=False, capture_output=True)
+    with contextlib.suppress(OSError):
+        view.rmdir()  # fails, harmlessly, while still mounted
 
 
 def _message(mta: str, s: sc.Scenario, rcpts: list[str], n: int) -> bytes:
@@ -205,6 +227,7 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bo
     remote = RemoteSide()
     remote.start()
     _private_mounts(remote.dns_host, work, root)
+    root = _reachable_root(root)
     log: list[str] = []
     runs: list[MtaRun] = []
     try:
@@ -241,6 +264,7 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bo
         for run in runs:
             run.stop()
         remote.stop()
+        _release_root(root)
     received = remote.collector.snapshot()
     n_files = _write(out_dir, runs, received, log)
     elapsed = time.monotonic() - started
