@@ -99,10 +99,15 @@ def recorded_reasons(text: str) -> dict[str, str]:
     return found
 
 
+# The names bounce-stream gives the commands (smtp.py): HELO is EHLO, the end of the data is
+# DATA.
+_VERBS = {"HELO": "EHLO", ".": "DATA"}
+
+
 @dataclass
 class Exchange:
     """One command of a sendmail transcript (``>>> RCPT To:<a@b>``) and the server's reply
-    lines after it (``<<< 550 ...``); ``command`` is empty for the greeting."""
+    lines after it (``<<< 550 ...``); ``command`` is ``CONN`` for the greeting."""
 
     command: str
     argument: str
@@ -125,11 +130,11 @@ def exchanges(transcript: str) -> list[Exchange]:
         if stripped.startswith(">>>"):
             verb, _, argument = stripped[3:].strip().partition(" ")
             verb = verb.split(":", 1)[0].upper()
-            current = Exchange({"HELO": "EHLO"}.get(verb, verb), argument.strip())
+            current = Exchange(_VERBS.get(verb, verb), argument.strip())
             found.append(current)
         elif stripped.startswith("<<<"):
             if current is None:
-                current = Exchange("", "")
+                current = Exchange("CONN", "")
                 found.append(current)
             current.replies.append(stripped)
         elif "while talking to" in stripped.lower():
@@ -141,17 +146,27 @@ def answer_to(
     steps: list[Exchange], address: str, reason: str | None
 ) -> tuple[str | None, str] | None:
     """(command, reply lines) of the exchange where ``address`` failed: the last ``RCPT`` for
-    it that got a reply, else the exchange whose last reply line is the address's recorded
-    ``reason``, else that reason alone (command unknown); None when neither is there."""
+    it that was refused, else the exchange whose last reply line is the address's recorded
+    ``reason``, else that reason alone (command unknown); None when neither is there. (An
+    accepted RCPT shows only in a verbose transcript; the failure came later.)"""
     for step in reversed(steps):
-        if step.command == "RCPT" and step.replies and first_address(step.argument) == address:
+        if (
+            step.command == "RCPT"
+            and _refused(step)
+            and first_address(step.argument) == address
+        ):
             return "RCPT", squeeze(" ".join(step.replies))[:2000]
     if reason is None:
         return None
     for step in reversed(steps):
         if step.replies and squeeze(step.replies[-1][3:]) == squeeze(reason):
-            return step.command or None, squeeze(" ".join(step.replies))[:2000]
+            return step.command, squeeze(" ".join(step.replies))[:2000]
     return None, reason
+
+
+def _refused(step: Exchange) -> bool:
+    """Whether the server's (last) reply to ``step`` is a refusal (4xx or 5xx)."""
+    return bool(step.replies) and step.replies[-1][3:].strip()[:1] in ("4", "5")
 
 
 # sendmail V5's own line about an address: its code, the address, then the remote reply

@@ -135,7 +135,7 @@ def test_recorded_reasons_keeps_only_smtp_replies_with_a_status() -> None:
 
 def test_replies_belong_to_the_command_before_them_per_session() -> None:
     """A reply pairs with the last command sent in its session; a reply before any command
-    is the greeting."""
+    is the greeting (CONN)."""
     steps = exchanges(
         "... while talking to mx1.example.net.:\n<<< 421 4.3.2 busy\n"
         "... while talking to mx2.example.net.:\n>>> EHLO relay.example.org\n"
@@ -144,7 +144,7 @@ def test_replies_belong_to_the_command_before_them_per_session() -> None:
         "<kim@example.net>... Deferred: 450 4.2.0 try later\n"
     )
     assert [(step.command, step.replies) for step in steps] == [
-        ("", ["<<< 421 4.3.2 busy"]),
+        ("CONN", ["<<< 421 4.3.2 busy"]),
         ("EHLO", ["<<< 250-mx2.example.net", "<<< 250 PIPELINING"]),
         ("RCPT", ["<<< 450 4.2.0 try later"]),
     ]
@@ -156,3 +156,17 @@ def test_long_transcript_is_read_in_bounded_lines() -> None:
     """A hostile transcript of many lines is read only up to a bound."""
     steps = exchanges(">>> RCPT To:<a@example.net>\n" + "<<< 250 ok\n" * 100_000)
     assert sum(len(step.replies) for step in steps) < 10_000
+
+
+def test_an_accepted_rcpt_in_a_verbose_transcript_does_not_hide_a_later_refusal() -> None:
+    """When the transcript also shows the RCPT the server accepted, the address is read from
+    the refusal its recorded reason names (here at DATA)."""
+    reply = "554 5.7.1 Message refused: content policy"
+    raw = _plain(
+        f"<max@example.net>\n    (reason: {reply})",
+        "... while talking to mx.example.net.:\n>>> RCPT To:<max@example.net>\n"
+        f"<<< 250 2.1.5 Recipient ok\n>>> DATA\n<<< 354 go ahead\n>>> .\n<<< {reply}\n"
+        "554 5.0.0 Service unavailable",
+    )
+    (bounce,) = parse(raw).bounces
+    assert (bounce.status, bounce.smtp_command) == ("5.7.1", "DATA")
