@@ -40,6 +40,12 @@ class Sendmail(TextBounce):
     )
     end = _SECTION_END
 
+    def blocks(self, ctx: Context, section: str) -> list[tuple[str, str]]:
+        # The addresses sendmail lists are the ones the notice is about; the transcript also
+        # names addresses that were only deferred in the same session (still queued).
+        listing = _listing(section)
+        return (listing and super().blocks(ctx, listing)) or super().blocks(ctx, section)
+
     def detect(self, ctx: Context) -> list[Evidence] | None:
         found = super().detect(ctx)
         if found is None:
@@ -65,6 +71,22 @@ class Sendmail(TextBounce):
         original = ctx.original
         targets = addresses_in(original.get("to") or "") if original else []
         return [self.evidence(ctx, address, squeeze(transcript)) for address in targets[:1]]
+
+
+# savemail.c errbody()'s lists ("----- The following addresses had permanent fatal errors
+# -----", "... transient non-fatal errors ...", "... successful delivery notifications ...") come
+# before the transcript.
+_LISTING_START = re.compile(r"(?i)(?<!-)-+\s*the\s+following\s+addresses\s+had\b")
+_TRANSCRIPT_START = re.compile(r"(?i)(?<!-)-+\s*transcript\s+of\s+session\s+follows")
+
+
+def _listing(section: str) -> str:
+    """The address lists of a sendmail notice (empty when it has none)."""
+    start = _LISTING_START.search(section)
+    if start is None:
+        return ""
+    end = _TRANSCRIPT_START.search(section, start.end())
+    return section[start.end() : end.start() if end is not None else len(section)]
 
 
 # savemail.c errbody(): under "----- The following addresses had permanent fatal errors -----"

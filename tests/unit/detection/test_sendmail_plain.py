@@ -170,3 +170,18 @@ def test_an_accepted_rcpt_in_a_verbose_transcript_does_not_hide_a_later_refusal(
     )
     (bounce,) = parse(raw).bounces
     assert (bounce.status, bounce.smtp_command) == ("5.7.1", "DATA")
+
+
+def test_an_address_only_deferred_in_the_transcript_is_not_reported_failed() -> None:
+    """An address the transcript shows deferred but sendmail's list does not name is still
+    queued: the notice yields events for the listed addresses only."""
+    deferred = "450 4.2.0 <ned@example.net>: try again later"
+    raw = _plain(
+        f"<ann@example.net>\n    (reason: {_UNKNOWN})",
+        "... while talking to mx1.example.net.:\n"
+        f">>> RCPT To:<ned@example.net>\n<<< {deferred}\n"
+        f"<ned@example.net>... Deferred: {deferred}\n"
+        f">>> RCPT To:<ann@example.net>\n<<< {_UNKNOWN}\n"
+        "550 5.1.1 <ann@example.net>... User unknown",
+    )
+    assert [bounce.recipient for bounce in parse(raw).bounces] == ["ann@example.net"]
