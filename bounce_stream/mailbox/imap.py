@@ -1024,11 +1024,14 @@ class ImapMailbox:
         protocol.on_untagged = self._heard
         news = self._news
         s = self._settings
+        first = True
         try:
             while True:
                 idle = await watcher._unless_lost(client.idle_start(timeout=idle_timeout), "IDLE")
                 idle.add_done_callback(_retrieve)  # awaited below unless the connection fails
-                news.set()  # at least once: see the docstring
+                if first:  # see the docstring; a re-issued IDLE is no news (it would poll)
+                    news.set()
+                    first = False
                 while True:
                     # aioimaplib ends the wait with STOP_WAIT_SERVER_PUSH after idle_timeout.
                     push = await watcher._unless_lost(

@@ -110,6 +110,24 @@ async def test_without_news_the_wait_lasts_its_timeout_or_until_stop(
         await box.close()
 
 
+async def test_a_reissued_idle_is_not_news(
+    dovecot: DovecotServer, imap_user: tuple[str, str]
+) -> None:
+    """IDLE re-issued on its timeout (RFC 2177) wakes no waiter: only the first entry and an
+    EXISTS do (a wake-up per re-issue polled, and pushed the checkpoint heartbeat back)."""
+    box = _mailbox(dovecot, *imap_user)
+    await box.connect()
+    stop = asyncio.Event()
+    try:
+        await box.wait_for_news(0.5, stop)  # the IDLE connection, re-issuing every 0.5 s
+        assert await box.uids_after(0) == []
+        t0 = time.monotonic()
+        await box.wait_for_news(2.5, stop)  # spans about four re-issues
+        assert time.monotonic() - t0 > 2.3
+    finally:
+        await box.close()
+
+
 async def test_a_dropped_idle_connection_fails_the_wait(
     dovecot: DovecotServer, imap_user: tuple[str, str]
 ) -> None:
