@@ -665,6 +665,10 @@ class DovecotServer:
         _make_home(self.workdir, user)
         self.users[user] = password
         _write_passwd(self.workdir, self.users)
+        # Dovecot's passwd-file stats the file at most once per wall-clock second (its
+        # ioloop_time): a sign-in in the second of the write may still get the old file,
+        # and a refused one costs auth_failure_delay (2 s). Probe from the next second on.
+        time.sleep(1.01 - time.time() % 1)
         deadline = time.monotonic() + 10
         while True:
             probe = _RawImap(self, user)
@@ -838,15 +842,7 @@ def _dovecot_conf(server: DovecotServer, cert: Path | None, key: Path | None) ->
     oauth2_mechanisms = oauth2_passdb = ""
     if server.oauth2_introspection_url is not None:
         oauth2_mechanisms = " oauthbearer xoauth2"
-        # No auth penalty (anvil's delay of up to 15 s for every sign-in from an IP that
-        # failed before): tests that present a refused token on purpose must not slow every
-        # later sign-in from 127.0.0.1. Dovecot's fixed auth_failure_delay stays.
         oauth2_passdb = f"""
-service anvil {{
-  unix_listener anvil-auth-penalty {{
-    mode = 0
-  }}
-}}
 passdb {{
   driver = oauth2
   mechanisms = oauthbearer xoauth2
@@ -880,9 +876,19 @@ passdb {{
   mechanisms = plain login
   args = scheme=PLAIN username_format=%u {w}/passwd
 }}{oauth2_passdb}
+# allow_all_users: the passwd-file passdb above only serves sign-ins (mechanisms =), so a
+# userdb-only lookup (doveadm -u, dovecot-lda -d) must not ask it whether the user exists.
 userdb {{
   driver = static
-  args = uid=dovecot gid=dovecot home={w}/home/%u
+  args = uid=dovecot gid=dovecot home={w}/home/%u allow_all_users=yes
+}}
+# No auth penalty (anvil's delay of up to 15 s for every sign-in from an IP that failed
+# before): tests that present a wrong password or a refused token on purpose must not slow
+# every later sign-in from 127.0.0.1. Dovecot's fixed auth_failure_delay stays.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service imap-login {{
   inet_listener imap {{
