@@ -664,13 +664,18 @@ class DovecotServer:
     # -- test helpers
 
     def add_user(self, user: str, password: str) -> None:
-        """Add (or re-password) a user while running; returns once the user can log in.
+        """Add (or re-password) a user while running; returns once the user can log in."""
+        self.add_users({user: password})
+
+    def add_users(self, users: dict[str, str]) -> None:
+        """Add (or re-password) users while running, with one passwd write and one wait.
 
         Dovecot re-reads the passwd file when it changes, but checks at most once a second, so
         a login right after the write can still be refused: wait until one succeeds.
         """
-        _make_home(self.workdir, user)
-        self.users[user] = password
+        for user, password in users.items():
+            _make_home(self.workdir, user)
+            self.users[user] = password
         _write_passwd(self.workdir, self.users)
         # Dovecot's passwd-file stats the file at most once per wall-clock second (its
         # ioloop_time): a sign-in in the second of the write may still get the old file,
@@ -678,7 +683,7 @@ class DovecotServer:
         time.sleep(1.01 - time.time() % 1)
         deadline = time.monotonic() + 10
         while True:
-            probe = _RawImap(self, user)
+            probe = _RawImap(self, next(reversed(users)))
             try:
                 probe.__enter__()
                 return

@@ -30,6 +30,7 @@ from tests.integration.pipeline import ServiceProcess, Setup
 
 IMAP_USER = "bounces@example.test"
 IMAP_PASSWORD = "bounces-secret"
+USER_BATCH = 20
 
 
 @pytest.fixture(scope="session")
@@ -88,13 +89,28 @@ def dovecot(stack_dir: Path) -> Iterator[DovecotServer]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def _unused_users(dovecot: DovecotServer) -> list[tuple[str, str]]:
+    """Users registered on the shared Dovecot and never handed out yet (see ``imap_user``)."""
+    return []
+
+
 @pytest.fixture
-def imap_user(dovecot: DovecotServer) -> tuple[str, str]:
-    """A fresh user (empty mailbox) on the shared Dovecot: ``(user, password)``."""
-    user = f"t-{uuid.uuid4().hex[:10]}@example.test"
-    password = uuid.uuid4().hex
-    dovecot.add_user(user, password)
-    return user, password
+def imap_user(dovecot: DovecotServer, _unused_users: list[tuple[str, str]]) -> tuple[str, str]:
+    """A fresh user (empty mailbox) on the shared Dovecot: ``(user, password)``.
+
+    Users are registered USER_BATCH at a time (one passwd write and one ~0.5 s wait for Dovecot
+    to re-read it, instead of one per test); each is handed to one test only and has never
+    signed in: the batch's sign-in probe uses an extra user that is never handed out.
+    """
+    if not _unused_users:
+        batch = {
+            f"t-{uuid.uuid4().hex[:10]}@example.test": uuid.uuid4().hex for _ in range(USER_BATCH)
+        }
+        probe = f"probe-{uuid.uuid4().hex[:10]}@example.test"
+        dovecot.add_users({**batch, probe: uuid.uuid4().hex})  # probes the last one
+        _unused_users.extend(batch.items())
+    return _unused_users.pop()
 
 
 @pytest.fixture
