@@ -57,6 +57,15 @@ DEFAULT_STACK_DIR = Path("/tmp/bounce-stream-stack")
 KAFKA_READY_TIMEOUT = 90.0
 DOVECOT_READY_TIMEOUT = 20.0
 STOP_TIMEOUT = 30.0
+# JVM flags of the test broker, tuned for start-up on a small shared machine: the C1 compiler
+# only and the serial collector (one broker, light load). Measured on 2 busy cores: start
+# ~5.8 s -> ~3.5 s, restart ~4.6 s -> ~3.1 s, broker CPU to ready ~4.4 s -> ~2.6 s.
+KAFKA_JVM_FLAGS: tuple[str, ...] = (
+    "-Xms64m",
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+)
 
 DEFAULT_IMAP_USER = "bounces@example.test"
 DEFAULT_IMAP_PASSWORD = "bounces-secret"
@@ -270,9 +279,7 @@ class KafkaNode:
         lib = kafka_lib_dir()
         cmd = [
             _java(),
-            "-Xms256m",
-            "-Xmx512m",
-            "-XX:+UseG1GC",
+            *KAFKA_JVM_FLAGS,
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
             f"-Dkafka.logs.dir={self.workdir / 'logs'}",
@@ -657,13 +664,18 @@ class DovecotServer:
     # -- test helpers
 
     def add_user(self, user: str, password: str) -> None:
-        """Add (or re-password) a user while running; returns once the user can log in.
+        """Add (or re-password) a user while running; returns once the user can log in."""
+        self.add_users({user: password})
+
+    def add_users(self, users: dict[str, str]) -> None:
+        """Add (or re-password) users while running, with one passwd write and one wait.
 
         Dovecot re-reads the passwd file when it changes, but checks at most once a second, so
         a login right after the write can still be refused: wait until one succeeds.
         """
-        _make_home(self.workdir, user)
-        self.users[user] = password
+        for user, password in users.items():
+            _make_home(self.workdir, user)
+            self.users[user] = password
         _write_passwd(self.workdir, self.users)
         # Dovecot's passwd-file stats the file at most once per wall-clock second (its
         # ioloop_time): a sign-in in the second of the write may still get the old file,
@@ -671,7 +683,7 @@ class DovecotServer:
         time.sleep(1.01 - time.time() % 1)
         deadline = time.monotonic() + 10
         while True:
-            probe = _RawImap(self, user)
+            probe = _RawImap(self, next(reversed(users)))
             try:
                 probe.__enter__()
                 return

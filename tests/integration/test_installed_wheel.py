@@ -35,9 +35,18 @@ def wheel_venv(stack_dir: Path) -> Path:
     )
     (wheel,) = wheels.glob("bounce_stream-*.whl")
     target = stack_dir / "wheel-venv"
-    venv.EnvBuilder(with_pip=True).create(target)
-    python = str(target / "bin" / "python")
-    pip = [python, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    # No pip inside (ensurepip costs ~5 s): this pip installs into the venv's interpreter.
+    venv.EnvBuilder(with_pip=False).create(target)
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(target / "bin" / "python"),
+        "install",
+        "-q",
+        "--disable-pip-version-check",
+    ]
     subprocess.run(
         [*pip, "--require-hashes", "--only-binary", ":all:", "-r", str(REPO / "requirements.lock")],
         check=True,

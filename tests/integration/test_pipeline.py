@@ -129,6 +129,7 @@ def test_second_instance_is_fenced_and_nothing_duplicates(
     setup: Setup, services: list[ServiceProcess]
 ) -> None:
     """A second instance on the same mailbox fences the first; the first stands by, no ping-pong."""
+    setup.overrides["kafka"] = {"fenced_backoff_seconds": 1}  # the settings' minimum
     first = recipients("f", 10)
     setup.append([make_dsn(r) for r in first])
     a = start(setup, services)
@@ -143,7 +144,7 @@ def test_second_instance_is_fenced_and_nothing_duplicates(
     assert a.metric("bounce_stream_fenced_total") == 1
     status, body = a.get("/readyz")
     assert status == 503 and "fenced" in body
-    time.sleep(6)  # three fenced back-offs: the standby must not take the mailbox back
+    time.sleep(3)  # three fenced back-offs: the standby must not take the mailbox back
     assert b.metric("bounce_stream_fenced_total") == 0
     assert b.get("/readyz")[0] == 200
     third = recipients("f", 5, start=20)
@@ -408,6 +409,7 @@ def test_standby_takes_over_when_the_owner_dies(
     setup: Setup, services: list[ServiceProcess]
 ) -> None:
     """A fenced standby takes the mailbox back once the owner's heartbeat has gone quiet."""
+    setup.overrides["kafka"] = {"fenced_backoff_seconds": 1}  # checks liveness every second
     first = recipients("o", 5)
     setup.append([make_dsn(r) for r in first])
     a = start(setup, services)
