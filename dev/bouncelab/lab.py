@@ -111,7 +111,8 @@ def _reachable_root(root: Path) -> Path:
 
 
 def _release_root(view: Path) -> None:
-    subprocess.run(["umount", str(view)], check=False, capture_output=True)
+    # Lazy: an MTA process still ending may hold a file of the tree open (EBUSY).
+    subprocess.run(["umount", "--lazy", str(view)], check=False, capture_output=True)
     with contextlib.suppress(OSError):
         view.rmdir()  # fails, harmlessly, while still mounted
 
