@@ -111,15 +111,20 @@ def is_loopback(host: str) -> bool:
     return host.lower() in _LOOPBACK_HOSTS or host.startswith("127.")
 
 
+def _url_parts(v: str) -> tuple[urllib.parse.SplitResult, str | None]:
+    """The URL's parts and host; the error never echoes the URL (it may carry a secret)."""
+    try:
+        parts = urllib.parse.urlsplit(v)
+        return parts, parts.hostname
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+
+
 def _token_endpoint_url(v: str | None) -> str | None:
     """An https URL (http only to a loopback host, for tests), without credentials or query."""
     if v is None:
         return v
-    try:
-        parts = urllib.parse.urlsplit(v)
-        host = parts.hostname
-    except ValueError:
-        raise ValueError("is not a valid URL") from None
+    parts, host = _url_parts(v)
     if not host or parts.scheme.lower() not in ("http", "https"):
         raise ValueError("must be an https:// URL with a host")
     if parts.scheme.lower() == "http" and not is_loopback(host):
@@ -129,19 +134,20 @@ def _token_endpoint_url(v: str | None) -> str | None:
     return v
 
 
-def _read_key_file(path: Path, key: str) -> str:
-    """A small UTF-8 secret file (PEM key, JSON key); the message never quotes its bytes."""
+def read_small_text(path: Path, what: str, limit: int = MAX_KEY_FILE_BYTES) -> str:
+    """A small UTF-8 secret file (PEM key, JSON key, token): ValueError naming ``what``, and
+    never quoting the file's bytes, when it cannot be read, is over ``limit`` or is not UTF-8."""
     try:
         with path.open("rb") as f:
-            data = f.read(MAX_KEY_FILE_BYTES + 1)
+            data = f.read(limit + 1)
     except OSError as exc:
-        raise ValueError(f"{key} cannot be read: {exc.strerror}") from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise ValueError(f"{key} is larger than {MAX_KEY_FILE_BYTES} bytes")
+        raise ValueError(f"{what} cannot be read: {exc.strerror}") from None
+    if len(data) > limit:
+        raise ValueError(f"{what} is larger than {limit} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"{key} is not UTF-8 text") from None
+        raise ValueError(f"{what} is not UTF-8 text") from None
 
 
 class AuthSettings(_Strict):
@@ -226,7 +232,7 @@ class AuthSettings(_Strict):
         if self.private_key_file is not None and self.certificate_file is None:
             raise ValueError("private_key_file needs certificate_file (the certificate)")
         if self.certificate_file is not None:
-            cert = _read_key_file(self.certificate_file, "certificate_file")
+            cert = read_small_text(self.certificate_file, "certificate_file")
             if "-----BEGIN CERTIFICATE-----" not in cert:
                 raise ValueError("certificate_file holds no PEM certificate")
             key_path, key_name = (
@@ -234,7 +240,7 @@ class AuthSettings(_Strict):
                 if self.private_key_file is not None
                 else (self.certificate_file, "certificate_file")
             )
-            key = cert if self.private_key_file is None else _read_key_file(key_path, key_name)
+            key = cert if self.private_key_file is None else read_small_text(key_path, key_name)
             if not re.search(r"-----BEGIN (RSA )?PRIVATE KEY-----", key):
                 raise ValueError(f"{key_name} holds no unencrypted PEM private key")
             self._certificate_pem = cert
@@ -248,7 +254,7 @@ class AuthSettings(_Strict):
     def _resolve_google(self) -> None:
         if self.service_account_file is None:
             raise ValueError("provider google needs service_account_file (the JSON key)")
-        text = _read_key_file(self.service_account_file, "service_account_file")
+        text = read_small_text(self.service_account_file, "service_account_file")
         try:
             data = json.loads(text)
         except ValueError:
@@ -448,11 +454,7 @@ class SchemaRegistrySettings(_Strict):
         # The messages never echo the URL: it may carry a password or a token.
         if v is None:
             return v
-        try:
-            parts = urllib.parse.urlsplit(v)
-            host = parts.hostname
-        except ValueError:
-            raise ValueError("is not a valid URL") from None
+        parts, host = _url_parts(v)
         if parts.scheme.lower() not in ("http", "https") or not host:
             raise ValueError("must be an http:// or https:// URL with a host")
         if "@" in parts.netloc:

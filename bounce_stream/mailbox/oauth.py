@@ -42,7 +42,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from bounce_stream.settings import GOOGLE_SCOPE, MICROSOFT_SCOPE, AuthSettings
+from bounce_stream.settings import GOOGLE_SCOPE, MICROSOFT_SCOPE, AuthSettings, read_small_text
 
 MAX_RESPONSE_BYTES = 64 * 1024  # a token response is a few kB
 MAX_TOKEN_FILE_BYTES = 64 * 1024
@@ -399,16 +399,9 @@ class TokenFile(TokenProvider):
     def _read(self) -> AccessToken:
         stamp = self._current_stamp()
         try:
-            with self.path.open("rb") as f:
-                data = f.read(MAX_TOKEN_FILE_BYTES + 1)
-        except OSError as exc:
-            raise TokenError(f"token_file cannot be read: {exc.strerror}") from None
-        if len(data) > MAX_TOKEN_FILE_BYTES:
-            raise TokenError(f"token_file is larger than {MAX_TOKEN_FILE_BYTES} bytes")
-        try:
-            text = data.decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise TokenError("token_file is not UTF-8 text") from None
+            text = read_small_text(self.path, "token_file", MAX_TOKEN_FILE_BYTES).strip()
+        except ValueError as exc:
+            raise TokenError(str(exc)) from None
         expires_at = math.inf
         if text.startswith("{"):
             try:
