@@ -1,5 +1,7 @@
 """Fixtures that run the REAL servers from dev/stack.py (no mocks): Kafka (KRaft) and Dovecot,
-shared by every test folder (integration, hostile) in one pytest session.
+shared by every test folder (integration, hostile) in one pytest session. Under pytest-xdist
+(scripts/test.sh runs ``-n 3 --dist loadfile``) each worker process is its own session, with
+its own shared servers, started when its first test needs them; a file stays on one worker.
 
 Session-scoped: ``kafka`` (a KafkaNode) and ``dovecot`` (a DovecotServer), started once, in work
 dirs under one session dir in /tmp (0755, so Dovecot's unprivileged processes can read it;
