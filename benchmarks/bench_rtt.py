@@ -4,7 +4,8 @@
 Usage (from the repo root, with the project venv)::
 
     .venv/bin/python benchmarks/bench_rtt.py [--n 2000] [--rtt-ms 0,1,10,20,50] [--cap 30]
-        [--stream 60] [--interval 0.2] [--no-kafka] [--big-mb 13.7] [--cpu-rounds 21]
+        [--stream 60] [--interval 0.2] [--no-kafka] [--broker production|test]
+        [--stream-runs 5] [--warmup 1500] [--big-mb 13.7] [--cpu-rounds 21]
         [--no-cpu] [--json]
 
 Starts its own Dovecot (dev.stack, 127.0.0.1 only, a 0755 temp dir under /tmp) and stops it at
@@ -34,7 +35,11 @@ the end, also on error or Ctrl-C. Then:
    Kafka), the time the batch holding the message is back; (b) committed -- ``bounce-stream
    run`` as a child process with a single-node Kafka (``--no-kafka`` skips it), the time of
    the ``batch_committed`` log line of the transaction holding the message. p50 and p99 of
-   each, and p50 minus the floor's p50.
+   each, and p50 minus the floor's p50. The broker runs with the JVM flags Kafka's own start
+   scripts give it (``--broker production``; ``test``: the suite's start-up-tuned flags, C1
+   only, which make each transaction 2-4x slower) and is warmed up first with ``--warmup``
+   back-to-back transactions of its own producer, as a long-running broker would be: a cold
+   JVM interprets the transaction path and its first minutes say nothing about steady state.
 3. cpu: one ~``--big-mb`` MB message fetched ``--cpu-rounds`` times through ``ImapMailbox``
    and through stdlib imaplib (no proxy), in turn; process CPU time per fetch, best and median
    of each, and the median of the per-round ratios.
@@ -68,6 +73,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python benchmarks/bench_rtt.py` from anywhere
     sys.path.insert(0, str(REPO))
 
+from aiokafka import AIOKafkaProducer  # noqa: E402
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
 from bounce_stream.classifying import ClassifyPool  # noqa: E402
@@ -77,12 +84,25 @@ from bounce_stream.metrics import Metrics  # noqa: E402
 from bounce_stream.service import build_codecs  # noqa: E402
 from bounce_stream.settings import MailboxSettings, Settings  # noqa: E402
 from bounce_stream.worker import MailboxWorker, Position  # noqa: E402
-from dev.stack import DovecotServer, free_port, start_dovecot, start_kafka  # noqa: E402
+from dev.stack import (  # noqa: E402
+    KAFKA_JVM_FLAGS,
+    KAFKA_PRODUCTION_JVM_FLAGS,
+    DovecotServer,
+    KafkaNode,
+    free_port,
+    start_dovecot,
+    start_kafka,
+)
 from tests.integration.pipeline import ServiceProcess, Setup, make_dsn  # noqa: E402
 
 USER = "rtt@example.test"
 BIG_USER = "rtt-big@example.test"
-STREAM_USERS = ("stream-a@example.test", "stream-b@example.test")
+STREAM_USER = "stream@example.test"  # the fetch path's stream
+
+
+def service_users(runs: int) -> list[str]:
+    """The committed stream's folders, one per run."""
+    return [f"stream-{k}@example.test" for k in range(runs)]
 PASSWORD = "rtt-secret"
 
 
@@ -190,26 +210,25 @@ class Proxy:
 # --------------------------------------------------------------------------- the two sides
 
 
+def _mailbox(port: int, user: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": "bench",
+        "host": "127.0.0.1",
+        "port": port,
+        "username": user,
+        "password": PASSWORD,
+        "tls": False,
+        "timeout_seconds": 60,
+        **extra,
+    }
+
+
 def _settings(port: int, user: str, **extra: Any) -> Any:
-    return MailboxSettings.model_validate(
-        {
-            "name": "bench",
-            "host": "127.0.0.1",
-            "port": port,
-            "username": user,
-            "password": PASSWORD,
-            "tls": False,
-            "timeout_seconds": 60,
-            **extra,
-        }
-    )
+    return MailboxSettings.model_validate(_mailbox(port, user, **extra))
 
 
 async def _worker(port: int, user: str = USER) -> Any:
-    box = _settings(port, user)
-    settings = Settings.model_validate(
-        {"mailboxes": [box.model_dump(mode="json") | {"password": PASSWORD}]}
-    )
+    settings = Settings.model_validate({"mailboxes": [_mailbox(port, user)]})
 
     async def no_topics() -> None:
         return None
@@ -447,12 +466,68 @@ async def fetch_path_stream(port: int, user: str, count: int, interval: float) -
     }
 
 
+BROKER_FLAGS = {"production": KAFKA_PRODUCTION_JVM_FLAGS, "test": KAFKA_JVM_FLAGS}
+
+
+async def warm_up_broker(kafka: KafkaNode, transactions: int) -> list[float]:
+    """``transactions`` back-to-back transactions (one small record each, a topic of their
+    own): the broker's JIT compiles its transaction path. Returns each one's ms."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic("bench-rtt-warm-up", 1, 1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap, transactional_id="bench-rtt-warm-up", acks="all"
+    )
+    await producer.start()
+    times: list[float] = []
+    try:
+        for i in range(transactions):
+            started = time.perf_counter()
+            await producer.begin_transaction()
+            await producer.send("bench-rtt-warm-up", b"x" * 600, key=b"%d" % (i % 50))
+            await producer.commit_transaction()
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        await producer.stop()
+    return times
+
+
 def service_stream(
-    workdir: Path, dovecot: DovecotServer, user: str, count: int, interval: float
-) -> dict[str, Any]:
-    """``bounce-stream run`` with Kafka drains a steady stream: when each UID's transaction
+    workdir: Path,
+    dovecot: DovecotServer,
+    users: list[str],
+    count: int,
+    interval: float,
+    *,
+    broker: str,
+    warmup: int,
+) -> list[dict[str, Any]]:
+    """``bounce-stream run`` with Kafka drains a steady stream, once per user in ``users`` (a
+    fresh service and folder each time, one warm broker): when each UID's transaction
     committed (the time of its batch_committed log line)."""
-    kafka = start_kafka(workdir / "kafka")
+    kafka = start_kafka(workdir / "kafka", jvm_flags=BROKER_FLAGS[broker])
+    try:
+        if warmup:
+            warm = asyncio.run(warm_up_broker(kafka, warmup))
+            tail = sorted(warm[-200:])
+            out(
+                f"  ({broker} broker JVM flags; {warmup} back-to-back warm-up transactions, the "
+                f"first 100 median {statistics.median(warm[:100]):.1f} ms, the last "
+                f"{len(tail)} median {statistics.median(tail):.1f} ms)"
+            )
+        else:
+            out(f"  ({broker} broker JVM flags; no warm-up)")
+        return [_one_service_stream(workdir, kafka, dovecot, u, count, interval) for u in users]
+    finally:
+        kafka.stop()
+
+
+def _one_service_stream(
+    workdir: Path, kafka: KafkaNode, dovecot: DovecotServer, user: str, count: int, interval: float
+) -> dict[str, Any]:
     svc: ServiceProcess | None = None
     observers: list[IdleObserver] = []
     try:
@@ -501,7 +576,6 @@ def service_stream(
             observer.close()
         if svc is not None:
             svc.stop()
-        kafka.stop()
 
 
 def _latencies(appended: dict[int, float], seen: dict[int, float]) -> list[float]:
@@ -532,11 +606,17 @@ def report_stream(label: str, result: dict[str, Any], count: int) -> dict[str, A
             f"  (bounce-stream's IDLE connection heard of the messages at p50 "
             f"{row['heard_p50']:.1f} ms, p99 {row['heard_p99']:.1f} ms)"
         )
+    # Each IDLE connection hears on a coalescing timer of its own (Dovecot: 500 ms from the
+    # first change it sees), so one connection's p50 depends on that timer's phase: the
+    # observers' own p50s show the spread.
+    own = [_pct(_latencies(result["appended"], seen), 0.5) for seen in result["floors"]]
+    row["observer_p50s"] = own
     out(
         f"  {label:<22} floor p50 {row['floor_p50']:6.1f} p99 {row['floor_p99']:6.1f} ms | "
         f"visible p50 {row['p50']:6.1f} p99 {row['p99']:6.1f} ms ({len(visible)}/{count}) | "
         f"p50 - floor {row['p50'] - row['floor_p50']:+6.1f} ms, "
-        f"p99 - floor {row['p99'] - row['floor_p99']:+6.1f} ms"
+        f"p99 - floor {row['p99'] - row['floor_p99']:+6.1f} ms | "
+        f"observers' p50s {'/'.join(f'{v:.0f}' for v in own)} ms"
     )
     return row
 
@@ -614,7 +694,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out(results["facts"])
     with tempfile.TemporaryDirectory(prefix="rtt-", dir="/tmp") as tmp:
         Path(tmp).chmod(0o755)  # Dovecot runs as its own user
-        users = {u: PASSWORD for u in (USER, BIG_USER, *STREAM_USERS)}
+        users = {
+            u: PASSWORD for u in (USER, BIG_USER, STREAM_USER, *service_users(args.stream_runs))
+        }
         dovecot = start_dovecot(Path(tmp) / "dc", users)
         try:
             t0 = time.perf_counter()
@@ -668,18 +750,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "ms, loopback; APPEND done -> visible"
                 )
                 fetch = asyncio.run(
-                    fetch_path_stream(dovecot.port, STREAM_USERS[0], args.stream, args.interval)
+                    fetch_path_stream(dovecot.port, STREAM_USER, args.stream, args.interval)
                 )
                 results["push"]["fetched"] = report_stream(
                     "fetched (fetch path)", fetch, args.stream
                 )
                 if not args.no_kafka:
-                    committed = service_stream(
-                        Path(tmp), dovecot, STREAM_USERS[1], args.stream, args.interval
+                    runs = service_stream(
+                        Path(tmp),
+                        dovecot,
+                        service_users(args.stream_runs),
+                        args.stream,
+                        args.interval,
+                        broker=args.broker,
+                        warmup=args.warmup,
                     )
-                    results["push"]["committed"] = report_stream(
-                        "committed (service)", committed, args.stream
+                    rows = [
+                        report_stream(f"committed, run {k + 1}", run, args.stream)
+                        for k, run in enumerate(runs)
+                    ]
+                    p50 = statistics.median(r["p50"] - r["floor_p50"] for r in rows)
+                    p99 = statistics.median(r["p99"] - r["floor_p99"] for r in rows)
+                    out(
+                        f"  committed (service), median of {len(rows)} runs: "
+                        f"p50 - floor {p50:+.1f} ms, p99 - floor {p99:+.1f} ms "
+                        "(targets +30 / +50 ms)"
                     )
+                    results["push"]["committed"] = {
+                        "runs": rows,
+                        "p50_minus_floor": p50,
+                        "p99_minus_floor": p99,
+                    }
             if not args.no_cpu:
                 big = big_message(args.big_mb)
                 dovecot.append(BIG_USER, "INBOX", [big])
@@ -730,6 +831,23 @@ def main() -> None:
     parser.add_argument("--stream", type=int, default=60, help="appends of the push part (0: skip)")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between appends")
     parser.add_argument("--no-kafka", action="store_true", help="push part without the service")
+    parser.add_argument(
+        "--broker",
+        choices=sorted(BROKER_FLAGS),
+        default="production",
+        help="the push part's Kafka JVM flags: Kafka's start scripts' or the test suite's",
+    )
+    parser.add_argument(
+        "--stream-runs",
+        type=int,
+        default=5,
+        help="committed streams, each on a fresh service and folder: Dovecot coalesces each "
+        "IDLE connection's notifications on a 500 ms timer of its own, so one run's p50 "
+        "depends on that timer's phase",
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=1500, help="transactions warming the broker up (0: none)"
+    )
     parser.add_argument("--big-mb", type=float, default=13.7, help="size of the CPU message")
     parser.add_argument("--cpu-rounds", type=int, default=21)
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU part")
