@@ -703,6 +703,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             dsns = (make_dsn(f"r{i}@example.org", n=i) for i in range(args.n))
             dovecot.append(USER, "INBOX", dsns)
             out(f"appended {args.n} DSNs in {time.perf_counter() - t0:.1f} s")
+            # Dovecot fills its cache file on a folder's first reads, with the fields asked for:
+            # both sides read it once, untimed, so that the first measured does not pay for it.
+            t0 = time.perf_counter()
+            drain_naive(dovecot.port, args.cap)
+            asyncio.run(drain_bounce_stream(dovecot.port, args.cap))
+            out(f"warm-up read of the folder, not in the table: {time.perf_counter() - t0:.1f} s")
             out()
             what = (
                 f"classified: bounce-stream on a pool of {os.cpu_count()} workers, naive in-process"
