@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dev.stack import DovecotServer, KafkaNode, start_dovecot
 from tests.integration import oauth_server
-from tests.integration.oauth_server import AuthServer, Client, ServiceAccount
+from tests.integration.oauth_server import AuthServer, Client, ServiceAccount, SessionExpiry
 from tests.integration.pipeline import (
     ServiceProcess,
     Setup,
@@ -245,14 +245,27 @@ def test_token_file_is_read_again_when_it_changes(auth_server: AuthServer, box: 
     _no_secret_in(svc.log(), first, second)
 
 
-def test_tokens_are_renewed_when_expired_and_when_refused_during_a_long_run(
+TOKEN_SECONDS = 4  # short-lived tokens: two lifetimes are a short test
+
+
+def _imap_errors(svc: ServiceProcess) -> float:
+    return svc.metric("bounce_stream_imap_errors_total")
+
+
+def _renewals(svc: ServiceProcess) -> list[dict[str, Any]]:
+    return [e for e in svc.log_events() if e.get("event") == "imap_session_renewed"]
+
+
+def test_sessions_sign_in_again_before_their_token_expires_and_a_refused_token_is_replaced(
     auth_server: AuthServer, box: Setup
 ) -> None:
-    """A short-lived token is replaced before the next sign-in once it expired, and a token
-    the server refuses (revoked) is replaced once and the sign-in retried: the service
-    keeps publishing without an auth error."""
-    auth, client = _microsoft(auth_server, box, lifetime=3)
+    """Both connections (fetching and IDLE) sign in again with a new token before the one
+    they signed in with expires, though the server ends a session whose token expired: no
+    IMAP error, always ready, every event once; later a token the server refuses (revoked) is
+    replaced once and the sign-in retried, still without an auth error."""
+    auth, client = _microsoft(auth_server, box, lifetime=TOKEN_SECONDS)
     expected = _publish(box, "long", 0, 2)
+    expiry = SessionExpiry(auth_server, box.dovecot.log_path, box.user).start()
     svc = _service(box, auth)
 
     def grants() -> list[dict[str, Any]]:
@@ -268,30 +281,49 @@ def test_tokens_are_renewed_when_expired_and_when_refused_during_a_long_run(
     try:
         svc.wait_ready()
         wait_for_checkpoint(box, 2)
-        assert len(grants()) == 1
-        # 1. The token expires while the connection is up; the next sign-in needs a new one.
-        client.lifetime = 3600
-        time.sleep(max(0.0, tokens()[0].expires_at - time.time()) + 0.2)
-        assert auth_server.active(tokens()[0].token) is None
-        signed_in = len(_logins(box.dovecot, box.user))
-        box.dovecot.kick(box.user)
-        expected += _publish(box, "long", 2, 2)
+        # 1. Two token lifetimes on live connections, with mail in the middle.
+        not_ready = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 2 * TOKEN_SECONDS + 0.5:
+            if len(expected) == 2 and time.monotonic() - started > TOKEN_SECONDS:
+                expected += _publish(box, "long", 2, 2)
+            not_ready += svc.get("/readyz")[0] != 200
+            time.sleep(0.1)
         wait_for_checkpoint(box, 4)
-        assert len(grants()) == 2
-        assert len(_logins(box.dovecot, box.user)) > signed_in
-        # 2. The current token is revoked: refused once, replaced, signed in again.
-        auth_server.revoke(tokens()[1].token)
+        renewed = _renewals(svc)
+        assert _imap_errors(svc) == 0 and expiry.ended == [], svc.log()[-3000:]
+        assert not_ready == 0
+        # 2. Long-lived tokens from now on; once both connections hold one, it is revoked.
+        client.lifetime = 3600
+        deadline = time.monotonic() + 3 * TOKEN_SECONDS
+        while {
+            e["connection"]
+            for e in _renewals(svc)[len(renewed) :]
+            if e["token_expires_in_s"] > 3000
+        } != {"fetching", "idle"}:
+            assert time.monotonic() < deadline, svc.log()[-3000:]
+            time.sleep(0.1)
+        expiry.stop()
+        long_lived = tokens()[-1]
+        assert long_lived.expires_at - time.time() > 3000
+        granted = len(grants())
+        auth_server.revoke(long_lived.token)
         signed_in = len(_logins(box.dovecot, box.user))
         box.dovecot.kick(box.user)
         expected += _publish(box, "long", 4, 2)
         wait_for_checkpoint(box, 6)
-        assert len(grants()) == 3
-        errors = _auth_errors(svc)
+        assert len(grants()) == granted + 1
+        auth_errors = _auth_errors(svc)
     finally:
+        expiry.stop()
         svc.stop()
+    # Each connection renewed at least once a lifetime (at half of it: the margin is capped).
+    assert sum(e["connection"] == "fetching" for e in renewed) >= 2
+    assert sum(e["connection"] == "idle" for e in renewed) >= 2
+    assert all(e["old_token_expires_in_s"] > 0 for e in renewed)
     assert sorted(k for k, _, _ in events(box)) == sorted(expected)
     assert len(_logins(box.dovecot, box.user)) > signed_in
-    assert errors == 0
+    assert auth_errors == 0
     _no_secret_in(svc.log(), *(t.token for t in tokens()), client.secret or "")
 
 
