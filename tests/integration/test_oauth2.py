@@ -327,6 +327,37 @@ def test_sessions_sign_in_again_before_their_token_expires_and_a_refused_token_i
     _no_secret_in(svc.log(), *(t.token for t in tokens()), client.secret or "")
 
 
+def test_a_token_already_near_expiry_is_not_renewed_in_a_loop(
+    auth_server: AuthServer, box: Setup
+) -> None:
+    """A token file whose token is said to expire within a second (the sidecar is late) makes
+    neither connection sign in again and again: each says so once, keeps its session while
+    the file holds nothing newer, and the mailbox is served without an error."""
+    token = auth_server.mint(box.user)  # the server itself accepts it for an hour
+    token_file = box.workdir / "token"
+    token_file.write_text(json.dumps({"access_token": token, "expires_at": time.time() + 1}))
+    expected = _publish(box, "late", 0, 2)
+    svc = _service(
+        box, {"method": "oauth2", "provider": "token_file", "token_file": str(token_file)}
+    )
+    try:
+        svc.wait_ready()
+        wait_for_checkpoint(box, 2)
+        time.sleep(3.5)  # renewal attempts at 1 s, then 2 s later: no new session either time
+        logins = _logins(box.dovecot, box.user)
+        logged = svc.log_events()
+        errors = _imap_errors(svc)
+    finally:
+        svc.stop()
+    assert sorted(k for k, _, _ in events(box)) == sorted(expected)
+    assert logins == ["OAUTHBEARER", "OAUTHBEARER"]  # fetching and IDLE, once each
+    warned = [e["connection"] for e in logged if e.get("event") == "oauth2_token_near_expiry"]
+    assert sorted(warned) == ["fetching", "idle"]
+    assert not any(e.get("event") == "imap_session_renewed" for e in logged)
+    assert errors == 0
+    _no_secret_in(svc.log(), token)
+
+
 def test_a_revoked_token_is_an_auth_error_and_never_logged(
     auth_server: AuthServer, box: Setup
 ) -> None:
