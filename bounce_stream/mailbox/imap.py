@@ -980,6 +980,7 @@ class ImapMailbox:
         # not wait for it. Announced before, it is in the answer -- once this connection has
         # seen it too: Dovecot runs a command on the folder as the connection last saw it
         # and reports what changed (EXISTS) after, so an EXISTS in any response here is news.
+        await self._renew_if_due()  # first: the SEARCH below runs on the session it watches
         protocol: _BoundedProtocol = self._require().protocol
         protocol.on_untagged = self._heard
         self._news.clear()
