@@ -256,13 +256,23 @@ def _renewals(svc: ServiceProcess) -> list[dict[str, Any]]:
     return [e for e in svc.log_events() if e.get("event") == "imap_session_renewed"]
 
 
+def _postponed(svc: ServiceProcess) -> list[str]:
+    """The connections that logged a renewal put off (no new token could be had)."""
+    return [
+        e["connection"]
+        for e in svc.log_events()
+        if e.get("event") == "imap_session_renewal_postponed"
+    ]
+
+
 def test_sessions_sign_in_again_before_their_token_expires_and_a_refused_token_is_replaced(
     auth_server: AuthServer, box: Setup
 ) -> None:
     """Both connections (fetching and IDLE) sign in again with a new token before the one
     they signed in with expires, though the server ends a session whose token expired: no
-    IMAP error, always ready, every event once; later a token the server refuses (revoked) is
-    replaced once and the sign-in retried, still without an auth error."""
+    IMAP error, always ready, every event once; while no new token can be had each keeps its
+    session and says so once; later a token the server refuses (revoked) is replaced once and
+    the sign-in retried, still without an auth error."""
     auth, client = _microsoft(auth_server, box, lifetime=TOKEN_SECONDS)
     expected = _publish(box, "long", 0, 2)
     expiry = SessionExpiry(auth_server, box.dovecot.log_path, box.user).start()
@@ -293,8 +303,16 @@ def test_sessions_sign_in_again_before_their_token_expires_and_a_refused_token_i
         renewed = _renewals(svc)
         assert _imap_errors(svc) == 0 and expiry.ended == [], svc.log()[-3000:]
         assert not_ready == 0
-        # 2. Long-lived tokens from now on; once both connections hold one, it is revoked.
-        client.lifetime = 3600
+        # 2. The token endpoint refuses the grant for a while (and the server stops ending
+        # sessions): each connection keeps its session and tries again later.
+        expiry.stop()
+        secret, client.secret = client.secret, "rotated-elsewhere"
+        deadline = time.monotonic() + 3 * TOKEN_SECONDS
+        while sorted(_postponed(svc)) != ["fetching", "idle"]:
+            assert time.monotonic() < deadline, svc.log()[-3000:]
+            time.sleep(0.1)
+        # 3. The endpoint is back, with long-lived tokens: both connections renew to one.
+        client.secret, client.lifetime = secret, 3600
         deadline = time.monotonic() + 3 * TOKEN_SECONDS
         while {
             e["connection"]
@@ -303,7 +321,10 @@ def test_sessions_sign_in_again_before_their_token_expires_and_a_refused_token_i
         } != {"fetching", "idle"}:
             assert time.monotonic() < deadline, svc.log()[-3000:]
             time.sleep(0.1)
-        expiry.stop()
+        postponed = _postponed(svc)
+        errors = _imap_errors(svc)
+        # 4. The long-lived token is revoked and the connections dropped: refused once,
+        # replaced, signed in again.
         long_lived = tokens()[-1]
         assert long_lived.expires_at - time.time() > 3000
         granted = len(grants())
@@ -321,6 +342,8 @@ def test_sessions_sign_in_again_before_their_token_expires_and_a_refused_token_i
     assert sum(e["connection"] == "fetching" for e in renewed) >= 2
     assert sum(e["connection"] == "idle" for e in renewed) >= 2
     assert all(e["old_token_expires_in_s"] > 0 for e in renewed)
+    assert sorted(postponed) == ["fetching", "idle"]  # once each, however many attempts
+    assert errors == 0
     assert sorted(k for k, _, _ in events(box)) == sorted(expected)
     assert len(_logins(box.dovecot, box.user)) > signed_in
     assert auth_errors == 0
