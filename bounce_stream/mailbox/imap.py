@@ -10,6 +10,11 @@ as oversized, never buffered), and to fail every pending command at once when th
 dies or the server breaks the protocol. Each command and the greeting run under a deadline
 that closes the transport (:meth:`ImapMailbox._unless_lost`); no exception text from
 aioimaplib, which can hold a command and so the LOGIN password, is ever passed on.
+
+A connection signed in with an OAuth2 token is signed in again with a newer token before that
+one expires (its provider's renewal time: a server such as Exchange Online ends a session
+whose token expired), at a quiet point: before a command, or by ending IDLE. The new session
+is opened and SELECTed first, then the old one logged out; nothing is lost or read twice.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import base64
 import contextlib
 import re
 import ssl
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +39,7 @@ from bounce_stream.mailbox.oauth import (
     OAUTHBEARER_DUMMY,
     XOAUTH2_DUMMY,
     AccessToken,
+    RenewalPlan,
     TokenError,
     TokenProvider,
     error_status,
@@ -633,7 +640,9 @@ class ImapMailbox:
     """One authenticated connection to one folder (and, with IDLE, a second one that stays
     in IDLE to hear of new mail: see :meth:`wait_for_news`)."""
 
-    def __init__(self, settings: MailboxSettings) -> None:
+    def __init__(self, settings: MailboxSettings, *, tokens: TokenProvider | None = None) -> None:
+        """``tokens``: an OAuth2 token cache to share with another connection (else a new one
+        when ``settings`` sign in with OAuth2)."""
         self._settings = settings
         self._limits = Limits.of(settings)
         self._client: Any = None
@@ -643,11 +652,13 @@ class ImapMailbox:
         self.capabilities: frozenset[str] = frozenset()
         for secret in settings.secrets:
             register_secret(secret)
-        self._tokens: TokenProvider | None = (
-            token_provider(settings.auth, settings.username)
-            if settings.auth.method == "oauth2"
-            else None
-        )
+        self._tokens: TokenProvider | None = None
+        if settings.auth.method == "oauth2":
+            self._tokens = tokens or token_provider(settings.auth, settings.username)
+        # The token this connection signed in with, and when to sign in again with a newer one.
+        self._session_token: AccessToken | None = None
+        self._renewal = RenewalPlan()
+        self._role = "fetching"  # which connection, in log lines: fetching or idle
         # The IDLE connection, its task, and "the server announced mail since the last
         # UID SEARCH began" (set by that connection, cleared by uids_after).
         self._watcher: ImapMailbox | None = None
@@ -669,9 +680,14 @@ class ImapMailbox:
         Each step (greeting, LOGIN, SELECT) runs under ``timeout_seconds``; a server that
         greets and goes quiet, or greets with BYE, fails the connect, never hangs it.
         """
+        await self._connect()
+        self._plan_renewal()
+
+    async def _connect(self) -> None:
         s = self._settings
         lost = asyncio.Event()
         self._lost = lost
+        self._session_token = None
         try:
             client = _Client(
                 self._limits,
@@ -753,6 +769,96 @@ class ImapMailbox:
                 f"{mechanism} sign-in refused for {s.username!r} on {s.host}:{s.port} "
                 f"({status})"
             )
+        self._session_token = token
+
+    # -- signing in again before the token expires ------------------------------------------
+
+    def _plan_renewal(self) -> None:
+        """After a sign-in: when to sign in again (never for a password or a token without
+        a known expiry). A token due at once is logged, once per run of such tokens."""
+        token, tokens = self._session_token, self._tokens
+        if token is None or tokens is None:
+            self._renewal.clear()
+            return
+        now = time.time()
+        if self._renewal.signed_in(now, tokens.renew_at(token)):
+            get_logger().warning(
+                "oauth2_token_near_expiry",
+                mailbox=self._settings.name,
+                connection=self._role,
+                expires_in_s=round(token.expires_at - now, 1),
+                action="signing in again no more often than the back-off allows",
+                next_attempt_in_s=round(self._renewal.seconds_left(now), 1),
+            )
+
+    def _hold_back(self, why: str, error: str | None = None) -> None:
+        """No newer session now: keep this one and try again later (logged once per run)."""
+        if self._renewal.hold_back(time.time()):
+            get_logger().warning(
+                "imap_session_renewal_postponed",
+                mailbox=self._settings.name,
+                connection=self._role,
+                reason=why,
+                **({"error": error} if error is not None else {}),
+            )
+
+    async def _renew_if_due(self) -> None:
+        """At a quiet point (nothing in flight here): sign in again if the token is due."""
+        if self._client is not None and self._renewal.is_due(time.time()):
+            await self._renew()
+
+    async def _renew(self) -> None:
+        """Replace this session by one signed in with a newer token, then log the old one out.
+
+        The new connection is opened and SELECTed first; if it cannot be had (no newer token,
+        the server refuses) this one stays, and the attempt is made again after a back-off.
+        A folder whose UIDVALIDITY changed in between is an :class:`ImapError`: the caller
+        reconnects and reconciles its position as after any reconnect.
+        """
+        old, tokens = self._session_token, self._tokens
+        assert old is not None and tokens is not None
+        try:
+            newer = await tokens.token()
+        except TokenError as exc:
+            self._hold_back("no token could be had", str(exc))
+            return
+        if newer.value == old.value:
+            self._hold_back("the token source has no newer token yet")
+            return
+        fresh = ImapMailbox(self._settings, tokens=tokens)
+        try:
+            await fresh._connect()
+        except ImapError as exc:  # _connect closed it
+            self._hold_back("the new session could not be opened", str(exc))
+            return
+        except BaseException:
+            await fresh.close()
+            raise
+        if fresh.uidvalidity != self.uidvalidity:
+            await fresh.close()
+            raise ImapError("UIDVALIDITY changed while signing in again", "connect")
+        retired = ImapMailbox(self._settings, tokens=tokens)
+        retired._client, retired._lost = self._client, self._lost
+        self._client, self._lost = fresh._client, fresh._lost
+        fresh._client = None
+        self.capabilities = fresh.capabilities
+        self.exists = fresh.exists
+        self._session_token = fresh._session_token
+        # Mail that came between the old session's last command and the new one's SELECT
+        # was announced to neither: let the next wait_for_news look (one UID SEARCH).
+        self._news.set()
+        await retired.close()
+        now = time.time()
+        token = self._session_token
+        assert token is not None
+        get_logger().info(
+            "imap_session_renewed",
+            mailbox=self._settings.name,
+            connection=self._role,
+            old_token_expires_in_s=round(old.expires_at - now, 1),
+            token_expires_in_s=round(token.expires_at - now, 1),
+        )
+        self._plan_renewal()
 
     async def _authenticate(
         self, protocol: _BoundedProtocol, mechanism: str, token: AccessToken
@@ -874,6 +980,7 @@ class ImapMailbox:
         # not wait for it. Announced before, it is in the answer -- once this connection has
         # seen it too: Dovecot runs a command on the folder as the connection last saw it
         # and reports what changed (EXISTS) after, so an EXISTS in any response here is news.
+        await self._renew_if_due()  # first: the SEARCH below runs on the session it watches
         protocol: _BoundedProtocol = self._require().protocol
         protocol.on_untagged = self._heard
         self._news.clear()
@@ -931,18 +1038,27 @@ class ImapMailbox:
         the IDLE connection is an :class:`ImapError`, and closes both; if it cannot even be
         opened (a server that allows one connection per account), this connection enters
         IDLE itself while waiting, until it is closed.
+
+        When this connection's OAuth2 token is due for renewal first, the wait ends then and
+        the connection signs in again before returning.
         """
+        idle_every = timeout
+        timeout = min(timeout, self._renewal.seconds_left(time.time()))
+        await self._wait_for_news(idle_every, timeout, stop)
+        await self._renew_if_due()
+
+    async def _wait_for_news(self, idle_every: float, timeout: float, stop: asyncio.Event) -> None:
         if not self.supports_idle:
             await _wait_or_stop(asyncio.sleep(timeout), stop, timeout)
             return
         if self._single:
-            if not self._news.is_set():  # an EXISTS in the last SEARCH's response: no wait
+            if not self._news.is_set() and timeout > 0:  # an EXISTS in the last SEARCH: no wait
                 await self._idle_here(timeout, stop)
             return
         self._require()
         watching = self._watching
         if watching is None:
-            watching = self._watching = asyncio.ensure_future(self._watch(timeout))
+            watching = self._watching = asyncio.ensure_future(self._watch(idle_every))
         news = asyncio.ensure_future(self._news.wait())
         stopper = asyncio.ensure_future(stop.wait())
         lost = asyncio.ensure_future(self._lost.wait())
@@ -1010,34 +1126,41 @@ class ImapMailbox:
 
         Every untagged EXISTS it reads sets ``_news``, wherever aioimaplib routes the line
         (an announcement can come between DONE and the next IDLE). Once in IDLE the first
-        time, ``_news`` is set as well: mail that came before it was heard may be unread.
+        time on a session, ``_news`` is set as well: mail that came before it was heard may
+        be unread. An IDLE ends early when the session's OAuth2 token is due for renewal;
+        the connection then signs in again (see :meth:`_renew`) and goes back to IDLE.
         """
-        watcher = ImapMailbox(self._settings)
-        watcher._tokens = self._tokens  # one OAuth2 token cache for both connections
+        watcher = ImapMailbox(self._settings, tokens=self._tokens)  # one token cache for both
+        watcher._role = "idle"
         self._watcher = watcher
         try:
             await watcher.connect()
         except ImapError as exc:
             raise _NoSecondConnection(str(exc)) from None
-        client = watcher._require()
-        protocol: _BoundedProtocol = client.protocol
-        protocol.on_untagged = self._heard
         news = self._news
         s = self._settings
-        first = True
+        client: Any = None
         try:
             while True:
-                idle = await watcher._unless_lost(client.idle_start(timeout=idle_timeout), "IDLE")
+                if watcher._renewal.is_due(time.time()):
+                    await watcher._renew()  # a new session, or a later attempt
+                if watcher._require() is not client:
+                    client = watcher._require()
+                    protocol: _BoundedProtocol = client.protocol
+                    protocol.on_untagged = self._heard
+                    first = True
+                every = min(idle_timeout, watcher._renewal.seconds_left(time.time()))
+                idle = await watcher._unless_lost(client.idle_start(timeout=every), "IDLE")
                 idle.add_done_callback(_retrieve)  # awaited below unless the connection fails
                 if first:  # see the docstring; a re-issued IDLE is no news (it would poll)
                     news.set()
                     first = False
                 while True:
-                    # aioimaplib ends the wait with STOP_WAIT_SERVER_PUSH after idle_timeout.
+                    # aioimaplib ends the wait with STOP_WAIT_SERVER_PUSH after ``every``.
                     push = await watcher._unless_lost(
-                        client.wait_server_push(timeout=idle_timeout + s.timeout_seconds),
+                        client.wait_server_push(timeout=every + s.timeout_seconds),
                         "IDLE",
-                        idle_timeout + s.timeout_seconds,
+                        every + s.timeout_seconds,
                     )
                     if push == _imaplib.STOP_WAIT_SERVER_PUSH:
                         break
@@ -1176,6 +1299,9 @@ class ImapMailbox:
         return self._client
 
     async def _command(self, name: str, *args: str, timeout: float | None = None) -> Any:
+        # Between commands nothing is in flight on this connection: a quiet point to sign in
+        # again if the token is due (never during the SELECT of a connect: nothing is due).
+        await self._renew_if_due()
         client = self._require()
         what = name.upper().replace("_", " ")
         try:

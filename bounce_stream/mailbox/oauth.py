@@ -10,10 +10,12 @@
   whenever the file changes and after the server refused its token.
 
 Tokens are cached and renewed ``refresh_margin_seconds`` before they expire (at most half
-their lifetime before), and once more when the server refuses one (:meth:`TokenProvider.
-refresh`). A token, a client secret, a private key or an assertion is never in a repr, an
-exception text or a log line: every message here is written by this module, and the token
-endpoint's answer is reduced to its registered ``error`` code.
+their lifetime before: :func:`renewal_time`), and once more when the server refuses one
+(:meth:`TokenProvider.refresh`). A connection signed in with a token signs in again with a
+newer one at that same time (:class:`RenewalPlan` says when; the IMAP adapter does it): a
+server may end a session whose token expired. A token, a client secret, a private key or an
+assertion is never in a repr, an exception text or a log line: every message here is written
+by this module, and the token endpoint's answer is reduced to its registered ``error`` code.
 
 HTTP runs on the standard library in a worker thread (``asyncio.to_thread``), under a
 deadline, with the answer's size bounded and redirects not followed.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import json
 import math
@@ -50,6 +53,10 @@ MAX_TOKEN_CHARS = 16 * 1024
 ASSERTION_SECONDS = 600  # lifetime of a client assertion (Microsoft caps it at 10 minutes)
 GOOGLE_ASSERTION_SECONDS = 3600  # Google's maximum
 DEFAULT_LIFETIME = 3600.0  # a token response without expires_in (RFC 6749 5.1: RECOMMENDED)
+# A connection is signed in again at most this often while tokens come already near their
+# expiry (the gap doubles up to MAX_RENEWAL_GAP while that goes on): never a busy loop.
+MIN_RENEWAL_GAP = 1.0
+MAX_RENEWAL_GAP = 300.0
 MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -71,13 +78,75 @@ class TokenError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AccessToken:
-    """A bearer token and when it expires (unix seconds; ``inf`` when unknown)."""
+    """A bearer token, when it expires (unix seconds; ``inf`` when unknown) and when it was
+    asked for (its lifetime, with ``expires_at``)."""
 
     value: str = field(repr=False)
     expires_at: float = math.inf
+    obtained_at: float = 0.0
 
     def __repr__(self) -> str:
         return f"AccessToken(expires_at={self.expires_at!r})"
+
+
+def renewal_time(token: AccessToken, margin_seconds: float) -> float:
+    """When ``token`` is to be replaced: ``margin_seconds`` before it expires, but never
+    earlier than half its lifetime (a short-lived token is not renewed at once)."""
+    lifetime = token.expires_at - token.obtained_at
+    return token.expires_at - min(margin_seconds, lifetime / 2)
+
+
+class RenewalPlan:
+    """When one connection signs in again with a newer token (pure: the time is passed in).
+
+    After a sign-in the plan is the token's :func:`renewal_time`. A token that is due (nearly)
+    at once, or a source that has no newer token when one is due, holds the next attempt
+    back by a gap of ``min_gap`` seconds that doubles up to ``max_gap`` while it goes on, and
+    is back to ``min_gap`` after a token with time to spare.
+    """
+
+    def __init__(self, min_gap: float = MIN_RENEWAL_GAP, max_gap: float = MAX_RENEWAL_GAP) -> None:
+        self.due = math.inf
+        self._min_gap = min_gap
+        self._max_gap = max_gap
+        self._gap = min_gap
+        self.held_back = False  # the last plan was a gap, not a token's renewal time
+
+    def signed_in(self, now: float, renew_at: float) -> bool:
+        """Plan after signing in with a token due for renewal at ``renew_at``.
+
+        True when this starts a run of held-back attempts (worth one log line).
+        """
+        if renew_at - now >= self._min_gap:
+            self.due = renew_at
+            self._gap = self._min_gap
+            self.held_back = False
+            return False
+        return self.hold_back(now)
+
+    def hold_back(self, now: float) -> bool:
+        """No newer token now (or it could not be had): try again after the gap.
+
+        True when this starts a run of held-back attempts.
+        """
+        first = not self.held_back
+        self.due = now + self._gap
+        self._gap = min(self._gap * 2, self._max_gap)
+        self.held_back = True
+        return first
+
+    def is_due(self, now: float) -> bool:
+        return now >= self.due
+
+    def seconds_left(self, now: float) -> float:
+        """Seconds until due (0 when due; ``inf`` when never)."""
+        return max(0.0, self.due - now)
+
+    def clear(self) -> None:
+        """Nothing to renew (signed out, or signed in with a password)."""
+        self.due = math.inf
+        self._gap = self._min_gap
+        self.held_back = False
 
     def __str__(self) -> str:
         return repr(self)
@@ -153,7 +222,6 @@ class TokenProvider(ABC):
     def __init__(self, margin_seconds: float) -> None:
         self._margin = margin_seconds
         self._token: AccessToken | None = None
-        self._obtained_at = 0.0
         self._lock = asyncio.Lock()
         self.fetches = 0  # tokens obtained from the source (for logs and tests)
 
@@ -161,10 +229,11 @@ class TokenProvider(ABC):
         return f"{type(self).__name__}()"
 
     def _fresh(self, token: AccessToken | None, now: float) -> bool:
-        if token is None:
-            return False
-        lifetime = token.expires_at - self._obtained_at
-        return now < token.expires_at - min(self._margin, lifetime / 2)
+        return token is not None and now < self.renew_at(token)
+
+    def renew_at(self, token: AccessToken) -> float:
+        """When ``token`` is to be replaced (``inf`` when its expiry is unknown)."""
+        return renewal_time(token, self._margin)
 
     async def token(self) -> AccessToken:
         """The cached token, or a new one when it is missing or about to expire."""
@@ -187,8 +256,7 @@ class TokenProvider(ABC):
 
     async def _renew(self) -> None:
         started = time.time()
-        self._token = await self._fetch()
-        self._obtained_at = started
+        self._token = dataclasses.replace(await self._fetch(), obtained_at=started)
         self.fetches += 1
 
     @abstractmethod

@@ -11,6 +11,9 @@
 
 Tokens are opaque random strings with a server-side expiry; tests can revoke them, mint them
 directly (for the token file) and read what each endpoint received.
+
+:class:`SessionExpiry` adds what Exchange Online does and Dovecot does not: it ends each IMAP
+session once the token it signed in with has expired.
 """
 
 from __future__ import annotations
@@ -18,12 +21,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import secrets
+import signal
 import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -128,6 +134,8 @@ class AuthServer:
     tokens: dict[str, Issued] = field(default_factory=dict)
     grants: list[dict[str, Any]] = field(default_factory=list)
     introspections: list[str] = field(default_factory=list)
+    # (username, token) of each introspection that found the token active, in order.
+    accepted: list[tuple[str, str]] = field(default_factory=list)
     microsoft_scope: str = "https://outlook.office365.com/.default"
     google_scope: str = "https://mail.google.com/"
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -251,6 +259,8 @@ class AuthServer:
         issued = self.active(token)
         if issued is None:
             return {"active": False}
+        with self.lock:
+            self.accepted.append((issued.username, token))
         return {
             "active": True,
             "username": issued.username,
@@ -325,3 +335,76 @@ def start(server: AuthServer | None = None) -> AuthServer:
     server._http = http
     threading.Thread(target=http.serve_forever, name="oauth-server", daemon=True).start()
     return server
+
+
+class SessionExpiry:
+    """Ends each of ``user``'s IMAP sessions on Dovecot once the token it signed in with has
+    expired, as Exchange Online does (Dovecot checks a token at sign-in only).
+
+    A session is known by its Dovecot ``Login:`` line (OAUTHBEARER or XOAUTH2; ``mpid`` is
+    its imap process); its token is the one of the matching accepted introspection for the
+    user (the n-th login goes with the n-th: Dovecot asks just before it signs a user in).
+    An expired session's imap process gets SIGTERM: Dovecot says BYE and closes it.
+    """
+
+    def __init__(self, server: AuthServer, dovecot_log: Path, user: str) -> None:
+        self._server = server
+        self._log = dovecot_log
+        self._user = user
+        self._read = 0  # bytes of the log read so far
+        self._accepted_seen = 0
+        self._sessions: list[tuple[int, float]] = []  # (imap pid, token expiry)
+        self.ended: list[int] = []  # pids of the sessions ended for an expired token
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="session-expiry", daemon=True)
+
+    def start(self) -> SessionExpiry:
+        self._read = self._log.stat().st_size  # sessions signed in before are not ours
+        with self._server.lock:
+            self._accepted_seen = sum(1 for u, _ in self._server.accepted if u == self._user)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self._learn()
+            now = time.time()
+            for pid, expires_at in list(self._sessions):
+                if expires_at <= now:
+                    self._sessions.remove((pid, expires_at))
+                    if _is_imap_process(pid):
+                        os.kill(pid, signal.SIGTERM)
+                        self.ended.append(pid)
+
+    def _learn(self) -> None:
+        with self._log.open("rb") as f:
+            f.seek(self._read)
+            chunk = f.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._read += len(complete)
+        with self._server.lock:
+            tokens = [t for u, t in self._server.accepted if u == self._user]
+            expiry = {t: self._server.tokens[t].expires_at for t in tokens}
+        for line in complete.decode(errors="replace").splitlines():
+            if "imap-login: Info: Login:" not in line or f"user=<{self._user}>" not in line:
+                continue
+            if "method=OAUTHBEARER" not in line and "method=XOAUTH2" not in line:
+                continue
+            pid = int(line.split("mpid=", 1)[1].split(",", 1)[0])
+            token = tokens[self._accepted_seen]
+            self._accepted_seen += 1
+            self._sessions.append((pid, expiry[token]))
+
+
+def _is_imap_process(pid: int) -> bool:
+    """``pid`` is still a Dovecot imap process (not gone, not reused by something else)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            name = f.read().replace(b"\0", b" ").split()
+        return name[:1] == [b"dovecot/imap"]
+    except OSError:
+        return False

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dev.stack import DovecotServer, KafkaNode, start_dovecot
 from tests.integration import oauth_server
-from tests.integration.oauth_server import AuthServer, Client, ServiceAccount
+from tests.integration.oauth_server import AuthServer, Client, ServiceAccount, SessionExpiry
 from tests.integration.pipeline import (
     ServiceProcess,
     Setup,
@@ -245,14 +245,37 @@ def test_token_file_is_read_again_when_it_changes(auth_server: AuthServer, box: 
     _no_secret_in(svc.log(), first, second)
 
 
-def test_tokens_are_renewed_when_expired_and_when_refused_during_a_long_run(
+TOKEN_SECONDS = 4  # short-lived tokens: two lifetimes are a short test
+
+
+def _imap_errors(svc: ServiceProcess) -> float:
+    return svc.metric("bounce_stream_imap_errors_total")
+
+
+def _renewals(svc: ServiceProcess) -> list[dict[str, Any]]:
+    return [e for e in svc.log_events() if e.get("event") == "imap_session_renewed"]
+
+
+def _postponed(svc: ServiceProcess) -> list[str]:
+    """The connections that logged a renewal put off (no new token could be had)."""
+    return [
+        e["connection"]
+        for e in svc.log_events()
+        if e.get("event") == "imap_session_renewal_postponed"
+    ]
+
+
+def test_sessions_sign_in_again_before_their_token_expires_and_a_refused_token_is_replaced(
     auth_server: AuthServer, box: Setup
 ) -> None:
-    """A short-lived token is replaced before the next sign-in once it expired, and a token
-    the server refuses (revoked) is replaced once and the sign-in retried: the service
-    keeps publishing without an auth error."""
-    auth, client = _microsoft(auth_server, box, lifetime=3)
+    """Both connections (fetching and IDLE) sign in again with a new token before the one
+    they signed in with expires, though the server ends a session whose token expired: no
+    IMAP error, always ready, every event once; while no new token can be had each keeps its
+    session and says so once; later a token the server refuses (revoked) is replaced once and
+    the sign-in retried, still without an auth error."""
+    auth, client = _microsoft(auth_server, box, lifetime=TOKEN_SECONDS)
     expected = _publish(box, "long", 0, 2)
+    expiry = SessionExpiry(auth_server, box.dovecot.log_path, box.user).start()
     svc = _service(box, auth)
 
     def grants() -> list[dict[str, Any]]:
@@ -268,31 +291,94 @@ def test_tokens_are_renewed_when_expired_and_when_refused_during_a_long_run(
     try:
         svc.wait_ready()
         wait_for_checkpoint(box, 2)
-        assert len(grants()) == 1
-        # 1. The token expires while the connection is up; the next sign-in needs a new one.
-        client.lifetime = 3600
-        time.sleep(max(0.0, tokens()[0].expires_at - time.time()) + 0.2)
-        assert auth_server.active(tokens()[0].token) is None
-        signed_in = len(_logins(box.dovecot, box.user))
-        box.dovecot.kick(box.user)
-        expected += _publish(box, "long", 2, 2)
+        # 1. Two token lifetimes on live connections, with mail in the middle.
+        not_ready = 0
+        started = time.monotonic()
+        while time.monotonic() - started < 2 * TOKEN_SECONDS + 0.5:
+            if len(expected) == 2 and time.monotonic() - started > TOKEN_SECONDS:
+                expected += _publish(box, "long", 2, 2)
+            not_ready += svc.get("/readyz")[0] != 200
+            time.sleep(0.1)
         wait_for_checkpoint(box, 4)
-        assert len(grants()) == 2
-        assert len(_logins(box.dovecot, box.user)) > signed_in
-        # 2. The current token is revoked: refused once, replaced, signed in again.
-        auth_server.revoke(tokens()[1].token)
+        renewed = _renewals(svc)
+        assert _imap_errors(svc) == 0 and expiry.ended == [], svc.log()[-3000:]
+        assert not_ready == 0
+        # 2. The token endpoint refuses the grant for a while (and the server stops ending
+        # sessions): each connection keeps its session and tries again later.
+        expiry.stop()
+        secret, client.secret = client.secret, "rotated-elsewhere"
+        deadline = time.monotonic() + 3 * TOKEN_SECONDS
+        while sorted(_postponed(svc)) != ["fetching", "idle"]:
+            assert time.monotonic() < deadline, svc.log()[-3000:]
+            time.sleep(0.1)
+        # 3. The endpoint is back, with long-lived tokens: both connections renew to one.
+        client.secret, client.lifetime = secret, 3600
+        deadline = time.monotonic() + 3 * TOKEN_SECONDS
+        while {
+            e["connection"]
+            for e in _renewals(svc)[len(renewed) :]
+            if e["token_expires_in_s"] > 3000
+        } != {"fetching", "idle"}:
+            assert time.monotonic() < deadline, svc.log()[-3000:]
+            time.sleep(0.1)
+        postponed = _postponed(svc)
+        errors = _imap_errors(svc)
+        # 4. The long-lived token is revoked and the connections dropped: refused once,
+        # replaced, signed in again.
+        long_lived = tokens()[-1]
+        assert long_lived.expires_at - time.time() > 3000
+        granted = len(grants())
+        auth_server.revoke(long_lived.token)
         signed_in = len(_logins(box.dovecot, box.user))
         box.dovecot.kick(box.user)
         expected += _publish(box, "long", 4, 2)
         wait_for_checkpoint(box, 6)
-        assert len(grants()) == 3
-        errors = _auth_errors(svc)
+        assert len(grants()) == granted + 1
+        auth_errors = _auth_errors(svc)
+    finally:
+        expiry.stop()
+        svc.stop()
+    # Each connection renewed at least once a lifetime (at half of it: the margin is capped).
+    assert sum(e["connection"] == "fetching" for e in renewed) >= 2
+    assert sum(e["connection"] == "idle" for e in renewed) >= 2
+    assert all(e["old_token_expires_in_s"] > 0 for e in renewed)
+    assert sorted(postponed) == ["fetching", "idle"]  # once each, however many attempts
+    assert errors == 0
+    assert sorted(k for k, _, _ in events(box)) == sorted(expected)
+    assert len(_logins(box.dovecot, box.user)) > signed_in
+    assert auth_errors == 0
+    _no_secret_in(svc.log(), *(t.token for t in tokens()), client.secret or "")
+
+
+def test_a_token_already_near_expiry_is_not_renewed_in_a_loop(
+    auth_server: AuthServer, box: Setup
+) -> None:
+    """A token file whose token is said to expire within a second (the sidecar is late) makes
+    neither connection sign in again and again: each says so once, keeps its session while
+    the file holds nothing newer, and the mailbox is served without an error."""
+    token = auth_server.mint(box.user)  # the server itself accepts it for an hour
+    token_file = box.workdir / "token"
+    token_file.write_text(json.dumps({"access_token": token, "expires_at": time.time() + 1}))
+    expected = _publish(box, "late", 0, 2)
+    svc = _service(
+        box, {"method": "oauth2", "provider": "token_file", "token_file": str(token_file)}
+    )
+    try:
+        svc.wait_ready()
+        wait_for_checkpoint(box, 2)
+        time.sleep(3.5)  # renewal attempts at 1 s, then 2 s later: no new session either time
+        logins = _logins(box.dovecot, box.user)
+        logged = svc.log_events()
+        errors = _imap_errors(svc)
     finally:
         svc.stop()
     assert sorted(k for k, _, _ in events(box)) == sorted(expected)
-    assert len(_logins(box.dovecot, box.user)) > signed_in
+    assert logins == ["OAUTHBEARER", "OAUTHBEARER"]  # fetching and IDLE, once each
+    warned = [e["connection"] for e in logged if e.get("event") == "oauth2_token_near_expiry"]
+    assert sorted(warned) == ["fetching", "idle"]
+    assert not any(e.get("event") == "imap_session_renewed" for e in logged)
     assert errors == 0
-    _no_secret_in(svc.log(), *(t.token for t in tokens()), client.secret or "")
+    _no_secret_in(svc.log(), token)
 
 
 def test_a_revoked_token_is_an_auth_error_and_never_logged(

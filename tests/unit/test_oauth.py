@@ -35,11 +35,13 @@ from bounce_stream.mailbox.oauth import (
     AccessToken,
     GoogleServiceAccount,
     MicrosoftClientCredentials,
+    RenewalPlan,
     TokenError,
     TokenFile,
     TokenProvider,
     error_status,
     oauthbearer_response,
+    renewal_time,
     xoauth2_response,
 )
 from bounce_stream.settings import AuthSettings, ConfigError, MailboxSettings, load_settings
@@ -414,6 +416,79 @@ def test_tokens_are_cached_until_the_margin_before_expiry() -> None:
         return seen
 
     assert asyncio.run(scenario()) == ["tok-0", "tok-0", "tok-0", "tok-0", "tok-1"]
+
+
+def test_renewal_time_is_the_margin_before_expiry_but_never_before_half_the_lifetime() -> None:
+    """A token is replaced ``margin`` seconds before it expires, a short-lived one at half its
+    lifetime, and one without a known expiry never."""
+    hour = AccessToken("t", expires_at=1000.0 + 3600, obtained_at=1000.0)
+    assert renewal_time(hour, 300) == 1000.0 + 3300
+    assert renewal_time(hour, 0) == 1000.0 + 3600
+    short = AccessToken("t", expires_at=1000.0 + 4, obtained_at=1000.0)
+    assert renewal_time(short, 300) == 1000.0 + 2
+    assert renewal_time(AccessToken("t", obtained_at=1000.0), 300) == math.inf
+
+
+def test_renewal_plan_follows_the_token_with_time_to_spare() -> None:
+    """After a sign-in with a token due later, the connection is due at the token's renewal
+    time, not before; a password sign-in (cleared plan) is never due."""
+    plan = RenewalPlan(min_gap=1, max_gap=300)
+    assert not plan.is_due(1e12)  # nothing signed in yet
+    assert plan.signed_in(now=100, renew_at=102) is False
+    assert plan.due == 102 and not plan.held_back
+    assert not plan.is_due(101.9) and plan.is_due(102)
+    assert plan.seconds_left(100.5) == 1.5 and plan.seconds_left(103) == 0
+    plan.clear()
+    assert not plan.is_due(1e12) and plan.seconds_left(0) == math.inf
+
+
+def test_tokens_already_near_expiry_are_renewed_at_a_doubling_gap_and_reported_once() -> None:
+    """A token due (nearly) at once does not make the connection sign in again and again: the
+    attempts are spaced 1, 2, 4 ... s apart up to the cap, only the first of the run says so,
+    and a token with time to spare ends the run (the next short one starts at 1 s again)."""
+    plan = RenewalPlan(min_gap=1, max_gap=8)
+    now = 0.0
+    reports, gaps = [], []
+    for _ in range(6):  # each sign-in gives a token already past its renewal time
+        reports.append(plan.signed_in(now, renew_at=now - 5))
+        gaps.append(plan.due - now)
+        now = plan.due
+    assert reports == [True, False, False, False, False, False]
+    assert gaps == [1, 2, 4, 8, 8, 8]
+    assert plan.signed_in(now, renew_at=now + 0.5) is False  # still short: no new report
+    assert plan.signed_in(now, renew_at=now + 60) is False
+    assert plan.due == now + 60 and not plan.held_back
+    assert plan.signed_in(now, renew_at=now) is True  # a new run, from the smallest gap
+    assert plan.due == now + 1
+
+
+def test_a_due_renewal_without_a_newer_token_is_tried_again_later() -> None:
+    """When the token source has nothing newer yet (a sidecar's file not rewritten), the
+    attempt is held back by the gap, reported once, and the next real token resets it."""
+    plan = RenewalPlan(min_gap=1, max_gap=300)
+    plan.signed_in(now=0, renew_at=50)
+    assert plan.is_due(50)
+    assert plan.hold_back(50) is True and plan.due == 51
+    assert plan.hold_back(51) is False and plan.due == 53
+    assert plan.signed_in(now=53, renew_at=3000) is False and plan.due == 3000
+
+
+def test_a_provider_renews_its_cached_token_when_connections_are_due_to_sign_in_again() -> None:
+    """A connection's renewal time is the moment its provider stops handing out the cached
+    token, so signing in again at that time gets a new one."""
+
+    async def scenario() -> tuple[bool, str, str]:
+        provider = _Counting(lifetime=0.4)
+        first = await provider.token()
+        due = provider.renew_at(first)
+        before = await provider.token()
+        in_time = first.obtained_at <= time.time() < due
+        await asyncio.sleep(max(0.0, due - time.time()) + 0.01)
+        after = await provider.token()
+        return in_time, before.value, after.value
+
+    in_time, before, after = asyncio.run(scenario())
+    assert in_time and before == "tok-0" and after == "tok-1"
 
 
 def test_refresh_replaces_only_the_refused_token() -> None:
