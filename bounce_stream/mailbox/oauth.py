@@ -88,6 +88,9 @@ class AccessToken:
     def __repr__(self) -> str:
         return f"AccessToken(expires_at={self.expires_at!r})"
 
+    def __str__(self) -> str:
+        return repr(self)
+
 
 def renewal_time(token: AccessToken, margin_seconds: float) -> float:
     """When ``token`` is to be replaced: ``margin_seconds`` before it expires, but never
@@ -147,9 +150,6 @@ class RenewalPlan:
         self.due = math.inf
         self._gap = self._min_gap
         self.held_back = False
-
-    def __str__(self) -> str:
-        return repr(self)
 
 
 def b64url(data: bytes) -> str:
