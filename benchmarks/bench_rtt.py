@@ -514,11 +514,13 @@ def service_stream(
     broker: str,
     warmup: int,
     given: KafkaNode | None = None,
+    settle: float = 2.0,
 ) -> list[dict[str, Any]]:
     """``bounce-stream run`` with Kafka drains a steady stream, once per user in ``users`` (a
     fresh service and folder each time, one warm broker): when each UID's transaction
     committed (the time of its batch_committed log line). ``given``: that broker, whatever
-    its JVM flags, instead of one started here."""
+    its JVM flags, instead of one started here. ``settle``: seconds between /readyz and the
+    first append, for the service to be waiting in IDLE."""
     kafka = given or start_kafka(workdir / "kafka", jvm_flags=BROKER_FLAGS[broker])
     flags = f"{broker} broker JVM flags" if given is None else "a given broker (--servers)"
     try:
@@ -532,14 +534,22 @@ def service_stream(
             )
         else:
             out(f"  ({flags}; no warm-up)")
-        return [_one_service_stream(workdir, kafka, dovecot, u, count, interval) for u in users]
+        return [
+            _one_service_stream(workdir, kafka, dovecot, u, count, interval, settle) for u in users
+        ]
     finally:
         if kafka is not given:
             kafka.stop()
 
 
 def _one_service_stream(
-    workdir: Path, kafka: KafkaNode, dovecot: DovecotServer, user: str, count: int, interval: float
+    workdir: Path,
+    kafka: KafkaNode,
+    dovecot: DovecotServer,
+    user: str,
+    count: int,
+    interval: float,
+    settle: float,
 ) -> dict[str, Any]:
     svc: ServiceProcess | None = None
     observers: list[IdleObserver] = []
@@ -554,7 +564,7 @@ def _one_service_stream(
         )
         svc = ServiceProcess(setup, batch_max_messages=200, idle_timeout_seconds=300)
         svc.wait_ready(120)
-        time.sleep(2)  # caught up on the empty folder, waiting for news
+        time.sleep(settle)  # caught up on the empty folder, waiting for news
         observers = start_observers(dovecot.port, user, count * interval + 30)
         appended = append_stream(dovecot.port, user, count, interval)
         committed: dict[int, float] = {}
@@ -780,6 +790,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         broker=args.broker,
                         warmup=args.warmup,
                         given=given_kafka,
+                        settle=0.5 if args.smoke else 2.0,
                     )
                     rows = [
                         report_stream(f"committed, run {k + 1}", run, args.stream)
@@ -874,7 +885,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.n, args.rtt_ms, args.cap = 10, [0.0, 1.0], 10.0
-        args.stream, args.interval, args.stream_runs, args.warmup = 3, 0.05, 1, 5
+        args.stream, args.interval, args.stream_runs, args.warmup = 3, 0.05, 1, 0
         args.big_mb, args.cpu_rounds, args.broker = 1.0, 1, "test"
         arm_deadline()
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops Dovecot too (run's finally)
