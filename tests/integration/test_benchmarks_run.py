@@ -82,8 +82,8 @@ SMOKE_RUN = {
 }
 # Imported only; the seconds are their smoke runs on the shared servers on the dev machine.
 IMPORT_ONLY = {
-    "bench_pipeline.py": "7 s; its service/Setup/kcat path is bench_rtt's committed stream's",
-    "bench_idle.py": "4-9 s; two services side by side, Setup and metrics as bench_pipeline's",
+    "bench_pipeline.py": "7 s; starts the service through Setup as bench_rtt's committed stream",
+    "bench_idle.py": "4-9 s; two services through Setup, as bench_pipeline; the /proc sampling",
     "bench_hostile_imap.py": "4-5 s (six child processes); the scenarios are tests/hostile's",
     "bench_startup.py": "1-1.5 s; runs only the CLI (`--version`, `parse`), which tests cover",
     "bench_parse.py": "0.5 s; calls only detection.parse (and perl)",
