@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What the raw archive costs: gzip ratio and CPU time per MB at each compression level.
 
-Usage: benchmarks/bench_archive.py [--corpus DIR] [--rounds N]
+Usage: benchmarks/bench_archive.py [--corpus DIR] [--rounds N] [--smoke]
 Builds the archive record (``publishing.archive.archive_record``, the worker's code path) of
 every file in the corpus, one record per message as the service writes them, and also of the
 corpus joined into one 1 MiB message (the default ``kafka.archive_max_bytes``): the worst
@@ -16,6 +16,8 @@ import argparse
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from _smoke import SMOKE_HELP, arm_deadline
 
 from bounce_stream.publishing import archive
 
@@ -39,8 +41,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "tests" / "corpus")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
     files = sorted(p for p in args.corpus.rglob("*") if p.is_file())
+    if args.smoke:
+        files, args.rounds = files[:40], 1
+        arm_deadline()
     messages = [p.read_bytes() for p in files]
     joined = b"".join(messages)[: 1 << 20]
     print(f"corpus: {len(messages)} messages, {sum(map(len, messages)) / 1e6:.2f} MB")

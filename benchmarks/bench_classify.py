@@ -4,6 +4,7 @@
 Usage (from the repo root, with the project venv)::
 
     .venv/bin/python benchmarks/bench_classify.py [--corpus DIR] [--rounds 5] [--workers 1,2]
+        [--kills 3] [--smoke]
 
 1. in-process: ``detection.parse`` over every .eml of the corpus (what the service did on its
    event loop before the pool), and
@@ -41,6 +42,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks._smoke import SMOKE_HELP, arm_deadline  # noqa: E402
 from bounce_stream.classifying import ClassifyFailure, ClassifyPool  # noqa: E402
 from bounce_stream.detection import ParseOptions, ParseResult, parse  # noqa: E402
 from tests.unit.classify_targets import HANG_MARKER  # noqa: E402
@@ -200,9 +202,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", default="1,2", help="comma-separated pool sizes")
     parser.add_argument("--kills", type=int, default=3, help="parent SIGKILL repetitions")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
 
     paths = sorted(args.corpus.rglob("*.eml"))
+    if args.smoke:
+        paths, args.rounds, args.workers, args.kills = paths[:20], 1, "1", 1
+        arm_deadline()
     if not paths:
         raise SystemExit(f"no .eml under {args.corpus}")
     messages = [p.read_bytes() for p in paths]
@@ -228,7 +234,7 @@ def main() -> None:
             f" best {max(ratios):.2f}x; results differing from in-process: {mismatches}"
         )
 
-    for workers in (1, 2):
+    for workers in (1,) if args.smoke else (1, 2):
         to_timeout, to_next = asyncio.run(stuck_worker(messages[0], workers))
         out(
             f"stuck message, {workers} worker(s), 0.5 s deadline: timeout after {to_timeout:.2f} s,"

@@ -1,9 +1,10 @@
 """Figures for the IMAP adapter against a scripted hostile server (tests/hostile/imap_server.py).
 
     .venv/bin/python benchmarks/bench_hostile_imap.py [--literal-mb 300] [--cap 90]
+        [--timeout 10] [--smoke]
 
 Each case runs in a fresh child process (so peak RSS, VmHWM, is that case's alone) with one
-``ImapMailbox`` talking to the scripted server on 127.0.0.1, timeout_seconds=10,
+``ImapMailbox`` talking to the scripted server on 127.0.0.1, timeout_seconds=``--timeout``,
 max_message_bytes=1 MiB, batch_max_bytes=4 MiB. A case still running after ``--cap`` seconds
 is reported as hung and killed. Prints one line per case; asserts nothing.
 
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import SecretStr
 
+from benchmarks._smoke import SMOKE_HELP, arm_deadline
 from bounce_stream.mailbox.imap import ImapMailbox
 from bounce_stream.settings import MailboxSettings
 from tests.hostile.imap_server import HostileImapServer, Scenario
@@ -47,7 +49,7 @@ def _peak_rss_mb() -> float:
     return float("nan")
 
 
-def _settings(port: int) -> MailboxSettings:
+def _settings(port: int, timeout: float) -> MailboxSettings:
     return MailboxSettings(
         name="hostile",
         host="127.0.0.1",
@@ -55,13 +57,13 @@ def _settings(port: int) -> MailboxSettings:
         username="hostile@example.test",
         password=SecretStr(PASSWORD),
         tls=False,
-        timeout_seconds=10,
+        timeout_seconds=timeout,
         max_message_bytes=MiB,
         batch_max_bytes=4 * MiB,
     )
 
 
-async def _case(case: str, literal_mb: int) -> dict[str, Any]:
+async def _case(case: str, literal_mb: int, timeout: float) -> dict[str, Any]:
     scenario = {
         "giant_literal": Scenario.GIANT_LITERAL,
         "silent": Scenario.SILENT,
@@ -76,7 +78,7 @@ async def _case(case: str, literal_mb: int) -> dict[str, Any]:
         messages={1: b"Subject: x\r\n\r\nbody\r\n"},
         literal_bytes=literal_mb * MiB,
     ).start()
-    box = ImapMailbox(_settings(server.port))
+    box = ImapMailbox(_settings(server.port, timeout))
     out: dict[str, Any] = {"case": case}
     started = time.perf_counter()
     try:
@@ -111,13 +113,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--literal-mb", type=int, default=300)
     parser.add_argument("--cap", type=float, default=90.0)
+    parser.add_argument("--timeout", type=float, default=10.0, help="the IMAP timeout_seconds")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(_case(args.child, args.literal_mb))))
+        print(json.dumps(asyncio.run(_case(args.child, args.literal_mb, args.timeout))))
         return
+    if args.smoke:
+        args.literal_mb, args.cap, args.timeout = 1, 20.0, 0.5
+        arm_deadline()
     for case in ("giant_literal", "silent", "bye", "dead_close", "expunge_flood", "wrong_tag"):
         argv = [sys.executable, __file__, "--child", case, "--literal-mb", str(args.literal_mb)]
+        argv += ["--timeout", str(args.timeout)]
         started = time.perf_counter()
         try:
             res = subprocess.run(

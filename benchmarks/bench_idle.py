@@ -4,9 +4,11 @@
 Usage (from the repo root, with the project venv)::
 
     .venv/bin/python benchmarks/bench_idle.py [--mailboxes 50] [--window 60] [--json]
+        [--smoke] [--servers FILE]
 
 Starts its own single-node Kafka and Dovecot (dev.stack, 127.0.0.1 only, a 0755 temp dir
-under /tmp) and stops everything at the end, also on error, Ctrl-C or SIGTERM. Then, side by
+under /tmp) and stops everything at the end, also on error, Ctrl-C or SIGTERM (``--servers``:
+uses running ones and leaves them running). Then, side by
 side, two ``bounce-stream run`` processes with the service's default mailbox and Kafka
 timings (IDLE on, so each mailbox holds two IMAP connections: fetching + IDLE):
 
@@ -40,6 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,8 +51,15 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python benchmarks/bench_idle.py` from anywhere
     sys.path.insert(0, str(REPO))
 
+from benchmarks._smoke import (  # noqa: E402
+    SERVERS_HELP,
+    SMOKE_HELP,
+    arm_deadline,
+    dovecot_with_users,
+    read_servers,
+)
 from benchmarks.bench_pipeline import machine_facts, metrics, rss_kib  # noqa: E402
-from dev.stack import DovecotServer, KafkaNode, start_dovecot, start_kafka  # noqa: E402
+from dev.stack import DovecotServer, KafkaNode, start_kafka  # noqa: E402
 from tests.integration.pipeline import ServiceProcess, Setup, make_dsn  # noqa: E402
 
 PASSWORD = "idle-secret"
@@ -76,6 +86,8 @@ WINDOW_COUNTERS = {
     "polls": "bounce_stream_polls_total",
 }
 SERVICES: list[ServiceProcess] = []
+# Fresh user names per run: with --servers the Dovecot may have run a benchmark before.
+RUN = uuid.uuid4().hex[:6]
 
 
 def out(line: str = "") -> None:
@@ -83,7 +95,7 @@ def out(line: str = "") -> None:
 
 
 def user(group: str, i: int) -> str:
-    return f"idle-{group}{i}@example.test"
+    return f"idle-{group}{i}-{RUN}@example.test"
 
 
 # --------------------------------------------------------------------------- /proc readings
@@ -293,7 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ready-deadline", type=float, default=180.0, help="s to be caught up")
     ap.add_argument("--json", action="store_true", help="also print one JSON summary line")
     ap.add_argument("--keep-dir", action="store_true", help="keep the temp dir (logs)")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
+    ap.add_argument("--servers", type=Path, help=SERVERS_HELP)
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.mailboxes, args.window, args.settle, args.ready_deadline = 2, 1.0, 0.0, 40.0
+        arm_deadline()
     if not 2 <= args.mailboxes <= 500 or not 1 <= args.window <= 600:
         ap.error("--mailboxes must be 2..500 and --window 1..600")
 
@@ -307,14 +324,17 @@ def main(argv: list[str] | None = None) -> int:
     out("machine: " + ", ".join(f"{k}={v}" for k, v in facts.items()))
     workdir = Path(tempfile.mkdtemp(prefix="bsi-", dir="/tmp"))
     workdir.chmod(0o755)
+    given_kafka, given_imap = read_servers(args.servers) if args.servers else (None, None)
     kafka: KafkaNode | None = None
     imap: DovecotServer | None = None
     try:
         many_users = [user("m", i) for i in range(args.mailboxes)]
         one_users = [user("s", 0)]
         t = time.monotonic()
-        kafka = start_kafka(workdir / "kafka")
-        imap = start_dovecot(workdir / "dovecot", dict.fromkeys(many_users + one_users, PASSWORD))
+        kafka = given_kafka or start_kafka(workdir / "kafka")
+        imap = dovecot_with_users(
+            given_imap, workdir / "dovecot", dict.fromkeys(many_users + one_users, PASSWORD)
+        )
         for i, name in enumerate(many_users + one_users):
             imap.append(name, "INBOX", [make_dsn(f"gone-{i}@example.org", n=i)])
         out(
@@ -356,9 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         for svc in SERVICES:
             with contextlib.suppress(Exception):
                 svc.stop(timeout=20)
-        if imap is not None:
+        if imap is not None and imap is not given_imap:
             imap.stop()
-        if kafka is not None:
+        if kafka is not None and kafka is not given_kafka:
             kafka.stop()
         if args.keep_dir:
             out(f"kept {workdir}")

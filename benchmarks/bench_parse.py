@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Throughput of detection.parse against Sisimai (Debian libsisimai-perl) on the same files.
 
-Usage: benchmarks/bench_parse.py [--corpus DIR] [--rounds N] [--cpu N]
+Usage: benchmarks/bench_parse.py [--corpus DIR] [--rounds N] [--cpu N] [--smoke]
 Parses every corpus .eml in this process (after one warm-up pass), then runs ONE perl
 process that calls Sisimai->make($path) over the same files and times itself. Both sides
 do the same work per message: read the file, then classify it (Sisimai->make reads the
@@ -23,6 +23,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _smoke import SMOKE_HELP, arm_deadline
 
 from bounce_stream.detection import parse
 
@@ -76,10 +78,14 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path(__file__).parents[1] / "tests/corpus")
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--cpu", type=int, default=None, help="pin both sides to this CPU")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})  # inherited by the perl child
     paths = sorted(args.corpus.rglob("*.eml"))
+    if args.smoke:
+        paths, args.rounds = paths[:40], 1
+        arm_deadline()
     size = sum(path.stat().st_size for path in paths) / 1e6
     cpus = sorted(os.sched_getaffinity(0))
     print(f"corpus: {len(paths)} messages, {size:.1f} MB, rounds: {args.rounds}, CPUs: {cpus}")

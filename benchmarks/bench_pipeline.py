@@ -5,9 +5,11 @@ Usage (from the repo root, with the project venv)::
 
     .venv/bin/python benchmarks/bench_pipeline.py [--n 2000] [--repeat 3] [--restart-n 200]
         [--backlog 20000] [--memory-deadline 480] [--no-memory] [--json] [--keep-dir]
+        [--smoke] [--servers FILE]
 
 Starts its own single-node Kafka and Dovecot (dev.stack, 127.0.0.1 only, a 0755 temp dir
-under /tmp) and stops them at the end, also on error or Ctrl-C. Then:
+under /tmp) and stops them at the end, also on error or Ctrl-C (``--servers``: uses running
+ones). Then:
 
 1. drain:    N synthetic DSNs, ``bounce-stream run`` as a subprocess (default batch size),
              time from process start to the committed checkpoint reaching the last UID, and
@@ -36,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,13 +48,19 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # `python benchmarks/bench_pipeline.py` from anywhere
     sys.path.insert(0, str(REPO))
 
+from benchmarks._smoke import (  # noqa: E402
+    SERVERS_HELP,
+    SMOKE_HELP,
+    arm_deadline,
+    dovecot_with_users,
+    read_servers,
+)
 from bounce_stream.batches import INFO_AHEAD  # noqa: E402
 from bounce_stream.detection import parse  # noqa: E402
 from dev.stack import (  # noqa: E402
     DovecotServer,
     KafkaNode,
     kafka_version,
-    start_dovecot,
     start_kafka,
 )
 from tests.integration.pipeline import (  # noqa: E402
@@ -62,7 +71,9 @@ from tests.integration.pipeline import (  # noqa: E402
     recipients,
 )
 
-USER_B = "bench-b@example.test"
+# Fresh user names per run: with --servers the Dovecot may have run a benchmark before.
+RUN = uuid.uuid4().hex[:6]
+USER_B = f"bench-b-{RUN}@example.test"
 PASSWORD = "bench-secret"
 DEFAULT_BATCH = 200  # MailboxSettings.batch_max_messages default
 # Every service process started, so that the last finally can stop whatever still runs.
@@ -206,7 +217,7 @@ def stack_setup(kafka: KafkaNode, imap: DovecotServer, user: str, workdir: Path)
 
 
 def drain_user(r: int) -> str:
-    return f"bench-a{r}@example.test"
+    return f"bench-a{r}-{RUN}@example.test"
 
 
 def start_service(setup: Setup) -> tuple[ServiceProcess, float]:
@@ -726,7 +737,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-memory", action="store_true", help="skip the memory figure")
     ap.add_argument("--json", action="store_true", help="also print one JSON summary line")
     ap.add_argument("--keep-dir", action="store_true", help="keep the temp dir (logs)")
+    ap.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
+    ap.add_argument("--servers", type=Path, help=SERVERS_HELP)
     args = ap.parse_args(argv)
+    if args.smoke:
+        args.n, args.repeat, args.restart_n = 10, 1, 3
+        args.backlog, args.memory_deadline, args.no_memory = 20, 30.0, False
+        arm_deadline()
 
     # SIGTERM behaves like Ctrl-C: unwind through the finally blocks that stop the servers.
     def _term(_sig: int, _frame: object) -> None:
@@ -743,14 +760,15 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="bsb-", dir="/tmp"))
     workdir.chmod(0o755)
+    given_kafka, given_imap = read_servers(args.servers) if args.servers else (None, None)
     kafka: KafkaNode | None = None
     imap: DovecotServer | None = None
     started = time.monotonic()
     try:
         t = time.monotonic()
-        kafka = start_kafka(workdir / "kafka")
+        kafka = given_kafka or start_kafka(workdir / "kafka")
         users = {drain_user(r): PASSWORD for r in range(args.repeat)} | {USER_B: PASSWORD}
-        imap = start_dovecot(workdir / "dovecot", users)
+        imap = dovecot_with_users(given_imap, workdir / "dovecot", users)
         out(
             f"stack: kafka {kafka.bootstrap}, dovecot 127.0.0.1:{imap.port} "
             f"(up in {time.monotonic() - t:.1f} s, dir {workdir})"
@@ -775,9 +793,9 @@ def main(argv: list[str] | None = None) -> int:
         for s in SERVICES:
             with contextlib.suppress(Exception):
                 s.stop(timeout=10)
-        if imap is not None:
+        if imap is not None and imap is not given_imap:
             imap.stop()
-        if kafka is not None:
+        if kafka is not None and kafka is not given_kafka:
             kafka.stop()
         if args.keep_dir:
             out(f"kept {workdir}")

@@ -65,6 +65,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,13 @@ from aiokafka import AIOKafkaProducer  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
+from benchmarks._smoke import (  # noqa: E402
+    SERVERS_HELP,
+    SMOKE_HELP,
+    arm_deadline,
+    dovecot_with_users,
+    read_servers,
+)
 from bounce_stream.classifying import ClassifyPool  # noqa: E402
 from bounce_stream.detection import ParseOptions, parse  # noqa: E402
 from bounce_stream.mailbox.imap import ImapMailbox  # noqa: E402
@@ -90,20 +98,21 @@ from dev.stack import (  # noqa: E402
     DovecotServer,
     KafkaNode,
     free_port,
-    start_dovecot,
     start_kafka,
 )
 from tests.integration.pipeline import ServiceProcess, Setup, make_dsn  # noqa: E402
 
-USER = "rtt@example.test"
-BIG_USER = "rtt-big@example.test"
-STREAM_USER = "stream@example.test"  # the fetch path's stream
+# Fresh user names per run: with --servers the Dovecot may have run a benchmark before.
+RUN = uuid.uuid4().hex[:6]
+USER = f"rtt-{RUN}@example.test"
+BIG_USER = f"rtt-big-{RUN}@example.test"
+STREAM_USER = f"stream-{RUN}@example.test"  # the fetch path's stream
+PASSWORD = "rtt-secret"
 
 
 def service_users(runs: int) -> list[str]:
     """The committed stream's folders, one per run."""
-    return [f"stream-{k}@example.test" for k in range(runs)]
-PASSWORD = "rtt-secret"
+    return [f"stream-{RUN}-{k}@example.test" for k in range(runs)]
 
 
 def out(line: str = "") -> None:
@@ -504,29 +513,43 @@ def service_stream(
     *,
     broker: str,
     warmup: int,
+    given: KafkaNode | None = None,
+    settle: float = 2.0,
 ) -> list[dict[str, Any]]:
     """``bounce-stream run`` with Kafka drains a steady stream, once per user in ``users`` (a
     fresh service and folder each time, one warm broker): when each UID's transaction
-    committed (the time of its batch_committed log line)."""
-    kafka = start_kafka(workdir / "kafka", jvm_flags=BROKER_FLAGS[broker])
+    committed (the time of its batch_committed log line). ``given``: that broker, whatever
+    its JVM flags, instead of one started here. ``settle``: seconds between /readyz and the
+    first append, for the service to be waiting in IDLE."""
+    kafka = given or start_kafka(workdir / "kafka", jvm_flags=BROKER_FLAGS[broker])
+    flags = f"{broker} broker JVM flags" if given is None else "a given broker (--servers)"
     try:
         if warmup:
             warm = asyncio.run(warm_up_broker(kafka, warmup))
             tail = sorted(warm[-200:])
             out(
-                f"  ({broker} broker JVM flags; {warmup} back-to-back warm-up transactions, the "
+                f"  ({flags}; {warmup} back-to-back warm-up transactions, the "
                 f"first 100 median {statistics.median(warm[:100]):.1f} ms, the last "
                 f"{len(tail)} median {statistics.median(tail):.1f} ms)"
             )
         else:
-            out(f"  ({broker} broker JVM flags; no warm-up)")
-        return [_one_service_stream(workdir, kafka, dovecot, u, count, interval) for u in users]
+            out(f"  ({flags}; no warm-up)")
+        return [
+            _one_service_stream(workdir, kafka, dovecot, u, count, interval, settle) for u in users
+        ]
     finally:
-        kafka.stop()
+        if kafka is not given:
+            kafka.stop()
 
 
 def _one_service_stream(
-    workdir: Path, kafka: KafkaNode, dovecot: DovecotServer, user: str, count: int, interval: float
+    workdir: Path,
+    kafka: KafkaNode,
+    dovecot: DovecotServer,
+    user: str,
+    count: int,
+    interval: float,
+    settle: float,
 ) -> dict[str, Any]:
     svc: ServiceProcess | None = None
     observers: list[IdleObserver] = []
@@ -541,7 +564,7 @@ def _one_service_stream(
         )
         svc = ServiceProcess(setup, batch_max_messages=200, idle_timeout_seconds=300)
         svc.wait_ready(120)
-        time.sleep(2)  # caught up on the empty folder, waiting for news
+        time.sleep(settle)  # caught up on the empty folder, waiting for news
         observers = start_observers(dovecot.port, user, count * interval + 30)
         appended = append_stream(dovecot.port, user, count, interval)
         committed: dict[int, float] = {}
@@ -632,9 +655,10 @@ def big_message(mb: float) -> bytes:
     return head + b"\r\n" + body
 
 
-async def cpu_both(port: int, rounds: int) -> tuple[list[float], list[float]]:
-    """Process CPU ms per fetch of the one message: ImapMailbox and stdlib imaplib, their rounds
-    interleaved (one of each in turn) so that both see the same machine load."""
+async def cpu_both(port: int, rounds: int, size: int) -> tuple[list[float], list[float]]:
+    """Process CPU ms per fetch of the one message (``size`` bytes): ImapMailbox and stdlib
+    imaplib, their rounds interleaved (one of each in turn) so that both see the same machine
+    load."""
     box = ImapMailbox(_settings(port, BIG_USER))
     await box.connect()
     imap = imaplib.IMAP4("127.0.0.1", port, timeout=60)
@@ -648,12 +672,12 @@ async def cpu_both(port: int, rounds: int) -> tuple[list[float], list[float]]:
             t0 = time.process_time()
             [msg] = await box.fetch_bodies([uid])
             adapter.append((time.process_time() - t0) * 1000)
-            assert len(msg.raw) > 1_000_000 and not msg.oversized
+            assert len(msg.raw) == size and not msg.oversized
             del msg
             t0 = time.process_time()
             _, parts = imap.uid("FETCH", str(uid), "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])")
             stdlib.append((time.process_time() - t0) * 1000)
-            assert isinstance(parts[0], tuple) and len(parts[0][1]) > 1_000_000
+            assert isinstance(parts[0], tuple) and len(parts[0][1]) == size
             del parts
         return adapter, stdlib
     finally:
@@ -697,7 +721,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         users = {
             u: PASSWORD for u in (USER, BIG_USER, STREAM_USER, *service_users(args.stream_runs))
         }
-        dovecot = start_dovecot(Path(tmp) / "dc", users)
+        given_kafka, given_dovecot = read_servers(args.servers) if args.servers else (None, None)
+        dovecot = dovecot_with_users(given_dovecot, Path(tmp) / "dc", users)
         try:
             t0 = time.perf_counter()
             dsns = (make_dsn(f"r{i}@example.org", n=i) for i in range(args.n))
@@ -770,6 +795,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         args.interval,
                         broker=args.broker,
                         warmup=args.warmup,
+                        given=given_kafka,
+                        settle=0.5 if args.smoke else 2.0,
                     )
                     rows = [
                         report_stream(f"committed, run {k + 1}", run, args.stream)
@@ -790,7 +817,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             if not args.no_cpu:
                 big = big_message(args.big_mb)
                 dovecot.append(BIG_USER, "INBOX", [big])
-                adapter, stdlib = asyncio.run(cpu_both(dovecot.port, args.cpu_rounds))
+                adapter, stdlib = asyncio.run(cpu_both(dovecot.port, args.cpu_rounds, len(big)))
                 out()
                 out(
                     f"CPU to fetch one {len(big) / 1e6:.1f} MB message "
@@ -808,7 +835,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 results["cpu"] = {"bytes": len(big), "adapter_ms": adapter, "stdlib_ms": stdlib}
         finally:
-            dovecot.stop()
+            if dovecot is not given_dovecot:
+                dovecot.stop()
     return results
 
 
@@ -858,7 +886,14 @@ def main() -> None:
     parser.add_argument("--cpu-rounds", type=int, default=21)
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU part")
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
+    parser.add_argument("--servers", type=Path, help=SERVERS_HELP)
     args = parser.parse_args()
+    if args.smoke:
+        args.n, args.rtt_ms, args.cap = 10, [0.0, 1.0], 10.0
+        args.stream, args.interval, args.stream_runs, args.warmup = 3, 0.05, 1, 0
+        args.big_mb, args.cpu_rounds, args.broker = 1.0, 1, "test"
+        arm_deadline()
     signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops Dovecot too (run's finally)
     results = run(args)
     if args.json:

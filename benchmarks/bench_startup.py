@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start-up cost of `bounce-stream parse one.eml`, against a bare interpreter and Sisimai.
 
-Usage: benchmarks/bench_startup.py [--runs N] [FILE]
+Usage: benchmarks/bench_startup.py [--runs N] [--smoke] [FILE]
 Runs each command N times (default 15) as a fresh process and prints, per command, the best
 and the median wall time and the best CPU time (user + system of the child), then the
 import-time split of `parse` (-X importtime: the detection package against everything else).
@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _smoke import SMOKE_HELP, arm_deadline
 
 DSN = b"""From: Mail Delivery System <MAILER-DAEMON@mx.sender.test>
 To: bounces@sender.test
@@ -91,7 +93,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("file", nargs="?", type=Path)
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
+        arm_deadline()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.file or Path(tmp) / "one.eml"
         if args.file is None:

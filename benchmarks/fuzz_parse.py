@@ -2,7 +2,7 @@
 """Mutation and adversarial fuzzing of detection.parse; prints exceptions and time per kB.
 
 Usage: benchmarks/fuzz_parse.py [--cases N] [--seconds S] [--corpus DIR] [--seed N]
-                                [--adversarial-kb K] [--adversarial-only]
+                                [--adversarial-kb K] [--adversarial-only] [--smoke]
 1. Mutation: each case takes a corpus message and applies one to three random mutations
    (truncation, byte flips, inserted junk, duplicated or deleted slices, newline rewrites,
    boundary and header damage). ``parse`` must never raise: it returns ``error`` for
@@ -24,6 +24,8 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+
+from _smoke import SMOKE_HELP, arm_deadline
 
 from bounce_stream.detection import parse
 from bounce_stream.detection.engine import classify
@@ -289,7 +291,11 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=Path(__file__).parents[1] / "tests/corpus")
     parser.add_argument("--adversarial-kb", type=int, default=199)
     parser.add_argument("--adversarial-only", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
+    if args.smoke:
+        args.cases, args.adversarial_kb = 100, 2
+        arm_deadline()
     paths = sorted(args.corpus.rglob("*.eml"))
     seeds = [path.read_bytes() for path in paths]
     if not seeds:
@@ -302,6 +308,8 @@ def main() -> int:
     families: dict[str, bytes] = {}
     for path in paths:  # one bounce per family ("lhost-postfix-07.eml" -> "lhost-postfix")
         families.setdefault(path.stem.rsplit("-", 1)[0], path.read_bytes())
+    if args.smoke:
+        families = dict(list(families.items())[:3])
     more, failed = adversarial(families, args.adversarial_kb * 1024, options)
     print(f"exceptions: {exceptions + failed} in {cases + more} cases")
     return 1 if exceptions + failed else 0

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Snapshot of everything detection.parse returns, to prove a change left the output alone.
 
-Usage: benchmarks/parse_snapshot.py save FILE [--mutations N] [--corpus DIR]
-       benchmarks/parse_snapshot.py check FILE [--mutations N] [--corpus DIR]
+Usage: benchmarks/parse_snapshot.py save FILE [--mutations N] [--corpus DIR] [--smoke]
+       benchmarks/parse_snapshot.py check FILE [--mutations N] [--corpus DIR] [--smoke]
 The snapshot holds the full repr of every ParseResult for each corpus message, each sample
 under tests/unit/detection/samples and N deterministic mutations of them (the mutations of
 benchmarks/fuzz_parse.py, seed 1234). ``check`` prints how many results differ and the
@@ -18,6 +18,7 @@ import random
 import sys
 from pathlib import Path
 
+from _smoke import SMOKE_HELP, arm_deadline
 from fuzz_parse import MUTATIONS
 
 from bounce_stream.detection import parse
@@ -46,7 +47,11 @@ def main() -> int:
     parser.add_argument("file", type=Path)
     parser.add_argument("--mutations", type=int, default=30_000)
     parser.add_argument("--corpus", type=Path, default=ROOT / "tests/corpus")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args()
+    if args.smoke:  # the corpus and samples whole (~0.2 s), few mutations
+        args.mutations = 20
+        arm_deadline()
     found = results(args.corpus, args.mutations)
     if args.mode == "save":
         args.file.write_text("\n".join(found), encoding="utf-8")
