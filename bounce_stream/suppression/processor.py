@@ -183,6 +183,8 @@ class Processor:
             self._cfg.group_id,
             assigned=self._assigned,
             revoked=self._revoked,
+            session_timeout_ms=self._cfg.session_timeout_ms,
+            heartbeat_interval_ms=self._cfg.heartbeat_interval_ms,
         )
         await self._consumer.start()
         self.up = True
@@ -196,6 +198,7 @@ class Processor:
                     # Records of a partition not (yet) set up are dropped: it is read again
                     # from its committed offset once set up.
                     await self._process(partition, batch[partition])
+            await self._update_lag()
 
     async def _assigned(self, partitions: list[int]) -> None:
         # Only noted (and paused) here: set up in the loop, before the next fetch is used.
@@ -240,7 +243,21 @@ class Processor:
             owned = self._owned.pop(p, None)
             if owned is not None:
                 await owned.producer.stop()
+            # Whoever owns it now reports its lag; a stale series here would double it.
+            with contextlib.suppress(KeyError):
+                self._metrics.lag.remove(str(p))
         self._update_gauges()
+
+    async def _update_lag(self) -> None:
+        """Records behind the end, per set-up partition: from the consumer's last fetch
+        response (no request), so cheap enough after every poll."""
+        assert self._consumer is not None
+        for p in sorted(self._owned):
+            if p in self._pending:
+                continue
+            behind = await self._consumer.records_behind(p)
+            if behind is not None:
+                self._metrics.lag.labels(str(p)).set(behind)
 
     async def _teardown(self) -> None:
         self.up = False
