@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bounce_stream.consumer import RecordDecoder
-from bounce_stream.encoding import DecodeError, UnknownFingerprintError
+from bounce_stream.encoding import DecodeError, SchemaResolutionError, UnknownFingerprintError
 from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
 from bounce_stream.encoding.schemas import fingerprint_display
 from bounce_stream.http import ProbeServer
@@ -51,9 +51,14 @@ class UnknownWriterSchema(Exception):
     bounce-stream, which ships every released schema) starts exactly at this event.
     """
 
-    def __init__(self, fingerprint: str, topic: str, partition: int, offset: int) -> None:
+    log_event = "suppress_unknown_writer_schema"
+
+    def __init__(
+        self, fingerprint: str, topic: str, partition: int, offset: int, message: str = ""
+    ) -> None:
         super().__init__(
-            f"event at {topic} partition {partition} offset {offset} was written with Avro "
+            message
+            or f"event at {topic} partition {partition} offset {offset} was written with Avro "
             f"schema fingerprint {fingerprint}, which this bounce-stream does not know (a newer "
             "release's?). Stopped without committing past it, so nothing is lost: upgrade "
             "`suppress` to the version that writes it (or one newer); it resumes at this event"
@@ -62,6 +67,30 @@ class UnknownWriterSchema(Exception):
         self.topic = topic
         self.partition = partition
         self.offset = offset
+
+
+class UnresolvableWriterSchema(UnknownWriterSchema):
+    """An event of a known writer schema that Avro resolution cannot turn into this version's
+    BounceEvent (e.g. an enum symbol added without an enum default): stop at it like at an
+    unknown writer. Skipping it, as undecodable bytes are skipped, would lose its suppression
+    across an upgrade."""
+
+    log_event = "suppress_unresolvable_event"
+
+    def __init__(
+        self, problem: str, fingerprint: str, topic: str, partition: int, offset: int
+    ) -> None:
+        super().__init__(
+            fingerprint,
+            topic,
+            partition,
+            offset,
+            f"event at {topic} partition {partition} offset {offset} does not fit this "
+            f"bounce-stream's BounceEvent schema: {problem}. Stopped without committing past "
+            "it, so nothing is lost: upgrade `suppress` to the version whose schema has what "
+            "the event holds (the writer's release or newer); it resumes at this event",
+        )
+        self.problem = problem
 
 
 def policy_of(settings: SuppressionSettings) -> Policy:
@@ -291,6 +320,17 @@ class Processor:
                 )
                 next_offset = rec.offset
                 break
+            except SchemaResolutionError as exc:
+                # Well-formed, but not readable as this version's BounceEvent: the same stop.
+                unknown = UnresolvableWriterSchema(
+                    str(exc),
+                    fingerprint_display(exc.writer_fingerprint),
+                    rec.topic,
+                    partition,
+                    rec.offset,
+                )
+                next_offset = rec.offset
+                break
             except DecodeError as exc:
                 ignored += 1
                 self._log.warning(
@@ -326,7 +366,8 @@ class Processor:
         self._update_gauges()
         if unknown is not None:
             self._log.error(
-                "suppress_unknown_writer_schema",
+                unknown.log_event,
+                error=str(unknown),
                 fingerprint=unknown.fingerprint,
                 topic=unknown.topic,
                 partition=partition,

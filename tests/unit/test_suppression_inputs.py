@@ -1,9 +1,24 @@
-"""What `suppress` takes in besides the policy: its group's session timeout setting."""
+"""What `suppress` takes in besides the policy: its group's session timeout setting, and how
+an event that cannot be read is told apart (schema it cannot resolve vs. garbage bytes)."""
 
 from __future__ import annotations
 
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
+from bounce_stream.encoding import (
+    AvroSchema,
+    DecodeError,
+    Decoder,
+    SchemaResolutionError,
+    bounce_event_schema,
+    make_encoder,
+)
+from bounce_stream.encoding.schemas import fingerprint_display
 from bounce_stream.settings import ConfigError, SuppressionSettings, load_settings
 
 
@@ -43,3 +58,63 @@ def test_the_default_session_timeout_never_invalidates_a_short_request_timeout()
     """Left unset (other commands' configs), it does not make a short request timeout invalid."""
     env = {"BOUNCE_STREAM__KAFKA__REQUEST_TIMEOUT_MS": "5000"}
     assert load_settings(None, env).suppression.session_timeout_ms == 10_000
+
+
+def _with_new_action(symbol: str) -> AvroSchema:
+    """BounceEvent as a newer release might write it: one more Action symbol (no enum default)."""
+    definition = copy.deepcopy(dict(bounce_event_schema().definition))
+    (action,) = [f for f in definition["fields"] if f["name"] == "action"]
+    enum = next(t for t in action["type"] if isinstance(t, dict))
+    enum["symbols"].append(symbol)
+    return AvroSchema.from_json("bounce_event", json.dumps(definition))
+
+
+def _event(action: str) -> dict[str, Any]:
+    return {
+        "event_id": "e1",
+        "detected_at": datetime(2026, 11, 1, tzinfo=UTC),
+        "mailbox": "imap://bounces@example.test:143/INBOX",
+        "uid": 1,
+        "uidvalidity": 1,
+        "recipient": "user@example.org",
+        "action": action,
+        "reason": "userunknown",
+        "hard_bounce": True,
+        "bounce_type": "hard",
+        "detected_by": "test",
+    }
+
+
+def test_a_known_writer_record_the_reader_cannot_hold_is_a_schema_resolution_error() -> None:
+    """A well-formed record whose enum symbol the reader lacks raises SchemaResolutionError
+    naming both fingerprints and the symbol; records without the new symbol still decode."""
+    newer = _with_new_action("quarantined")
+    reader = bounce_event_schema()
+    decoder = Decoder((newer, reader), reader=reader)
+    enc = make_encoder(newer)
+    assert decoder.decode(enc.encode(_event("failed")))["action"] == "failed"
+    with pytest.raises(SchemaResolutionError) as info:
+        decoder.decode(enc.encode(_event("quarantined")))
+    assert info.value.writer_fingerprint == newer.fingerprint
+    text = str(info.value)
+    assert fingerprint_display(newer.fingerprint) in text
+    assert fingerprint_display(reader.fingerprint) in text
+    assert "quarantined" in text
+
+
+@pytest.mark.parametrize("cut", ["garbage", "truncated", "trailing"])
+def test_bytes_that_are_no_record_of_their_writer_stay_a_plain_decode_error(cut: str) -> None:
+    """Garbage, truncated or over-long bodies under a known fingerprint are DecodeError, never
+    SchemaResolutionError (suppress skips those, and stops only for the latter)."""
+    newer = _with_new_action("quarantined")
+    reader = bounce_event_schema()
+    frame = make_encoder(newer).encode(_event("quarantined"))
+    header = frame[:10]
+    body = {
+        "garbage": b"\xff" * 40,
+        "truncated": frame[10:-5],
+        "trailing": frame[10:] + b"\x00",
+    }[cut]
+    with pytest.raises(DecodeError) as info:
+        Decoder((newer, reader), reader=reader).decode(header + body)
+    assert not isinstance(info.value, SchemaResolutionError)
