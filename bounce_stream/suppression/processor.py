@@ -173,6 +173,9 @@ class Processor:
         self._decoder = RecordDecoder(registry=registry)
         self._owned: dict[int, _Owned] = {}
         self._pending: set[int] = set()
+        # Held while batches are processed: a revocation (run by the consumer's rebalance
+        # task) waits for the transaction in flight instead of stopping its producer under it.
+        self._processing = asyncio.Lock()
         self._consumer: GroupConsumer | None = None
         self._log = get_logger()
         self.up = False
@@ -222,11 +225,12 @@ class Processor:
             if self._pending:
                 await self._set_up_pending()
             batch = await self._consumer.getmany(500, self._cfg.batch_max_records)
-            for partition in sorted(batch):
-                if partition in self._owned and partition not in self._pending:
-                    # Records of a partition not (yet) set up are dropped: it is read again
-                    # from its committed offset once set up.
-                    await self._process(partition, batch[partition])
+            async with self._processing:
+                for partition in sorted(batch):
+                    if partition in self._owned and partition not in self._pending:
+                        # Records of a partition not (yet) set up are dropped: it is read
+                        # again from its committed offset once set up.
+                        await self._process(partition, batch[partition])
             await self._update_lag()
 
     async def _assigned(self, partitions: list[int]) -> None:
@@ -267,6 +271,10 @@ class Processor:
         self._update_gauges()
 
     async def _revoked(self, partitions: list[int]) -> None:
+        async with self._processing:
+            await self._drop(partitions)
+
+    async def _drop(self, partitions: list[int]) -> None:
         self._pending.difference_update(partitions)
         for p in partitions:
             owned = self._owned.pop(p, None)
