@@ -32,6 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bs-bench-suppress-", dir="/tmp"))
     workdir.chmod(0o755)
     kafka = start_kafka(workdir / "kafka")
+    proc = None
     try:
         world = World(kafka, workdir, partitions=args.partitions)
         events = [
@@ -94,13 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         world.publish(events, per_transaction=2000)
         print(f"published {len(events)} events in {time.monotonic() - started:.1f} s")
         config = world.config(batch_max_records=1000)
+        metrics_port = int(yaml.safe_load(config.read_text())["metrics"]["port"])
         log = workdir / "suppress.log"
 
         proc = start_processor(config, log)
         t_start = time.monotonic()
         first = None
         deadline = t_start + 900
-        while (done := consumed(world.metrics_port)) < len(events):
+        while (done := consumed(metrics_port)) < len(events):
             if first is None and done > 0:
                 first = (time.monotonic(), done)
             if time.monotonic() > deadline or proc.poll() is not None:
@@ -137,6 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         proc.wait(60)
         return 0
     finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
         kafka.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
