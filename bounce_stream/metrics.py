@@ -223,6 +223,7 @@ class SuppressionMetrics:
     rebuilds: Counter
     recipients: Gauge
     suppressed: Gauge
+    lag: Gauge
     rebuild_duration: Histogram
 
     @classmethod
@@ -266,6 +267,13 @@ class SuppressionMetrics:
             suppressed=Gauge(
                 f"{PREFIX}_suppress_suppressed_recipients",
                 "Recipients currently suppressed (assigned partitions).",
+                registry=reg,
+            ),
+            lag=Gauge(
+                f"{PREFIX}_suppress_lag_records",
+                "Offsets not yet processed (committed events, and commit markers), per events "
+                "partition this processor owns: its end minus the position, as of the last fetch.",
+                ("partition",),
                 registry=reg,
             ),
             rebuild_duration=Histogram(

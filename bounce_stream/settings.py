@@ -540,6 +540,17 @@ class SuppressionSettings(_Strict):
     release_on_delivered: bool = True
     # Records of one events partition handled in one transaction, at most.
     batch_max_records: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    # The group's failure detection: a member silent this long (killed, partitioned) loses
+    # its partitions to the others. Heartbeats go every min(3 s, a third of it); the broker
+    # accepts group.min.session.timeout.ms..group.max.session.timeout.ms (6 s..30 min by
+    # default). When set, it must stay below kafka.request_timeout_ms (a JoinGroup waits up
+    # to it).
+    session_timeout_ms: Annotated[int, Field(ge=3000, le=1_800_000)] = 10_000
+
+    @property
+    def heartbeat_interval_ms(self) -> int:
+        """aiokafka's 3 s, or a third of the session timeout when that is shorter."""
+        return min(3000, self.session_timeout_ms // 3)
 
 
 class Settings(_Strict):
@@ -563,6 +574,20 @@ class Settings(_Strict):
             verp_separator=self.detection.verp_separator,
             extract_headers=tuple(self.correlation.extract_headers),
         )
+
+    @model_validator(mode="after")
+    def _session_below_request_timeout(self) -> Settings:
+        # Checked only when set: the default must not make configs of other commands (which
+        # may shorten kafka.request_timeout_ms) invalid.
+        session = self.suppression.session_timeout_ms
+        given = "session_timeout_ms" in self.suppression.model_fields_set
+        if given and session >= self.kafka.request_timeout_ms:
+            raise ValueError(
+                f"suppression.session_timeout_ms ({session}) must be below "
+                f"kafka.request_timeout_ms ({self.kafka.request_timeout_ms}): a JoinGroup "
+                "request waits up to the session timeout"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_mailboxes(self) -> Settings:

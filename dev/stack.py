@@ -428,6 +428,9 @@ def _kafka_properties(node: KafkaNode) -> str:
         "transaction.state.log.num.partitions": "1",
         "offsets.topic.num.partitions": "1",
         "group.initial.rebalance.delay.ms": "0",
+        # Lets tests give a consumer group a short session timeout (default minimum 6 s), so a
+        # member killed with SIGKILL is replaced after seconds; clients' defaults are unchanged.
+        "group.min.session.timeout.ms": "1000",
         "num.partitions": "1",
         "default.replication.factor": "1",
         "min.insync.replicas": "1",

@@ -99,6 +99,20 @@ class SchemaMismatchError(DecodeError):
     """The writer schema cannot be resolved against the decoder's reader schema."""
 
 
+class SchemaResolutionError(DecodeError):
+    """A well-formed record of a known writer schema that Avro schema resolution cannot turn
+    into the reader schema (e.g. an enum symbol the reader lacks, with no enum default)."""
+
+    def __init__(self, writer: AvroSchema, reader: AvroSchema, detail: str) -> None:
+        self.writer_fingerprint = writer.fingerprint
+        self.reader_fingerprint = reader.fingerprint
+        super().__init__(
+            f"{writer.full_name} record of writer schema {fingerprint_display(writer.fingerprint)}"
+            f" cannot be resolved to reader schema {fingerprint_display(reader.fingerprint)}: "
+            f"{detail}"
+        )
+
+
 def _short(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     if len(text) > _MAX_ERROR_DETAIL:
@@ -224,6 +238,16 @@ class SchemaSource(Protocol):
     async def get_schema(self, schema_id: int) -> str: ...
 
 
+def _is_record_of(writer: AvroSchema, body: memoryview) -> bool:
+    """Whether ``body`` is exactly one well-formed record of ``writer`` (read as written)."""
+    stream = io.BytesIO(body)
+    try:
+        record = schemaless_reader(stream, writer.parsed, None)
+    except Exception:  # any failure means corrupt bytes, which is the answer
+        return False
+    return isinstance(record, dict) and stream.tell() == len(body)
+
+
 class Decoder:
     """Framed bytes in either format back to records.
 
@@ -301,6 +325,8 @@ class Decoder:
                 stream, writer.parsed, reader.parsed if reader is not None else None
             )
         except Exception as exc:  # truncated or corrupt bodies surface as many types
+            if reader is not None and _is_record_of(writer, body):
+                raise SchemaResolutionError(writer, reader, _short(exc)) from None
             raise DecodeError(f"corrupt {writer.full_name} body: {_short(exc)}") from None
         if stream.tell() != len(body):
             raise DecodeError(

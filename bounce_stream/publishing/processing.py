@@ -186,6 +186,8 @@ class GroupConsumer:
         *,
         assigned: PartitionsCallback,
         revoked: PartitionsCallback,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3000,
     ) -> None:
         self._settings = settings
         self.topic = topic
@@ -197,6 +199,8 @@ class GroupConsumer:
             enable_auto_commit=False,
             isolation_level="read_committed",
             auto_offset_reset="earliest",
+            session_timeout_ms=session_timeout_ms,
+            heartbeat_interval_ms=heartbeat_interval_ms,
         )
 
     async def start(self) -> None:
@@ -223,6 +227,25 @@ class GroupConsumer:
         offset = committed if committed is not None else 0
         self._consumer.seek(tp, offset)
         return int(offset)
+
+    async def records_behind(self, partition: int) -> int | None:
+        """Records between the position of ``partition`` and its end (the last stable offset,
+        as read_committed sees it; commit markers are skipped, so 0 when caught up), from what
+        the last fetch response said: no request. None while no fetch has answered yet."""
+        tp = TopicPartition(self.topic, partition)
+        if tp not in self._consumer.assignment():  # lost in a rebalance meanwhile
+            return None
+        end = self._consumer.last_stable_offset(tp)
+        if end is None or end < 0:
+            end = self._consumer.highwater(tp)
+        if end is None:
+            return None
+        try:
+            # No request while the position is valid (it is once seek_committed ran).
+            position = await self._consumer.position(tp)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            raise await unavailable(self._settings, "Kafka consumer", exc) from None
+        return max(0, int(end) - int(position))
 
     async def getmany(self, timeout_ms: int, max_records: int) -> dict[int, list[ConsumedRecord]]:
         try:

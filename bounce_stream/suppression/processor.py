@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bounce_stream.consumer import RecordDecoder
-from bounce_stream.encoding import DecodeError, UnknownFingerprintError
+from bounce_stream.encoding import DecodeError, SchemaResolutionError, UnknownFingerprintError
 from bounce_stream.encoding.registry import RegistryError, SchemaRegistryClient
 from bounce_stream.encoding.schemas import fingerprint_display
 from bounce_stream.http import ProbeServer
@@ -51,9 +51,14 @@ class UnknownWriterSchema(Exception):
     bounce-stream, which ships every released schema) starts exactly at this event.
     """
 
-    def __init__(self, fingerprint: str, topic: str, partition: int, offset: int) -> None:
+    log_event = "suppress_unknown_writer_schema"
+
+    def __init__(
+        self, fingerprint: str, topic: str, partition: int, offset: int, message: str = ""
+    ) -> None:
         super().__init__(
-            f"event at {topic} partition {partition} offset {offset} was written with Avro "
+            message
+            or f"event at {topic} partition {partition} offset {offset} was written with Avro "
             f"schema fingerprint {fingerprint}, which this bounce-stream does not know (a newer "
             "release's?). Stopped without committing past it, so nothing is lost: upgrade "
             "`suppress` to the version that writes it (or one newer); it resumes at this event"
@@ -62,6 +67,30 @@ class UnknownWriterSchema(Exception):
         self.topic = topic
         self.partition = partition
         self.offset = offset
+
+
+class UnresolvableWriterSchema(UnknownWriterSchema):
+    """An event of a known writer schema that Avro resolution cannot turn into this version's
+    BounceEvent (e.g. an enum symbol added without an enum default): stop at it like at an
+    unknown writer. Skipping it, as undecodable bytes are skipped, would lose its suppression
+    across an upgrade."""
+
+    log_event = "suppress_unresolvable_event"
+
+    def __init__(
+        self, problem: str, fingerprint: str, topic: str, partition: int, offset: int
+    ) -> None:
+        super().__init__(
+            fingerprint,
+            topic,
+            partition,
+            offset,
+            f"event at {topic} partition {partition} offset {offset} does not fit this "
+            f"bounce-stream's BounceEvent schema: {problem}. Stopped without committing past "
+            "it, so nothing is lost: upgrade `suppress` to the version whose schema has what "
+            "the event holds (the writer's release or newer); it resumes at this event",
+        )
+        self.problem = problem
 
 
 def policy_of(settings: SuppressionSettings) -> Policy:
@@ -144,6 +173,9 @@ class Processor:
         self._decoder = RecordDecoder(registry=registry)
         self._owned: dict[int, _Owned] = {}
         self._pending: set[int] = set()
+        # Held while batches are processed: a revocation (run by the consumer's rebalance
+        # task) waits for the transaction in flight instead of stopping its producer under it.
+        self._processing = asyncio.Lock()
         self._consumer: GroupConsumer | None = None
         self._log = get_logger()
         self.up = False
@@ -183,6 +215,8 @@ class Processor:
             self._cfg.group_id,
             assigned=self._assigned,
             revoked=self._revoked,
+            session_timeout_ms=self._cfg.session_timeout_ms,
+            heartbeat_interval_ms=self._cfg.heartbeat_interval_ms,
         )
         await self._consumer.start()
         self.up = True
@@ -191,11 +225,13 @@ class Processor:
             if self._pending:
                 await self._set_up_pending()
             batch = await self._consumer.getmany(500, self._cfg.batch_max_records)
-            for partition in sorted(batch):
-                if partition in self._owned and partition not in self._pending:
-                    # Records of a partition not (yet) set up are dropped: it is read again
-                    # from its committed offset once set up.
-                    await self._process(partition, batch[partition])
+            async with self._processing:
+                for partition in sorted(batch):
+                    if partition in self._owned and partition not in self._pending:
+                        # Records of a partition not (yet) set up are dropped: it is read
+                        # again from its committed offset once set up.
+                        await self._process(partition, batch[partition])
+            await self._update_lag()
 
     async def _assigned(self, partitions: list[int]) -> None:
         # Only noted (and paused) here: set up in the loop, before the next fetch is used.
@@ -235,12 +271,30 @@ class Processor:
         self._update_gauges()
 
     async def _revoked(self, partitions: list[int]) -> None:
+        async with self._processing:
+            await self._drop(partitions)
+
+    async def _drop(self, partitions: list[int]) -> None:
         self._pending.difference_update(partitions)
         for p in partitions:
             owned = self._owned.pop(p, None)
             if owned is not None:
                 await owned.producer.stop()
+            # Whoever owns it now reports its lag; a stale series here would double it.
+            with contextlib.suppress(KeyError):
+                self._metrics.lag.remove(str(p))
         self._update_gauges()
+
+    async def _update_lag(self) -> None:
+        """Records behind the end, per set-up partition: from the consumer's last fetch
+        response (no request), so cheap enough after every poll."""
+        assert self._consumer is not None
+        for p in sorted(self._owned):
+            if p in self._pending:
+                continue
+            behind = await self._consumer.records_behind(p)
+            if behind is not None:
+                self._metrics.lag.labels(str(p)).set(behind)
 
     async def _teardown(self) -> None:
         self.up = False
@@ -271,6 +325,17 @@ class Processor:
                 # Never skip it either: commit what came before, then stop (see serve()).
                 unknown = UnknownWriterSchema(
                     fingerprint_display(exc.fingerprint), rec.topic, partition, rec.offset
+                )
+                next_offset = rec.offset
+                break
+            except SchemaResolutionError as exc:
+                # Well-formed, but not readable as this version's BounceEvent: the same stop.
+                unknown = UnresolvableWriterSchema(
+                    str(exc),
+                    fingerprint_display(exc.writer_fingerprint),
+                    rec.topic,
+                    partition,
+                    rec.offset,
                 )
                 next_offset = rec.offset
                 break
@@ -309,7 +374,8 @@ class Processor:
         self._update_gauges()
         if unknown is not None:
             self._log.error(
-                "suppress_unknown_writer_schema",
+                unknown.log_event,
+                error=str(unknown),
                 fingerprint=unknown.fingerprint,
                 topic=unknown.topic,
                 partition=partition,

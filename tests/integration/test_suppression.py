@@ -5,19 +5,26 @@ from __future__ import annotations
 import json
 import signal
 import time
+import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
+from bounce_stream.publishing.kafka import partition_for
 from dev.stack import KafkaNode
 from tests.integration.suppression import World, bounce_event, release, start_processor
 
 pytestmark = pytest.mark.integration
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+# A killed member's partitions move after its session expires: 3 s here (the dev broker allows
+# it) instead of the 10 s default, which the kill -9 tests would otherwise sit out each time.
+SESSION_TIMEOUT_MS = 3000
 # Per category (recipient index % 6): the events, in order, and the expected changes.
 CATEGORIES: dict[int, tuple[list[dict[str, Any]], list[tuple[str, str]]]] = {
     0: ([{"reason": "userunknown", "bounce_type": "hard"}], [("suppressed", "hard_bounce")]),
@@ -86,7 +93,7 @@ def test_suppressions_are_emitted_exactly_once_across_kill_9_and_the_state_survi
     world = World(kafka, workdir)
     count = 1200
     r0, r1, r2 = rounds(count)
-    config = world.config(batch_max_records=10)
+    config = world.config(batch_max_records=10, session_timeout_ms=SESSION_TIMEOUT_MS)
     log = workdir / "suppress.log"
     world.publish(r0)
     proc = start_processor(config, log)
@@ -171,7 +178,12 @@ def test_two_instances_share_the_partitions_and_one_takes_over_after_kill_9(
     r0, r1, r2 = rounds(count)
     world.publish(r0)
     logs = [workdir / "a.log", workdir / "b.log"]
-    procs = [start_processor(world.config(batch_max_records=10), log) for log in logs]
+    procs = [
+        start_processor(
+            world.config(batch_max_records=10, session_timeout_ms=SESSION_TIMEOUT_MS), log
+        )
+        for log in logs
+    ]
     try:
         wait_for(world, 1, 60, logs[0])
         procs[0].send_signal(signal.SIGKILL)
@@ -189,6 +201,82 @@ def test_two_instances_share_the_partitions_and_one_takes_over_after_kill_9(
         states = world.states()
         assert len(states) == count - count // 6
         assert states["r1@example.org"]["suppressed_since"] == T0 + timedelta(days=2)  # type: ignore[index]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(30)
+
+
+def lag_by_partition(config: Path) -> dict[int, float] | None:
+    """bounce_stream_suppress_lag_records per partition on the processor's /metrics (None while
+    it does not answer)."""
+    port = yaml.safe_load(config.read_text())["metrics"]["port"]
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+            body = resp.read().decode()
+    except OSError:
+        return None
+    return {
+        int(sample.labels["partition"]): sample.value
+        for family in text_string_to_metric_families(body)
+        if family.name == "bounce_stream_suppress_lag_records"
+        for sample in family.samples
+    }
+
+
+def test_lag_gauge_counts_unprocessed_events_and_follows_partition_ownership(
+    kafka: KafkaNode, stack_dir: Path
+) -> None:
+    """The lag gauge shows events not yet processed per owned partition, falls to 0 once all
+    are applied, and after a second member joins each partition is reported by its owner only
+    (the one that lost it drops its series)."""
+    workdir = stack_dir / f"suppress-lag-{time.monotonic_ns()}"
+    workdir.mkdir()
+    world = World(kafka, workdir)
+    count = 600
+    r0, r1, r2 = rounds(count)
+    world.publish(r0 + r1 + r2)
+    ends = {p: 0 for p in range(world.partitions)}  # events per partition, an upper bound
+    for ev in r0 + r1 + r2:
+        ends[partition_for(ev["recipient"].encode(), world.partitions)] += 1
+    want = expected_changes(count)
+    configs = [
+        world.config(batch_max_records=5, session_timeout_ms=SESSION_TIMEOUT_MS) for _ in "ab"
+    ]
+    logs = [workdir / "a.log", workdir / "b.log"]
+    procs = [start_processor(configs[0], logs[0])]
+    try:
+        seen: dict[int, list[float]] = {p: [] for p in ends}
+        deadline = time.monotonic() + 120
+        while True:
+            lag = lag_by_partition(configs[0]) or {}
+            for p, value in lag.items():
+                seen[p].append(value)
+            done = len(world.changes()) >= sum(want.values())
+            if done and sorted(lag) == sorted(ends) and not any(lag.values()):
+                break
+            assert time.monotonic() < deadline, (seen, logs[0].read_text()[-3000:])
+            time.sleep(0.2)
+        # Mid-stream it was behind, by at most the partition's offsets: its events plus a
+        # commit marker per publishing transaction (of 100 events, over all partitions).
+        assert max(max(values) for values in seen.values()) > 0
+        markers = -(-len(r0 + r1 + r2) // 100)
+        for p, values in seen.items():
+            assert max(values) <= ends[p] + markers, (p, values)
+        assert Counter((c["recipient"], c["change"], c["rule"]) for c in world.changes()) == want
+
+        procs.append(start_processor(configs[1], logs[1]))
+        deadline = time.monotonic() + 60
+        while True:
+            a, b = lag_by_partition(configs[0]) or {}, lag_by_partition(configs[1]) or {}
+            if b and a and len(a) + len(b) == world.partitions:
+                break
+            assert time.monotonic() < deadline, (a, b, logs[1].read_text()[-3000:])
+            time.sleep(0.2)
+        assert set(a) | set(b) == set(ends) and not set(a) & set(b)
+        assert set(b) <= assigned_partitions(logs[1])
+        assert not any(a.values()) and not any(b.values())
     finally:
         for proc in procs:
             if proc.poll() is None:
