@@ -595,8 +595,8 @@ def suppress(ctx: click.Context, config: Path | None) -> None:
     events to suppression.suppressions_topic. See docs/operations.md.
 
     Exits 4 at once, saying so, when the events topic does not exist (it never creates it).
-    Exits 5, naming it, at an event whose writer schema it does not know, without committing
-    past it (upgrade, and the new version resumes there).
+    Exits 5, naming it, at an event whose writer schema it does not know or cannot resolve
+    to its own, without committing past it (upgrade, and the new version resumes there).
     """
     if ctx.invoked_subcommand is not None:
         return
