@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bounce lab: real MTAs (Postfix, Exim, OpenSMTPD, Sendmail, Courier, dma, and variants of their
+# The bounce lab: real MTAs (Postfix, Exim, OpenSMTPD, Sendmail, Courier, dma, chasquid, and variants of their
 # bounce settings) run privately on loopback produce labelled bounces; Dovecot's LDA with the
 # Pigeonhole Sieve plugin produces vacation auto-replies, OpenDMARC (a milter of a private
 # Postfix) a DMARC failure report (ARF).
@@ -32,7 +32,7 @@ DEBS="$CACHE/debs"
 ROOT="$CACHE/root"
 PY="$REPO/.venv/bin/python"
 MTA_PACKAGES=(postfix exim4-daemon-light exim4-base opensmtpd sendmail-bin sendmail-base sendmail-cf
-              courier-mta courier-base courier-authlib opendmarc publicsuffix dma)
+              courier-mta courier-base courier-authlib opendmarc publicsuffix dma chasquid)
 # Pigeonhole (Sieve vacation replies) is a plugin of the machine's own Dovecot LDA: the build of
 # the installed dovecot-core's version.
 DOVECOT_VERSION="$(dpkg-query -W -f='${Version}' dovecot-core 2>/dev/null || true)"

@@ -6,8 +6,9 @@ Order matters and is pinned by a unit test:
 2. Provider notifications in machine formats (Amazon SES JSON).
 3. Standard DSNs (RFC 3464): structured fields beat any text reading -- except from
    OpenSMTPD, whose DSN Status is a placeholder (4.4.7 for every expiry, x.0.0 otherwise)
-   while its text part carries the real per-recipient error; and Courier, whose DSN is read
-   as any other but whose text part adds the command, the remote host and its own sentences.
+   while its text part carries the real per-recipient error; Courier, whose DSN is read
+   as any other but whose text part adds the command, the remote host and its own sentences;
+   and chasquid, whose text part says which recipients it gave up on and which were commands.
 4. MTA text formats, each recognised by its own wording.
 5. The generic text reader, strict about what counts as a bounce.
 6. Auto-replies last: several MTAs mark their bounces ``Auto-Submitted: auto-replied``.
@@ -20,6 +21,7 @@ from bounce_stream.detection.mta.arf import Arf
 from bounce_stream.detection.mta.au import Au
 from bounce_stream.detection.mta.base import Detector
 from bounce_stream.detection.mta.biglobe import Biglobe
+from bounce_stream.detection.mta.chasquid import Chasquid
 from bounce_stream.detection.mta.courier import Courier
 from bounce_stream.detection.mta.domino import Domino, Notes
 from bounce_stream.detection.mta.dragonfly import DragonFly
@@ -53,6 +55,7 @@ REGISTRY: tuple[Detector, ...] = (
     Fml(),
     OpenSmtpd(),
     Courier(),
+    Chasquid(),
     Rfc3464(),
     # Text formats with an unmistakable signature first, broad wordings later.
     DragonFly(),

@@ -30,6 +30,7 @@ from functools import partial
 from pathlib import Path
 
 from dev.bouncelab import scenarios as sc
+from dev.bouncelab.chasquid import Chasquid
 from dev.bouncelab.courier import Courier
 from dev.bouncelab.dma import Dma
 from dev.bouncelab.exim import Exim
@@ -63,6 +64,8 @@ def _factories() -> dict[str, Callable[..., MtaRun]]:
         "postfix_dmarc": PostfixDmarc,
         # Plain-text bounces with the original's header only, by an MTA with no SMTP listener.
         "dma": Dma,
+        # A Go MTA that writes its own DSNs (a message/global-delivery-status part).
+        "chasquid": Chasquid,
     }
 
 
@@ -242,6 +245,7 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bo
                     run.work.mkdir(parents=True, exist_ok=True)
                     run.start()
                     _submit(run, _applicable(run.name), log)
+                    run.after_submit()
                 except Exception as e:
                     log.append(f"{run.name}: {e}")
             t = threading.Thread(target=go)

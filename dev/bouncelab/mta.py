@@ -62,6 +62,10 @@ class MtaRun:
     def start(self) -> None:  # pragma: no cover - each MTA
         raise NotImplementedError
 
+    def after_submit(self) -> None:
+        """Called once every scenario's message is submitted (an MTA whose queue must be
+        nudged, e.g. told that its retry time is over)."""
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             with _suppress():

@@ -13,6 +13,7 @@ def test_registry_order_is_pinned() -> None:
         "fml",
         "opensmtpd",
         "courier",
+        "chasquid",
         "rfc3464",
         "dragonfly",
         "mailfoundry",
