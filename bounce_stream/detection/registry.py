@@ -8,7 +8,8 @@ Order matters and is pinned by a unit test:
    OpenSMTPD, whose DSN Status is a placeholder (4.4.7 for every expiry, x.0.0 otherwise)
    while its text part carries the real per-recipient error; Courier, whose DSN is read
    as any other but whose text part adds the command, the remote host and its own sentences;
-   and chasquid, whose text part says which recipients it gave up on and which were commands.
+   chasquid, whose text part says which recipients it gave up on and which were commands;
+   and Haraka, whose text says when it gave up and carries what some DSN blocks lack.
 4. MTA text formats, each recognised by its own wording.
 5. The generic text reader, strict about what counts as a bounce.
 6. Auto-replies last: several MTAs mark their bounces ``Auto-Submitted: auto-replied``.
@@ -31,6 +32,7 @@ from bounce_stream.detection.mta.fml import Fml
 from bounce_stream.detection.mta.generic import GenericText
 from bounce_stream.detection.mta.gmx import Gmx
 from bounce_stream.detection.mta.google import Gmail, GoogleGroups
+from bounce_stream.detection.mta.haraka import Haraka
 from bounce_stream.detection.mta.imail import IMail
 from bounce_stream.detection.mta.interscan import InterScanMss
 from bounce_stream.detection.mta.james import ApacheJames
@@ -56,6 +58,7 @@ REGISTRY: tuple[Detector, ...] = (
     OpenSmtpd(),
     Courier(),
     Chasquid(),
+    Haraka(),
     Rfc3464(),
     # Text formats with an unmistakable signature first, broad wordings later.
     DragonFly(),

@@ -273,3 +273,14 @@ def test_score_reads_sisimai_verdicts_in_the_parse_output_shape() -> None:
     """The Sisimai comparison's lines are read as bounce-stream's: file name -> events."""
     line = '{"file": "/x/chasquid-rcpt-unknown.eml", "events": [{"reason": "undefined"}]}'
     assert _events(line + "\n\n") == {"chasquid-rcpt-unknown": [{"reason": "undefined"}]}
+
+
+def test_multi_recipient_override_applies_to_members_refused_at_once() -> None:
+    """Haraka's split-off bounce (no replies) labels the members refused at once undefined,
+    while a greylisted member, returned later with its reply, stays expired."""
+    s = sc.BY_NAME["multi-fates"]
+    labels = list(sc.expected(s, "haraka").values())
+    assert [(lab.reason, lab.hard) for lab in labels] == [
+        ("undefined", False), ("undefined", False), ("expired", False), ("undefined", False)]
+    assert [lab.reason for lab in sc.expected(s, "postfix").values()] == [
+        "userunknown", "mailboxfull", "expired", "norelaying"]

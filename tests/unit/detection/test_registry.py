@@ -14,6 +14,7 @@ def test_registry_order_is_pinned() -> None:
         "opensmtpd",
         "courier",
         "chasquid",
+        "haraka",
         "rfc3464",
         "dragonfly",
         "mailfoundry",
