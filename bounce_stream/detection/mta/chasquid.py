@@ -57,11 +57,14 @@ class Chasquid:
 
     def detect(self, ctx: Context) -> list[Evidence] | None:
         text = ctx.report_text
-        if _SIGNATURE not in text.lower():
+        if _SIGNATURE not in text[:8000].lower():
             return None
         entries = [m.groups() for m in _ENTRY.finditer(text)]
         if not entries:
             return None
+        by_address: dict[str, tuple[str, ...]] = {}
+        for entry in entries:
+            by_address.setdefault(entry[0].lower(), entry)
         found = _DSN.detect(ctx)
         if not found:
             return None
@@ -69,7 +72,7 @@ class Chasquid:
         # recipients first, then those given up).
         same = len(entries) == len(found)
         for position, item in enumerate(found):
-            entry = _entry_of(entries, item.recipient)
+            entry = by_address.get(item.recipient)
             if entry is None and same:
                 entry = entries[position]
             if entry is None:
@@ -86,13 +89,6 @@ class Chasquid:
                 item.hint = Reason.FAILEDSTARTTLS
             item.status = _remote_status(item.status, item.diagnostic)
         return found
-
-
-def _entry_of(entries: list[tuple[str, ...]], recipient: str) -> tuple[str, ...] | None:
-    for entry in entries:
-        if entry[0].lower() == recipient:
-            return entry
-    return None
 
 
 def _step(diagnostic: str) -> str | None:
