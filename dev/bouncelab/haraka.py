@@ -78,7 +78,8 @@ class Haraka(MtaRun):
         (config / "plugins").write_text("lab_routes\n")
         tls_hosts = ",".join(sc.tls_required_hosts())
         (config / "outbound.ini").write_text(
-            "[main]\ntemp_fail_intervals=5s\nreceived_header=Haraka outbound\ninet_prefer=v4\n")
+            "[main]\ntemp_fail_intervals=5s\nconnect_timeout=2\nreceived_header=Haraka outbound\n"
+            "inet_prefer=v4\n")
         (config / "tls.ini").write_text(f"[outbound]\nforce_tls_hosts={tls_hosts}\n")
         (config / "host_list").write_text("")
         plugins = inst / "plugins"
