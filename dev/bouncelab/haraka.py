@@ -52,8 +52,6 @@ def installed(lab_cache: Path) -> bool:
 
 
 class Haraka(MtaRun):
-    lab_cache: Path | None = None  # set by the lab: where HARAKA_DIR is
-
     def start(self) -> None:
         if self.lab_cache is None or not installed(self.lab_cache):
             raise RuntimeError("Haraka is not installed (scripts/bounce-lab.sh --install-haraka)")

@@ -258,11 +258,9 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str] | None, timeout: float,
     runs: list[MtaRun] = []
     try:
         for name in mtas:
-            run = factories[name](name=name, root=root, work=work / name,
-                                  remote_port=remote.port, dns_host=remote.dns_host)
-            if isinstance(run, Haraka):
-                run.lab_cache = lab_cache
-            runs.append(run)
+            runs.append(factories[name](name=name, root=root, work=work / name,
+                                        remote_port=remote.port, dns_host=remote.dns_host,
+                                        lab_cache=lab_cache))
         threads = []
         for run in runs:
             def go(run: MtaRun = run) -> None:

@@ -58,6 +58,9 @@ class MtaRun:
     # Configuration lines appended to the MTA's own (a variant of its bounce, e.g. without the
     # returned original), in the MTA's syntax.
     extra: str = ""
+    # The lab's cache directory (the extracted packages' parent): where optional instances'
+    # software is installed (lab.OPTIONAL).
+    lab_cache: Path | None = None
 
     def start(self) -> None:  # pragma: no cover - each MTA
         raise NotImplementedError
