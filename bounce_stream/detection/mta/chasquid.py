@@ -59,12 +59,14 @@ class Chasquid:
         text = ctx.report_text
         if _SIGNATURE not in text[:8000].lower():
             return None
-        entries = [m.groups() for m in _ENTRY.finditer(text)]
+        entries: list[tuple[str, str, str]] = [
+            (m.group(1), m.group(2), m.group(3)) for m in _ENTRY.finditer(text)
+        ]
         if not entries:
             return None
-        by_address: dict[str, tuple[str, ...]] = {}
-        for entry in entries:
-            by_address.setdefault(entry[0].lower(), entry)
+        by_address: dict[str, tuple[str, str, str]] = {}
+        for listed in entries:
+            by_address.setdefault(listed[0].lower(), listed)
         found = _DSN.detect(ctx)
         if not found:
             return None
@@ -87,7 +89,7 @@ class Chasquid:
                 item.smtp_command = step
             if step == "STARTTLS" and item.hint is None:
                 item.hint = Reason.FAILEDSTARTTLS
-            item.status = _remote_status(item.status, item.diagnostic)
+            item.status = statuscodes.instead_of_placeholder(item.status, item.diagnostic)
         return found
 
 
@@ -102,14 +104,3 @@ def _step(diagnostic: str) -> str | None:
         if text.startswith(prefix):
             return command
     return None
-
-
-def _remote_status(status: str | None, diagnostic: str) -> str | None:
-    """The remote's enhanced code quoted in ``diagnostic`` instead of chasquid's 5.0.0/4.0.0
-    (which it writes for every failure)."""
-    if status is None or not status.endswith(".0.0") or status.startswith("2."):
-        return status
-    quoted = statuscodes.find_status(diagnostic)
-    if quoted is None or quoted.endswith(".0.0"):
-        return status
-    return quoted
