@@ -140,7 +140,10 @@ mkdir -p /etc/courier /var/lib/courier /usr/lib/courier /etc/dma
 # it is in the cache. No install scripts (its optional syslog module's native build).
 HARAKA_VERSION=3.3.4
 if [ "$1" = "--install-haraka" ]; then
-    command -v npm >/dev/null || die "npm not found (Debian: apt-get install npm)"
+    command -v npm >/dev/null || die "npm not found"
+    # Haraka 3.3 needs Node.js >= 20 (its package.json engines; Debian 12's nodejs is 18).
+    [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ] \
+        || die "Haraka needs Node.js >= 20"
     if [ ! -f "$CACHE/haraka/node_modules/Haraka/bin/haraka" ]; then
         info "npm install Haraka@$HARAKA_VERSION into $CACHE/haraka"
         mkdir -p "$CACHE/haraka"

@@ -1,8 +1,8 @@
 """Haraka 3.3 (npm package ``Haraka``, Node.js), run privately in the foreground: its outbound
 delivery (outbound/hmail.js) relays the lab's messages and writes the bounces.
 
-Optional: its npm package (≈ 50 MB with its dependencies) is not installed by the lab by
-default; ``scripts/bounce-lab.sh --install-haraka`` puts it in the cache, next to the
+Optional: its npm package (≈ 50 MB with its dependencies; Node.js >= 20) is not installed by
+the lab by default; ``scripts/bounce-lab.sh --install-haraka`` puts it in the cache, next to the
 extracted Debian packages (``HARAKA_DIR`` under the cache's ``lab`` directory). Without it the
 lab runs without this instance and says so in its report.
 
