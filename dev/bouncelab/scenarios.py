@@ -266,7 +266,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              reply="553 5.1.8 <{sender}>: Sender address rejected: Domain not found"),
     Scenario("starttls-failed", "STARTTLS", "failedstarttls",
              # Courier gives the host up at the failed STARTTLS, quoting that reply.
-             # chasquid retries it and gives up quoting that reply too.
+             # chasquid and Haraka retry it (a 454 is temporary to them) and give up quoting
+             # that reply: expired.
              per_mta={_CO: Override(status="4.7.0"),
                       _CQ: Override(reason="expired", status="4.7.0", replycode="454"),
                       _HK: Override(reason="expired", status="4.7.0", replycode="454")},
