@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The bounce lab: real MTAs (Postfix, Exim, OpenSMTPD, Sendmail, Courier, dma, and variants of their
-# bounce settings) run privately on loopback produce labelled bounces; Dovecot's LDA with the
-# Pigeonhole Sieve plugin produces vacation auto-replies, OpenDMARC (a milter of a private
-# Postfix) a DMARC failure report (ARF).
+# The bounce lab: real MTAs (Postfix, Exim, OpenSMTPD, Sendmail, Courier, dma, chasquid, optionally
+# Haraka, and variants of their bounce settings) run privately on loopback produce labelled
+# bounces; Dovecot's LDA with the Pigeonhole Sieve plugin produces vacation auto-replies,
+# OpenDMARC (a milter of a private Postfix) a DMARC failure report (ARF).
 #
 #   scripts/bounce-lab.sh OUT_DIR [--mta NAME]... [--timeout S] [--keep]
 #   scripts/bounce-lab.sh --install-only     # install, then print the extracted root's path
+#   scripts/bounce-lab.sh --install-haraka [OUT_DIR ...]  # also install the optional Haraka
 #
 # writes OUT_DIR/<mta>-<scenario>[-n].eml, OUT_DIR/labels.json (the corpus' labels format plus
 # "recipient") and OUT_DIR/lab-report.txt. Score bounce-stream on it with
@@ -32,7 +33,7 @@ DEBS="$CACHE/debs"
 ROOT="$CACHE/root"
 PY="$REPO/.venv/bin/python"
 MTA_PACKAGES=(postfix exim4-daemon-light exim4-base opensmtpd sendmail-bin sendmail-base sendmail-cf
-              courier-mta courier-base courier-authlib opendmarc publicsuffix dma)
+              courier-mta courier-base courier-authlib opendmarc publicsuffix dma chasquid)
 # Pigeonhole (Sieve vacation replies) is a plugin of the machine's own Dovecot LDA: the build of
 # the installed dovecot-core's version.
 DOVECOT_VERSION="$(dpkg-query -W -f='${Version}' dovecot-core 2>/dev/null || true)"
@@ -134,6 +135,24 @@ ensure_user courier courier
 # /etc/dma): the lab bind-mounts private directories there inside its own mount namespace;
 # these empty directories are the mount points.
 mkdir -p /etc/courier /var/lib/courier /usr/lib/courier /etc/dma
+
+# Optional: Haraka (npm, ~50 MB with its dependencies), only on request; the lab runs it when
+# it is in the cache. No install scripts (its optional syslog module's native build).
+HARAKA_VERSION=3.3.4
+if [ "$1" = "--install-haraka" ]; then
+    command -v npm >/dev/null || die "npm not found"
+    # Haraka 3.3 needs Node.js >= 20 (its package.json engines; Debian 12's nodejs is 18).
+    [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -ge 20 ] \
+        || die "Haraka needs Node.js >= 20"
+    if [ ! -f "$CACHE/haraka/node_modules/Haraka/bin/haraka" ]; then
+        info "npm install Haraka@$HARAKA_VERSION into $CACHE/haraka"
+        mkdir -p "$CACHE/haraka"
+        npm install --prefix "$CACHE/haraka" --no-audit --no-fund --ignore-scripts \
+            "Haraka@$HARAKA_VERSION" >"$CACHE/npm.log" 2>&1 || die "npm install failed ($CACHE/npm.log)"
+    fi
+    shift
+    [ $# -ge 1 ] || exit 0
+fi
 
 if ! { [ -x "$PY" ] && "$PY" -c 'import aiosmtpd' 2>/dev/null; }; then
     info "installing the virtualenv (scripts/bootstrap.sh)"

@@ -6,8 +6,10 @@ Order matters and is pinned by a unit test:
 2. Provider notifications in machine formats (Amazon SES JSON).
 3. Standard DSNs (RFC 3464): structured fields beat any text reading -- except from
    OpenSMTPD, whose DSN Status is a placeholder (4.4.7 for every expiry, x.0.0 otherwise)
-   while its text part carries the real per-recipient error; and Courier, whose DSN is read
-   as any other but whose text part adds the command, the remote host and its own sentences.
+   while its text part carries the real per-recipient error; Courier, whose DSN is read
+   as any other but whose text part adds the command, the remote host and its own sentences;
+   chasquid, whose text part says which recipients it gave up on and which were commands;
+   and Haraka, whose text says when it gave up and carries what some DSN blocks lack.
 4. MTA text formats, each recognised by its own wording.
 5. The generic text reader, strict about what counts as a bounce.
 6. Auto-replies last: several MTAs mark their bounces ``Auto-Submitted: auto-replied``.
@@ -20,6 +22,7 @@ from bounce_stream.detection.mta.arf import Arf
 from bounce_stream.detection.mta.au import Au
 from bounce_stream.detection.mta.base import Detector
 from bounce_stream.detection.mta.biglobe import Biglobe
+from bounce_stream.detection.mta.chasquid import Chasquid
 from bounce_stream.detection.mta.courier import Courier
 from bounce_stream.detection.mta.domino import Domino, Notes
 from bounce_stream.detection.mta.dragonfly import DragonFly
@@ -29,6 +32,7 @@ from bounce_stream.detection.mta.fml import Fml
 from bounce_stream.detection.mta.generic import GenericText
 from bounce_stream.detection.mta.gmx import Gmx
 from bounce_stream.detection.mta.google import Gmail, GoogleGroups
+from bounce_stream.detection.mta.haraka import Haraka
 from bounce_stream.detection.mta.imail import IMail
 from bounce_stream.detection.mta.interscan import InterScanMss
 from bounce_stream.detection.mta.james import ApacheJames
@@ -53,6 +57,8 @@ REGISTRY: tuple[Detector, ...] = (
     Fml(),
     OpenSmtpd(),
     Courier(),
+    Chasquid(),
+    Haraka(),
     Rfc3464(),
     # Text formats with an unmistakable signature first, broad wordings later.
     DragonFly(),

@@ -252,6 +252,17 @@ def _inside_ip(text: str, start: int, end: int) -> bool:
     return bool(_IP_BEFORE.search(before) or _IP_AFTER.match(after))
 
 
+def instead_of_placeholder(status: str | None, diagnostic: str) -> str | None:
+    """The remote's enhanced code quoted in ``diagnostic`` instead of ``status`` where that is
+    an MTA's x.0.0 placeholder for every failure (Courier's 5.0.0, chasquid's 5.0.0/4.0.0)."""
+    if status is None or not status.endswith(".0.0") or status.startswith("2."):
+        return status
+    quoted = find_status(diagnostic)
+    if quoted is None or quoted.endswith(".0.0"):
+        return status
+    return quoted
+
+
 def find_reply_code(text: str) -> str | None:
     """The first SMTP reply code (2xx/4xx/5xx) at the start of a reply in ``text``."""
     if not text:

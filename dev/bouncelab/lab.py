@@ -30,9 +30,12 @@ from functools import partial
 from pathlib import Path
 
 from dev.bouncelab import scenarios as sc
+from dev.bouncelab.chasquid import Chasquid
 from dev.bouncelab.courier import Courier
 from dev.bouncelab.dma import Dma
 from dev.bouncelab.exim import Exim
+from dev.bouncelab.haraka import Haraka
+from dev.bouncelab.haraka import installed as haraka_installed
 from dev.bouncelab.mta import NS_MARK, MtaRun, bind_mount, in_private_namespace
 from dev.bouncelab.opendmarc import PostfixDmarc
 from dev.bouncelab.opensmtpd import OpenSmtpd
@@ -63,7 +66,18 @@ def _factories() -> dict[str, Callable[..., MtaRun]]:
         "postfix_dmarc": PostfixDmarc,
         # Plain-text bounces with the original's header only, by an MTA with no SMTP listener.
         "dma": Dma,
+        # A Go MTA that writes its own DSNs (a message/global-delivery-status part).
+        "chasquid": Chasquid,
+        # Node.js; optional (OPTIONAL): its npm package is installed on request only.
+        "haraka": Haraka,
     }
+
+
+# Instances whose software the lab installs only on request (scripts/bounce-lab.sh
+# --install-haraka): run when installed, else left out of a full run with a line in the report.
+OPTIONAL: dict[str, tuple[Callable[[Path], bool], str]] = {
+    "haraka": (haraka_installed, "scripts/bounce-lab.sh --install-haraka"),
+}
 
 
 def instances() -> tuple[str, ...]:
@@ -216,8 +230,20 @@ def _order(data: bytes, rcpts: dict[str, sc.Label]) -> list[tuple[str, sc.Label]
     return [(r, lab) for _, r, lab in sorted(found)]
 
 
-def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bool) -> int:
+def run_lab(out_dir: Path, root: Path, mtas: list[str] | None, timeout: float,
+            keep: bool) -> int:
+    """Run ``mtas`` (None: every instance, but the optional ones not installed)."""
     factories = _factories()
+    lab_cache = root.parent  # the lab cache: the extracted packages, optional installs
+    log: list[str] = []
+    if mtas is None:
+        mtas = []
+        for name in factories:
+            check = OPTIONAL.get(name)
+            if check is not None and not check[0](lab_cache):
+                log.append(f"{name}: left out, not installed ({check[1]})")
+            else:
+                mtas.append(name)
     unknown = [m for m in mtas if m not in factories]
     if unknown:
         print(f"bounce-lab: unknown MTA(s) {unknown}; have {sorted(factories)}", file=sys.stderr)
@@ -229,12 +255,12 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bo
     remote.start()
     _private_mounts(remote.dns_host, work, root)
     root = _reachable_root(root)
-    log: list[str] = []
     runs: list[MtaRun] = []
     try:
         for name in mtas:
             runs.append(factories[name](name=name, root=root, work=work / name,
-                                        remote_port=remote.port, dns_host=remote.dns_host))
+                                        remote_port=remote.port, dns_host=remote.dns_host,
+                                        lab_cache=lab_cache))
         threads = []
         for run in runs:
             def go(run: MtaRun = run) -> None:
@@ -242,6 +268,7 @@ def run_lab(out_dir: Path, root: Path, mtas: list[str], timeout: float, keep: bo
                     run.work.mkdir(parents=True, exist_ok=True)
                     run.start()
                     _submit(run, _applicable(run.name), log)
+                    run.after_submit()
                 except Exception as e:
                     log.append(f"{run.name}: {e}")
             t = threading.Thread(target=go)
@@ -344,5 +371,5 @@ def main(argv: list[str] | None = None) -> int:
         os.environ[NS_MARK] = os.readlink("/proc/self/ns/mnt")
         argv_full = [sys.executable, "-m", "dev.bouncelab", *(argv or sys.argv[1:])]
         os.execvp("unshare", ["unshare", "-m", "--propagation", "private", *argv_full])
-    mtas = args.mta or list(_factories())
+    mtas = args.mta or None
     return run_lab(args.out_dir.resolve(), args.root.resolve(), mtas, args.timeout, args.keep)

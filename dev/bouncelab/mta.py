@@ -58,9 +58,16 @@ class MtaRun:
     # Configuration lines appended to the MTA's own (a variant of its bounce, e.g. without the
     # returned original), in the MTA's syntax.
     extra: str = ""
+    # The lab's cache directory (the extracted packages' parent): where optional instances'
+    # software is installed (lab.OPTIONAL).
+    lab_cache: Path | None = None
 
     def start(self) -> None:  # pragma: no cover - each MTA
         raise NotImplementedError
+
+    def after_submit(self) -> None:
+        """Called once every scenario's message is submitted (an MTA whose queue must be
+        nudged, e.g. told that its retry time is over)."""
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -86,6 +86,7 @@ class Override:
     status: str | None = None
     replycode: str | None = None
     reason: str | None = None
+    hard: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ class Scenario:
             reason=reason,
             status=o.status if o.status is not None else status,
             replycode=o.replycode if o.replycode is not None else replycode,
-            hard=self.hard,
+            hard=o.hard if o.hard is not None else self.hard,
             feedback_type=self.feedback_type,
         )
 
@@ -180,6 +181,14 @@ SAYS_IT_GAVE_UP: Mapping[str, GaveUp] = {
     "exim": GaveUp(None, quotes_reply=True),
     "sendmail": GaveUp(None, quotes_reply=True),
     "opensmtpd": GaveUp("4.4.7", quotes_reply=False),
+    # chasquid: '"a@b" (EMAIL) failed repeatedly and timed out, last error:' then the last
+    # error it met, quoting the remote's reply (its DSN says 4.0.0).
+    "chasquid": GaveUp(None, quotes_reply=True),
+    # Haraka: "Failure Reason: Error: Too many failures (<last error>)" after its last retry
+    # (outbound/hmail.js temp_fail), the remote's reply quoted. Its DSN makes the remote's
+    # code permanent (convert_temp_failed_to_bounce: 4.x.y -> 5.x.y); the remote's own
+    # temporary code is the specific one, as for Exim's 5.0.0.
+    "haraka": GaveUp(None, quotes_reply=True),
 }
 
 _PF = "postfix"
@@ -195,6 +204,20 @@ _OS_EXPIRED = Override(reason="expired", status="4.4.7", replycode="")
 _ONE_LDA = "the lab's Postfix alone delivers through Dovecot's LDA (the reply is Pigeonhole's)"
 _DMA_LOCAL = "dma delivers locally only for its own host name, to mailboxes of system users"
 _DMA = "dma"
+# chasquid retries (until it gives up: "failed repeatedly and timed out, last error: ...") a
+# 5xx greeting or EHLO reply, a failed STARTTLS and a domain that does not resolve, as any
+# temporary failure. Its bounce quotes the cause, which stays the label's reason where it is
+# permanent (the remote's 5xx, a domain that does not exist), as for Postfix's 5xx greeting
+# retried; its DSN's Status is 5.0.0 for every failure, 4.0.0 for every one given up.
+_CQ = "chasquid"
+_HK = "haraka"
+_HK_LOCAL = "Haraka has no local delivery of its own (plugins queue to other servers)"
+# Haraka 3.3 moves the recipients the remote refused at once, when others were accepted, to a
+# message of their own (hmail.js split_to_new_recipients) which loses their replies: its
+# bounce says only "Some recipients failed: <a>, <b>" and its DSN blocks have no Status or
+# Diagnostic-Code. Nothing tells the cause: undefined (docs/REASONS.md: "an empty or
+# boilerplate diagnostic keeps undefined"), its pseudo code, never hard.
+_HK_SPLIT = Override(reason="undefined", status="5.0.900", replycode="", hard=False)
 # MTAs whose retry schedule is compiled in (days): no temporary failure becomes a bounce in the
 # lab's time, so they are sent none.
 _KEEPS_RETRYING = frozenset({_DMA})
@@ -243,7 +266,11 @@ SCENARIOS: tuple[Scenario, ...] = (
              reply="553 5.1.8 <{sender}>: Sender address rejected: Domain not found"),
     Scenario("starttls-failed", "STARTTLS", "failedstarttls",
              # Courier gives the host up at the failed STARTTLS, quoting that reply.
-             per_mta={_CO: Override(status="4.7.0")},
+             # chasquid and Haraka retry it (a 454 is temporary to them) and give up quoting
+             # that reply: expired.
+             per_mta={_CO: Override(status="4.7.0"),
+                      _CQ: Override(reason="expired", status="4.7.0", replycode="454"),
+                      _HK: Override(reason="expired", status="4.7.0", replycode="454")},
              reply="530 5.7.0 Must issue a STARTTLS command first",
              doc="STARTTLS offered, answered 454 4.7.0; the clear-text retry is refused at MAIL"),
     # --- remote rejections at DATA and at the end of data
@@ -269,13 +296,18 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("conn-timeout", "TIMEOUT", "networkerror",
              per_mta={_PF: Override(status="4.4.2"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7"),
-                      _SM_PLAIN: _SM_PLAIN_EXPIRED, _CO: Override(status="5.0.0")},
-             skip={_OS: "OpenSMTPD's connect and greeting timeouts are compiled in (minutes)"},
+                      _SM_PLAIN: _SM_PLAIN_EXPIRED, _CO: Override(status="5.0.0"),
+                      _HK: Override(status="5.1.2")},  # "Tried all MXs", as conn-refused
+             skip={_OS: "OpenSMTPD's connect and greeting timeouts are compiled in (minutes)",
+                   _CQ: "chasquid's connect and greeting timeouts are compiled in (minutes)"},
              doc="the server accepts the connection and never greets"),
     Scenario("conn-refused", "REFUSED", "networkerror",
              per_mta={_PF: Override(status="4.4.1"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="4.4.7"), _SM: Override(status="4.4.7"),
-                      _SM_PLAIN: _SM_PLAIN_EXPIRED, _CO: Override(status="5.0.0")}),
+                      _SM_PLAIN: _SM_PLAIN_EXPIRED, _CO: Override(status="5.0.0"),
+                      _CQ: Override(status="4.0.0"),
+                      # Haraka's own "Tried all MXs" (DSN.addr_bad_dest_system: 5.1.2).
+                      _HK: Override(status="5.1.2")}),
     Scenario("dns-nxdomain", "NXDOMAIN", "hostunknown", hard=True,
              # OpenSMTPD's 5.0.0 is its placeholder for every failure it words itself ("Domain
              # does not exist"): no real code, so the reason's pseudo code (docs/REASONS.md),
@@ -283,13 +315,18 @@ SCENARIOS: tuple[Scenario, ...] = (
              per_mta={_PF: Override(status="5.4.4"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.0.912"),
                       _SM: Override(status="5.1.2", replycode="550"),
-                      _CO: Override(status="5.0.0")}),
+                      _CO: Override(status="5.0.0"),
+                      _CQ: Override(status="4.0.0"),
+                      # "Nowhere to deliver mail to for domain" (addr_bad_dest_system).
+                      _HK: Override(status="5.1.2")}),
     # --- one message, several recipients, different fates (one delivered)
-    Scenario("multi-fates", "MULTI", "",
+    Scenario("multi-fates", "MULTI", "", per_mta={_HK: _HK_SPLIT},
              members=("rcpt-ok", "rcpt-unknown", "rcpt-mailboxfull", "rcpt-greylist", "rcpt-relay")),
     # --- local delivery on the MTA's host
     Scenario("local-unknown", "LOCAL", "userunknown", hard=True,
              skip={_OS: "OpenSMTPD rejects an unknown local user at RCPT: no bounce",
+                   _CQ: "chasquid rejects an unknown local user at RCPT: no bounce",
+                   _HK: _HK_LOCAL,
                    _SM: "Sendmail rejects an unknown local user at RCPT: no bounce",
                    _CO: "Courier checks local users at RCPT (through authdaemond): no bounce",
                    _DMA: _DMA_LOCAL},
@@ -303,13 +340,15 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("local-pipefail", "LOCAL", "mailererror",
              per_mta={_PF: Override(status="5.3.0"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.3.0"), _SM: Override(status="5.3.0"),
-                      _CO: Override(status="5.0.0")},
-             skip={_DMA: _DMA_LOCAL},
+                      _CO: Override(status="5.0.0"), _CQ: Override(status="5.0.0")},
+             skip={_DMA: _DMA_LOCAL, _HK: _HK_LOCAL},
              doc="the recipient's alias is a command that exits 1 with a message on stderr"),
     Scenario("local-quota", "LOCAL", "mailboxfull",
              skip={_OS: "OpenSMTPD has no mailbox size limit",
                    _SM: "Sendmail has no mailbox size limit of its own",
                    _CO: "Courier's quotas are maildir quotas of authenticated accounts",
+                   _CQ: "chasquid has no mailbox size limit of its own",
+                   _HK: _HK_LOCAL,
                    _DMA: _DMA_LOCAL},
              per_mta={_PF: Override(status="5.2.2"), _EX: Override(status="5.0.0"),
                       _OS: Override(status="5.0.0"), _SM: Override(status="5.2.2")},
@@ -317,17 +356,21 @@ SCENARIOS: tuple[Scenario, ...] = (
     # --- not failures
     Scenario("dsn-success", "SUCCESS", "delivered", status="2.0.0",
              skip={_SM_PLAIN: "Sendmail offers no DSN extension when SendMimeErrors is off",
-                   _PF_NOTICE: _NOT_A_BOUNCE, _DMA: "dma has no DSN extension"},
+                   _PF_NOTICE: _NOT_A_BOUNCE, _DMA: "dma has no DSN extension",
+                   _CQ: "chasquid has no DSN extension", _HK: "Haraka has no DSN extension"},
              doc="RCPT ... NOTIFY=SUCCESS, accepted by the remote (which offers no DSN): relayed"),
     # --- the MTA's own TLS policy fails: TLS required, the server offers no STARTTLS
     Scenario("tls-required", "NOTLS", "failedstarttls",
              per_mta={_PF: Override(status="4.7.4"), _EX: Override(status="5.0.0"),
-                      _OS: Override(status="4.4.7")},
+                      _OS: Override(status="4.4.7"),
+                      # Its DSN block has no Status: the reason's pseudo code (permanent).
+                      _HK: Override(status="5.0.947")},
              skip={_SM: "Sendmail's per-destination TLS requirement needs an access database",
+                   _CQ: "chasquid's TLS requirement is MTA-STS (HTTPS) or its learned security level",
                    _CO: "Courier's per-route TLS requirement is its own SECURITY extension"},
              doc="Postfix smtp_tls_policy_maps encrypt, Exim hosts_require_tls, OpenSMTPD smtp+tls://"),
     # --- several recipients, each refused for good at RCPT (one bounce for all, one delivered)
-    Scenario("multi-permanent", "MULTI", "",
+    Scenario("multi-permanent", "MULTI", "", per_mta={_HK: _HK_SPLIT},
              members=("rcpt-unknown", "rcpt-ok", "rcpt-relay", "rcpt-disabled")),
     # --- a DMARC failure report (ARF) on a delivered message (dev.bouncelab.opendmarc)
     Scenario("dmarc-failure", "FEEDBACK", "feedback", feedback_type="auth-failure",
@@ -335,6 +378,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     # --- an auto-reply: the local recipient's Sieve script answers (Pigeonhole's vacation)
     Scenario("local-vacation", "LOCAL", "vacation",
              skip={_EX: _ONE_LDA, _OS: _ONE_LDA, _SM: _ONE_LDA, _CO: _ONE_LDA, _DMA: _ONE_LDA,
+                   _CQ: _ONE_LDA, _HK: _ONE_LDA,
                    _PF_NOTICE: _NOT_A_BOUNCE},
              doc="Dovecot's LDA with a Sieve vacation script delivers (dev.bouncelab.pigeonhole)"),
 )
@@ -407,9 +451,18 @@ def expected(s: Scenario, mta: str) -> dict[str, Label]:
     rcpts = envelope(s)
     if s.stage == "MULTI":
         out: dict[str, Label] = {}
+        # The MULTI scenario's own override (per_mta) is for its members refused at once.
+        o = s.per_mta.get(mta) or s.per_mta.get(family(mta))
         for rcpt, member in zip(rcpts, s.members, strict=True):
             if member != ACCEPTED:
-                out[rcpt] = BY_NAME[member].label(mta)
+                label = BY_NAME[member].label(mta)
+                if o is not None and not BY_NAME[member].temporary:
+                    label = Label(reason=o.reason or label.reason,
+                                  status=o.status if o.status is not None else label.status,
+                                  replycode=o.replycode if o.replycode is not None
+                                  else label.replycode,
+                                  hard=o.hard if o.hard is not None else label.hard)
+                out[rcpt] = label
         return out
     return {r: s.label(mta) for r in rcpts}
 

@@ -3,6 +3,8 @@
 Events are matched to labels by recipient (a label whose recipient has no event falls back to
 the event at the same position), so every miss can be named: ``python -m dev.bouncelab.score
 OUT_DIR`` prints the figures and one line per mismatch (MTA, scenario, field, expected, got).
+``--sisimai`` scores Sisimai (Debian's libsisimai-perl, 4.25) on the same files instead, for
+comparison.
 """
 
 from __future__ import annotations
@@ -68,8 +70,40 @@ def parse(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
         [sys.executable, "-m", "bounce_stream", "parse", *files],
         check=True, capture_output=True, text=True,
     )
+    return _events(proc.stdout)
+
+
+# Sisimai 4.25's verdicts in the shape of ``bounce-stream parse``'s output (hard: Sisimai's
+# softbounce == 0, as its own hardbounce reading).
+_SISIMAI = r"""
+use strict; use warnings; use Sisimai; use JSON::PP;
+my $json = JSON::PP->new->canonical;
+for my $file (@ARGV) {
+    my $found = Sisimai->make($file, "delivered" => 1, "vacation" => 1) || [];
+    my @events = map { {
+        recipient => $_->recipient->address, reason => $_->reason,
+        status => $_->deliverystatus, detected_by => $_->smtpagent,
+        hard_bounce => ($_->softbounce == 0 ? JSON::PP::true : JSON::PP::false),
+        diagnostic_code => $_->diagnosticcode, feedback_type => $_->feedbacktype,
+    } } @$found;
+    print $json->encode({file => $file, events => \@events}), "\n";
+}
+"""
+
+
+def parse_sisimai(out_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Sisimai (``perl -MSisimai``) on every .eml of ``out_dir``: name -> events."""
+    files = sorted(str(p) for p in out_dir.glob("*.eml"))
+    if not files:
+        return {}
+    proc = subprocess.run(["perl", "-e", _SISIMAI, *files], check=True, capture_output=True,
+                          text=True)
+    return _events(proc.stdout)
+
+
+def _events(jsonl: str) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for line in proc.stdout.splitlines():
+    for line in jsonl.splitlines():
         if line.strip():
             d = json.loads(line)
             out[Path(d["file"]).name.removesuffix(".eml")] = d.get("events") or []
@@ -137,12 +171,14 @@ def score_by_mta(labels: dict[str, list[dict[str, Any]]],
 
 def main(argv: list[str] | None = None) -> int:
     args = argv if argv is not None else sys.argv[1:]
+    sisimai = "--sisimai" in args
+    args = [a for a in args if a != "--sisimai"]
     if len(args) != 1:
-        print("usage: python -m dev.bouncelab.score OUT_DIR", file=sys.stderr)
+        print("usage: python -m dev.bouncelab.score OUT_DIR [--sisimai]", file=sys.stderr)
         return 2
     out_dir = Path(args[0])
     labels = json.loads((out_dir / "labels.json").read_text())
-    preds = parse(out_dir)
+    preds = parse_sisimai(out_dir) if sisimai else parse(out_dir)
     s = score(labels, preds)
     for line in s.mismatches:
         print(line)

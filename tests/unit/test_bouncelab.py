@@ -7,9 +7,10 @@ import struct
 from typing import Any
 
 from dev.bouncelab import scenarios as sc
+from dev.bouncelab.chasquid import backdated
 from dev.bouncelab.lab import _bounces, _order
 from dev.bouncelab.remote import Received, _NxDomain
-from dev.bouncelab.score import score
+from dev.bouncelab.score import _events, score
 
 
 def test_label_takes_status_and_reply_code_from_the_remote_reply() -> None:
@@ -245,3 +246,41 @@ def test_resolver_answers_mx_and_a_for_routed_domains_only() -> None:
     assert struct.unpack("!H", transport.sent[-1][2:4])[0] & 0x000F == 0
     ask(sc.NX_DOMAIN, 1)
     assert struct.unpack("!H", transport.sent[-1][2:4])[0] & 0x000F == 3
+
+
+def test_chasquid_queue_item_is_backdated_in_its_creation_time_only() -> None:
+    """The lab moves a chasquid queue item's creation time back (chasquid then gives it up);
+    no other number of the file changes."""
+    item = ('ID: "x1"\nfrom: "a@b"\nrcpt: {\n  address: "c@d"\n'
+            '  last_failure_message: "451 4.7.1 seconds: 99"\n}\n'
+            "created_at_ts: {\n  seconds: 1796241194\n  nanos: 364806015\n}\n")
+    out = backdated(item, 3600)
+    assert "seconds: 1796237594\n" in out
+    assert out.replace("1796237594", "1796241194") == item
+
+
+def test_chasquid_gives_up_on_temporary_failures_saying_so() -> None:
+    """chasquid's bounce for a temporary failure says it timed out: expired, the remote's
+    quoted code; a permanent cause it retried stays (a 5xx greeting is blocked)."""
+    greylist = sc.BY_NAME["rcpt-greylist"].label("chasquid")
+    assert (greylist.reason, greylist.status, greylist.replycode) == ("expired", "4.7.1", "451")
+    banner = sc.BY_NAME["banner-blocked"].label("chasquid")
+    assert (banner.reason, banner.status, banner.hard) == ("blocked", "5.7.1", False)
+    assert not sc.BY_NAME["conn-timeout"].applies_to("chasquid")
+
+
+def test_score_reads_sisimai_verdicts_in_the_parse_output_shape() -> None:
+    """The Sisimai comparison's lines are read as bounce-stream's: file name -> events."""
+    line = '{"file": "/x/chasquid-rcpt-unknown.eml", "events": [{"reason": "undefined"}]}'
+    assert _events(line + "\n\n") == {"chasquid-rcpt-unknown": [{"reason": "undefined"}]}
+
+
+def test_multi_recipient_override_applies_to_members_refused_at_once() -> None:
+    """Haraka's split-off bounce (no replies) labels the members refused at once undefined,
+    while a greylisted member, returned later with its reply, stays expired."""
+    s = sc.BY_NAME["multi-fates"]
+    labels = list(sc.expected(s, "haraka").values())
+    assert [(lab.reason, lab.hard) for lab in labels] == [
+        ("undefined", False), ("undefined", False), ("expired", False), ("undefined", False)]
+    assert [lab.reason for lab in sc.expected(s, "postfix").values()] == [
+        "userunknown", "mailboxfull", "expired", "norelaying"]

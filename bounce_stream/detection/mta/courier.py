@@ -108,7 +108,7 @@ class Courier(TextBounce):
             item.smtp_command = text.smtp_command
             item.remote_mta = item.remote_mta or text.remote_mta
             item.hint = item.hint or text.hint
-            item.status = _remote_status(item.status, item.diagnostic)
+            item.status = statuscodes.instead_of_placeholder(item.status, item.diagnostic)
         return from_dsn
 
     def evidence(self, ctx: Context, address: str, diagnostic: str) -> Evidence:
@@ -127,15 +127,6 @@ class Courier(TextBounce):
             item.hint = Reason.FAILEDSTARTTLS  # refused at STARTTLS: TLS never started
         return item
 
-
-def _remote_status(status: str | None, diagnostic: str) -> str | None:
-    """The remote's enhanced code quoted in ``diagnostic`` instead of Courier's x.0.0."""
-    if status is None or not status.endswith(".0.0") or status.startswith("2."):
-        return status
-    quoted = statuscodes.find_status(diagnostic)
-    if quoted is None or quoted.endswith(".0.0"):
-        return status
-    return quoted
 
 
 def _paragraph(section: str, address: str) -> str:

@@ -13,6 +13,8 @@ def test_registry_order_is_pinned() -> None:
         "fml",
         "opensmtpd",
         "courier",
+        "chasquid",
+        "haraka",
         "rfc3464",
         "dragonfly",
         "mailfoundry",
