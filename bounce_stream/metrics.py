@@ -56,6 +56,7 @@ class Metrics:
     dead_lettered: Counter
     archived: Counter
     imap_errors: Counter
+    imap_sessions_renewed: Counter
     kafka_errors: Counter
     transactions: Counter
     fenced: Counter
@@ -127,6 +128,13 @@ class Metrics:
                 f"{PREFIX}_imap_errors",
                 "IMAP errors, by reason (auth/connect/timeout/protocol).",
                 ("mailbox", "reason"),
+                registry=reg,
+            ),
+            imap_sessions_renewed=Counter(
+                f"{PREFIX}_imap_sessions_renewed",
+                "IMAP sessions signed in again with a newer OAuth2 token before the old one "
+                "expired, by connection (fetching/idle).",
+                ("mailbox", "connection"),
                 registry=reg,
             ),
             kafka_errors=Counter(

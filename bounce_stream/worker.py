@@ -152,7 +152,7 @@ class MailboxWorker:
         self._ensure_topics = ensure_topics
         self._stop = stop
         self._classifier = classifier
-        self._imap = ImapMailbox(mailbox)
+        self._imap = ImapMailbox(mailbox, on_renewed=self._session_renewed)
         self._publisher: TransactionalPublisher | None = None
         self._position: Position | None = None
         self._planner = BatchPlanner(
@@ -188,6 +188,9 @@ class MailboxWorker:
             counter.labels(mailbox=name)
         for reason in ERROR_REASONS:
             m.imap_errors.labels(mailbox=name, reason=reason)
+        if self.mailbox.auth.method == "oauth2":
+            for connection in ("fetching", "idle"):
+                m.imap_sessions_renewed.labels(mailbox=name, connection=connection)
         for bounce_type in BounceType:
             m.events_published.labels(mailbox=name, bounce_type=bounce_type.value)
         for cause in DEAD_LETTER_CAUSES:
@@ -197,6 +200,9 @@ class MailboxWorker:
         if self._kafka.archive_topic is not None:
             for outcome in ("complete", "truncated"):
                 m.archived.labels(mailbox=name, outcome=outcome)
+
+    def _session_renewed(self, connection: str) -> None:
+        self._metrics.imap_sessions_renewed.labels(**self._m, connection=connection).inc()
 
     @property
     def ready(self) -> bool:

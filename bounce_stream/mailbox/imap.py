@@ -25,7 +25,7 @@ import contextlib
 import re
 import ssl
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -640,10 +640,18 @@ class ImapMailbox:
     """One authenticated connection to one folder (and, with IDLE, a second one that stays
     in IDLE to hear of new mail: see :meth:`wait_for_news`)."""
 
-    def __init__(self, settings: MailboxSettings, *, tokens: TokenProvider | None = None) -> None:
+    def __init__(
+        self,
+        settings: MailboxSettings,
+        *,
+        tokens: TokenProvider | None = None,
+        on_renewed: Callable[[str], None] | None = None,
+    ) -> None:
         """``tokens``: an OAuth2 token cache to share with another connection (else a new one
-        when ``settings`` sign in with OAuth2)."""
+        when ``settings`` sign in with OAuth2). ``on_renewed(connection)``: called after each
+        session renewal of this connection or its IDLE connection ("fetching" or "idle")."""
         self._settings = settings
+        self._on_renewed = on_renewed
         self._limits = Limits.of(settings)
         self._client: Any = None
         self._lost = asyncio.Event()
@@ -858,6 +866,8 @@ class ImapMailbox:
             old_token_expires_in_s=round(old.expires_at - now, 1),
             token_expires_in_s=round(token.expires_at - now, 1),
         )
+        if self._on_renewed is not None:
+            self._on_renewed(self._role)
         self._plan_renewal()
 
     async def _authenticate(
@@ -1130,7 +1140,8 @@ class ImapMailbox:
         be unread. An IDLE ends early when the session's OAuth2 token is due for renewal;
         the connection then signs in again (see :meth:`_renew`) and goes back to IDLE.
         """
-        watcher = ImapMailbox(self._settings, tokens=self._tokens)  # one token cache for both
+        # One token cache for both connections, and one renewal count.
+        watcher = ImapMailbox(self._settings, tokens=self._tokens, on_renewed=self._on_renewed)
         watcher._role = "idle"
         self._watcher = watcher
         try:

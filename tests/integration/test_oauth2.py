@@ -256,6 +256,16 @@ def _renewals(svc: ServiceProcess) -> list[dict[str, Any]]:
     return [e for e in svc.log_events() if e.get("event") == "imap_session_renewed"]
 
 
+def _renewals_counted(svc: ServiceProcess) -> dict[str, float]:
+    """bounce_stream_imap_sessions_renewed_total by connection, from /metrics."""
+    counted: dict[str, float] = {}
+    for line in svc.get("/metrics")[1].splitlines():
+        if line.startswith("bounce_stream_imap_sessions_renewed_total{"):
+            connection = line.split('connection="', 1)[1].split('"', 1)[0]
+            counted[connection] = float(line.rsplit(" ", 1)[1])
+    return counted
+
+
 def _postponed(svc: ServiceProcess) -> list[str]:
     """The connections that logged a renewal put off (no new token could be had)."""
     return [
@@ -300,9 +310,13 @@ def test_sessions_sign_in_again_before_their_token_expires_and_a_refused_token_i
             not_ready += svc.get("/readyz")[0] != 200
             time.sleep(0.1)
         wait_for_checkpoint(box, 4)
+        counted = _renewals_counted(svc)  # before the log: a renewal may come in between
         renewed = _renewals(svc)
         assert _imap_errors(svc) == 0 and expiry.ended == [], svc.log()[-3000:]
         assert not_ready == 0
+        for connection in ("fetching", "idle"):
+            logged = sum(e["connection"] == connection for e in renewed)
+            assert 1 <= counted[connection] <= logged, (connection, counted, logged)
         # 2. The token endpoint refuses the grant for a while (and the server stops ending
         # sessions): each connection keeps its session and tries again later.
         expiry.stop()

@@ -32,6 +32,7 @@ def _populated() -> Metrics:
         m.dead_lettered.labels(mailbox=mailbox, cause="unparseable").inc()
         m.archived.labels(mailbox=mailbox, outcome="complete").inc()
         m.imap_errors.labels(mailbox=mailbox, reason="connect").inc()
+        m.imap_sessions_renewed.labels(mailbox=mailbox, connection="idle").inc()
         m.kafka_errors.labels(mailbox=mailbox).inc()
         m.transactions.labels(mailbox=mailbox, outcome="committed").inc()
         m.transactions.labels(mailbox=mailbox, outcome="aborted").inc()
@@ -114,7 +115,8 @@ def test_no_high_cardinality_labels() -> None:
 
 
 def test_exposed_label_names_are_the_low_cardinality_set() -> None:
-    """The label names in the exposition are only mailbox, bounce_type, cause, outcome, le."""
+    """The label names in the exposition are only mailbox, bounce_type, cause, outcome, reason,
+    connection (fetching/idle) and le."""
     exposed = {
         label
         for family in _populated().registry.collect()
@@ -122,7 +124,7 @@ def test_exposed_label_names_are_the_low_cardinality_set() -> None:
         for label in sample.labels
         if not family.name.endswith("_build") and family.name not in _STANDARD_FAMILIES
     }
-    assert exposed == {"mailbox", "bounce_type", "cause", "outcome", "reason", "le"}
+    assert exposed == {"mailbox", "bounce_type", "cause", "outcome", "reason", "connection", "le"}
 
 
 def test_create_twice_with_separate_registries() -> None:
