@@ -26,6 +26,7 @@ from bounce_stream.encoding.avro import Decoder, Encoder
 from bounce_stream.events import Source, event_records
 from bounce_stream.logs import get_logger
 from bounce_stream.mailbox.imap import (
+    CONNECTIONS,
     ERROR_REASONS,
     FetchedMessage,
     ImapAuthError,
@@ -189,7 +190,7 @@ class MailboxWorker:
         for reason in ERROR_REASONS:
             m.imap_errors.labels(mailbox=name, reason=reason)
         if self.mailbox.auth.method == "oauth2":
-            for connection in ("fetching", "idle"):
+            for connection in CONNECTIONS:
                 m.imap_sessions_renewed.labels(mailbox=name, connection=connection)
         for bounce_type in BounceType:
             m.events_published.labels(mailbox=name, bounce_type=bounce_type.value)

@@ -129,6 +129,10 @@ FETCH_CHUNK = 50
 MAX_LINE_BYTES = 8 * 1024 * 1024  # one response line (a SEARCH of ~1M UIDs fits)
 MAX_NUMBER = 2**32 - 1  # RFC 3501: number and nz-number are 32-bit unsigned integers
 LOGOUT_SECONDS = 1.0
+# A mailbox's two connections, as log lines and metrics name them.
+FETCHING_CONNECTION = "fetching"
+IDLE_CONNECTION = "idle"
+CONNECTIONS = (FETCHING_CONNECTION, IDLE_CONNECTION)
 _FETCH_HEAD = re.compile(rb"^\*?\s*\d+\s+FETCH\s+\(", re.IGNORECASE)
 _UID = re.compile(rb"\bUID\s+(\d+)", re.IGNORECASE)
 _SIZE = re.compile(rb"\bRFC822\.SIZE\s+(\d+)", re.IGNORECASE)
@@ -666,7 +670,7 @@ class ImapMailbox:
         # The token this connection signed in with, and when to sign in again with a newer one.
         self._session_token: AccessToken | None = None
         self._renewal = RenewalPlan()
-        self._role = "fetching"  # which connection, in log lines: fetching or idle
+        self._role = FETCHING_CONNECTION  # which connection this is, in logs and metrics
         # The IDLE connection, its task, and "the server announced mail since the last
         # UID SEARCH began" (set by that connection, cleared by uids_after).
         self._watcher: ImapMailbox | None = None
@@ -1142,7 +1146,7 @@ class ImapMailbox:
         """
         # One token cache for both connections, and one renewal count.
         watcher = ImapMailbox(self._settings, tokens=self._tokens, on_renewed=self._on_renewed)
-        watcher._role = "idle"
+        watcher._role = IDLE_CONNECTION
         self._watcher = watcher
         try:
             await watcher.connect()
